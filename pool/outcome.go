@@ -1,0 +1,66 @@
+package pool
+
+import (
+	"fmt"
+	"time"
+)
+
+// OutcomeKind says what happened to a request sent with a lease.
+type OutcomeKind int
+
+// The outcomes a provider response is classified into.
+const (
+	// Success: the account served the request.
+	Success OutcomeKind = iota
+	// RateLimited: the account is over a short-term limit; cool it down
+	// until the server's hint or by exponential backoff.
+	RateLimited
+	// QuotaExhausted: a long-term quota (daily, monthly, billing) is used
+	// up; cool the account down until its reset, honoured up to 7 days.
+	QuotaExhausted
+	// AuthRejected: the credential was refused (401/403). The transport
+	// refreshes once; when that fails the account needs re-authentication.
+	AuthRejected
+	// NeedsReauth: the credential cannot be used again without a login
+	// (refresh token revoked, expired or reused). Persisted until a
+	// successful refresh or login clears it.
+	NeedsReauth
+	// Fatal: the provider refuses this account for good (for example a
+	// credential that is only authorized for another client). The account
+	// is disabled with the reason and left for the operator.
+	Fatal
+	// Overloaded: the provider is over capacity for everyone (Anthropic
+	// 529, Google 503 UNAVAILABLE). Not the account's fault: no cooldown.
+	Overloaded
+	// Transient: a network error or a 5xx. No cooldown.
+	Transient
+)
+
+var outcomeNames = [...]string{"success", "rate-limited", "quota-exhausted", "auth-rejected", "needs-reauth", "fatal", "overloaded", "transient"}
+
+// String returns the outcome's name.
+func (k OutcomeKind) String() string {
+	if int(k) < len(outcomeNames) && k >= 0 {
+		return outcomeNames[k]
+	}
+	return fmt.Sprintf("OutcomeKind(%d)", int(k))
+}
+
+// Outcome is what a provider's answer means for the account that sent it.
+type Outcome struct {
+	Kind OutcomeKind
+	// Until is the server's hint of when the account may be used again
+	// (Retry-After, a reset header, a retry delay in the body). Zero when
+	// the server gave none; the pool then backs off exponentially. The
+	// pool caps it.
+	Until time.Time
+	// Reason is a short, non-secret explanation: an error code such as
+	// "rate_limit_exceeded" or "insufficient_quota", never a body excerpt
+	// that could echo a credential.
+	Reason string
+	// Model scopes a cooldown to (account, model) when the pool is
+	// configured for per-model scope. Empty: the whole account.
+	Model string
+	// Status is the HTTP status code, 0 when no response arrived.
+	Status int
+}

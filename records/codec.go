@@ -1,0 +1,216 @@
+package records
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// CodecVersion is the plaintext record format version written by Marshal.
+const CodecVersion = 1
+
+// MaxRecordSize bounds an encoded record. Tokens are at most a few KiB;
+// anything near this is hostile or corrupt.
+const MaxRecordSize = 256 << 10
+
+const maxMetaEntries = 64
+
+// Codec errors.
+var (
+	ErrInvalidRecord      = errors.New("invalid record")
+	ErrRecordTooLarge     = errors.New("record too large")
+	ErrUnsupportedVersion = errors.New("unsupported record format version")
+)
+
+// wire is the JSON shape of a record. Secrets are plain strings here: this
+// is the one place they are revealed, and it never leaves the codec.
+type wire struct {
+	V          int               `json:"v"`
+	Provider   string            `json:"provider"`
+	Namespace  string            `json:"namespace"`
+	Label      string            `json:"label"`
+	Kind       Kind              `json:"kind"`
+	OAuth      *wireOAuth        `json:"oauth,omitempty"`
+	API        *wireAPI          `json:"api,omitempty"`
+	WellKnown  *wireWellKnown    `json:"wellknown,omitempty"`
+	Meta       map[string]string `json:"meta,omitempty"`
+	Created    string            `json:"created,omitempty"`
+	Updated    string            `json:"updated,omitempty"`
+	Generation uint64            `json:"generation"`
+}
+
+type wireOAuth struct {
+	Access    string   `json:"access,omitempty"`
+	Refresh   string   `json:"refresh,omitempty"`
+	Expiry    string   `json:"expiry,omitempty"`
+	AccountID string   `json:"account_id,omitempty"`
+	IDToken   string   `json:"id_token,omitempty"`
+	Scopes    []string `json:"scopes,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	TokenURL  string   `json:"token_url,omitempty"`
+}
+
+type wireAPI struct {
+	Key string `json:"key"`
+}
+
+type wireWellKnown struct {
+	Key   string `json:"key"`
+	Token string `json:"token"`
+}
+
+// Marshal encodes r in the canonical plaintext form: {"v":1,…}, times in
+// UTC RFC 3339 with nanoseconds, empty fields omitted.
+func Marshal(r *Record) ([]byte, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	w := wire{
+		V: CodecVersion, Provider: r.Provider, Namespace: r.Namespace, Label: r.Label,
+		Kind: r.Kind, Created: fmtTime(r.Created), Updated: fmtTime(r.Updated),
+		Generation: r.Generation,
+	}
+	if len(r.Meta) > 0 {
+		w.Meta = r.Meta
+	}
+	switch {
+	case r.OAuth != nil:
+		o := r.OAuth
+		w.OAuth = &wireOAuth{
+			Access: o.Access.Reveal(), Refresh: o.Refresh.Reveal(), Expiry: fmtTime(o.Expiry),
+			AccountID: o.AccountID, IDToken: o.IDToken.Reveal(), ClientID: o.ClientID, TokenURL: o.TokenURL,
+		}
+		if len(o.Scopes) > 0 {
+			w.OAuth.Scopes = o.Scopes
+		}
+	case r.API != nil:
+		w.API = &wireAPI{Key: r.API.Key.Reveal()}
+	case r.WellKnown != nil:
+		w.WellKnown = &wireWellKnown{Key: r.WellKnown.Key, Token: r.WellKnown.Token.Reveal()}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&w); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidRecord, err)
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if len(b) > MaxRecordSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(b), MaxRecordSize)
+	}
+	return b, nil
+}
+
+// Unmarshal decodes a record strictly: the size is capped, the version must
+// be known, unknown fields, trailing data and non-canonical encodings
+// (other key order, spacing, case, duplicate keys, time formats) are
+// rejected, and the result must validate. Errors never quote the input.
+func Unmarshal(data []byte) (*Record, error) {
+	if len(data) > MaxRecordSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(data), MaxRecordSize)
+	}
+	var probe struct {
+		V *int `json:"v"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("%w: not a JSON object: %s", ErrInvalidRecord, jsonErrorKind(err))
+	}
+	if probe.V == nil {
+		return nil, fmt.Errorf("%w: missing version field", ErrInvalidRecord)
+	}
+	if *probe.V != CodecVersion {
+		return nil, fmt.Errorf("%w: %d", ErrUnsupportedVersion, *probe.V)
+	}
+	var w wire
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidRecord, jsonErrorKind(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: trailing data after the record", ErrInvalidRecord)
+	}
+	r := &Record{
+		Provider: w.Provider, Namespace: w.Namespace, Label: w.Label, Kind: w.Kind,
+		Meta: w.Meta, Generation: w.Generation,
+	}
+	var err error
+	if r.Created, err = parseTime("created", w.Created); err != nil {
+		return nil, err
+	}
+	if r.Updated, err = parseTime("updated", w.Updated); err != nil {
+		return nil, err
+	}
+	if w.OAuth != nil {
+		o := w.OAuth
+		r.OAuth = &OAuth{
+			Access: Secret(o.Access), Refresh: Secret(o.Refresh), AccountID: o.AccountID,
+			IDToken: Secret(o.IDToken), Scopes: o.Scopes, ClientID: o.ClientID, TokenURL: o.TokenURL,
+		}
+		if r.OAuth.Expiry, err = parseTime("oauth.expiry", o.Expiry); err != nil {
+			return nil, err
+		}
+	}
+	if w.API != nil {
+		r.API = &APIKey{Key: Secret(w.API.Key)}
+	}
+	if w.WellKnown != nil {
+		r.WellKnown = &WellKnown{Key: w.WellKnown.Key, Token: Secret(w.WellKnown.Token)}
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	// One canonical encoding: whatever was accepted must be exactly what
+	// Marshal writes, which rules out case-folded or duplicate keys.
+	canon, err := Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(canon, data) {
+		return nil, fmt.Errorf("%w: not in canonical form", ErrInvalidRecord)
+	}
+	return r, nil
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Location() != time.UTC || t.IsZero() {
+		return time.Time{}, fmt.Errorf("%w: field %s is not a UTC RFC 3339 time", ErrInvalidRecord, field)
+	}
+	return t, nil
+}
+
+// jsonErrorKind describes a decoding error without echoing input bytes
+// (a json.UnmarshalTypeError's Value, or a syntax error's context, could
+// hold part of a token).
+func jsonErrorKind(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q has the wrong type", te.Field)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "unexpected end of input"
+	}
+	msg := err.Error()
+	// "json: unknown field \"x\"" names a field, not a value: keep it.
+	if len(msg) > 120 {
+		msg = msg[:120]
+	}
+	return msg
+}

@@ -1,0 +1,154 @@
+package records
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+	"unicode/utf8"
+)
+
+// Kind says which credential fields a record holds.
+type Kind string
+
+// The credential kinds.
+const (
+	KindOAuth     Kind = "oauth"     // access + refresh token pair
+	KindAPI       Kind = "api"       // a static API key
+	KindWellKnown Kind = "wellknown" // a token for a well-known auth URL
+)
+
+// Valid reports whether k is one of the known kinds.
+func (k Kind) Valid() bool { return k == KindOAuth || k == KindAPI || k == KindWellKnown }
+
+// OAuth holds an OAuth 2.0 token set and what is needed to refresh it.
+type OAuth struct {
+	Access    Secret
+	Refresh   Secret
+	Expiry    time.Time // zero: unknown
+	AccountID string    // the provider's account id, when it gives one
+	IDToken   Secret
+	Scopes    []string
+	// ClientID is the OAuth client the tokens were issued to: a refresh
+	// must use the same one.
+	ClientID string
+	// TokenURL overrides the provider's default token endpoint.
+	TokenURL string
+}
+
+// APIKey is a static key.
+type APIKey struct {
+	Key Secret
+}
+
+// WellKnown is a token obtained from a provider's well-known auth URL.
+type WellKnown struct {
+	Key   string // the well-known entry's key (an env variable name or URL)
+	Token Secret
+}
+
+// Record is one account's credential.
+//
+// Exactly one of OAuth, API and WellKnown is set, matching Kind. Meta holds
+// non-secret, provider-specific facts (project id, resource URL, plan,
+// email). Created, Updated and Generation are maintained by the vault.
+type Record struct {
+	Provider  string
+	Namespace string
+	Label     string
+	Kind      Kind
+
+	OAuth     *OAuth
+	API       *APIKey
+	WellKnown *WellKnown
+
+	Meta map[string]string
+
+	Created    time.Time
+	Updated    time.Time
+	Generation uint64
+}
+
+// ID returns the record's provider/namespace/label.
+func (r *Record) ID() ID { return ID{Provider: r.Provider, Namespace: r.Namespace, Label: r.Label} }
+
+// Validate checks the ID and that the credential fields match the kind.
+func (r *Record) Validate() error {
+	if err := r.ID().Validate(); err != nil {
+		return err
+	}
+	set := 0
+	for _, b := range []bool{r.OAuth != nil, r.API != nil, r.WellKnown != nil} {
+		if b {
+			set++
+		}
+	}
+	if set != 1 {
+		return fmt.Errorf("%w: record %s has %d credential sections, want exactly 1", ErrInvalidRecord, r.ID(), set)
+	}
+	ok := r.Kind == KindOAuth && r.OAuth != nil || r.Kind == KindAPI && r.API != nil || r.Kind == KindWellKnown && r.WellKnown != nil
+	if !ok {
+		return fmt.Errorf("%w: record %s: kind %q does not match its credential section", ErrInvalidRecord, r.ID(), r.Kind)
+	}
+	if len(r.Meta) > maxMetaEntries {
+		return fmt.Errorf("%w: record %s: more than %d meta entries", ErrInvalidRecord, r.ID(), maxMetaEntries)
+	}
+	strs := []string{string(r.Kind)}
+	for k, v := range r.Meta {
+		strs = append(strs, k, v)
+	}
+	switch {
+	case r.OAuth != nil:
+		o := r.OAuth
+		strs = append(strs, string(o.Access), string(o.Refresh), string(o.IDToken), o.AccountID, o.ClientID, o.TokenURL)
+		strs = append(strs, o.Scopes...)
+	case r.API != nil:
+		strs = append(strs, string(r.API.Key))
+	case r.WellKnown != nil:
+		strs = append(strs, r.WellKnown.Key, string(r.WellKnown.Token))
+	}
+	for _, s := range strs {
+		if !utf8.ValidString(s) {
+			// Never say which field: it may be a secret's bytes.
+			return fmt.Errorf("%w: record %s holds a string that is not valid UTF-8", ErrInvalidRecord, r.ID())
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy.
+func (r *Record) Clone() *Record {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	if r.OAuth != nil {
+		o := *r.OAuth
+		o.Scopes = slices.Clone(r.OAuth.Scopes)
+		c.OAuth = &o
+	}
+	if r.API != nil {
+		a := *r.API
+		c.API = &a
+	}
+	if r.WellKnown != nil {
+		w := *r.WellKnown
+		c.WellKnown = &w
+	}
+	c.Meta = maps.Clone(r.Meta)
+	return &c
+}
+
+// AccessToken returns the token a request is authorized with: the OAuth
+// access token, the API key or the well-known token.
+func (r *Record) AccessToken() Secret {
+	switch {
+	case r.OAuth != nil:
+		return r.OAuth.Access
+	case r.API != nil:
+		return r.API.Key
+	case r.WellKnown != nil:
+		return r.WellKnown.Token
+	}
+	return ""
+}

@@ -1,0 +1,50 @@
+package records
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// Redacted is what a Secret prints as, whatever the verb or encoder.
+const Redacted = "[REDACTED]"
+
+// Secret holds credential material: an access or refresh token, an API key.
+//
+// It prints as [REDACTED] through fmt (every verb), log/slog and
+// encoding/json, so a Secret that reaches a log line, an error or a panic
+// message by accident leaks nothing. Reading the value takes an explicit
+// call to Reveal, which only code that must send or store the secret makes.
+type Secret string
+
+// Reveal returns the secret's plaintext. Never log or format the result.
+func (s Secret) Reveal() string { return string(s) }
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s == "" }
+
+// String implements fmt.Stringer.
+func (s Secret) String() string { return Redacted }
+
+// GoString implements fmt.GoStringer, used by %#v.
+func (s Secret) GoString() string { return `records.Secret("` + Redacted + `")` }
+
+// Format implements fmt.Formatter so that no verb (%x, %q, %s, %d…) can
+// reach the underlying bytes.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(s.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(Redacted))
+}
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(Redacted) }
+
+// MarshalJSON implements json.Marshaler. The record codec does not use it:
+// it reveals secrets explicitly into its own wire structure.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
+
+// MarshalText implements encoding.TextMarshaler, used by encoders that
+// prefer text (encoding/xml, map keys, some loggers).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
