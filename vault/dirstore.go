@@ -1,0 +1,254 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// dirStore keeps blobs as files in a directory: 0700 directories, 0600
+// files, no symlinks followed, atomic durable replacement.
+type dirStore struct {
+	dir      string
+	insecure bool // accept loose modes (filesystems that cannot hold them)
+
+	mu    sync.Mutex
+	locks map[string]*procLock
+}
+
+// procLock serializes holders of one lock name inside this process; flock
+// then serializes processes.
+type procLock struct {
+	sem chan struct{}
+}
+
+// maxBlobSize bounds any single blob read: a record is at most
+// records.MaxRecordSize sealed; the manifest of a very large vault a few
+// MiB. Anything larger is refused rather than read into memory.
+const maxBlobSize = 256 << 20
+
+func newDirStore(dir string, insecure bool) *dirStore {
+	return &dirStore{dir: dir, insecure: insecure, locks: map[string]*procLock{}}
+}
+
+func (s *dirStore) path(name string) string { return filepath.Join(s.dir, filepath.FromSlash(name)) }
+
+// checkMode refuses symlinks and, unless insecure, group/other access.
+func (s *dirStore) checkMode(path string, fi fs.FileInfo) error {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return &PermissionError{Path: path, Mode: fi.Mode(), Symlink: true}
+	}
+	if !s.insecure && modeIsLoose(fi.Mode()) {
+		return &PermissionError{Path: path, Mode: fi.Mode()}
+	}
+	return nil
+}
+
+func (s *dirStore) Read(name string) ([]byte, error) {
+	p := s.path(name)
+	f, err := openNoFollow(p)
+	if err != nil {
+		if isSymlinkErr(err) {
+			return nil, &PermissionError{Path: p, Symlink: true}
+		}
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file: %w", p, ErrPermissions)
+	}
+	if err := s.checkMode(p, fi); err != nil {
+		return nil, err
+	}
+	if fi.Size() > maxBlobSize {
+		return nil, fmt.Errorf("%s: %d bytes, larger than any vault file can be: %w", p, fi.Size(), ErrCorrupt)
+	}
+	buf := make([]byte, 0, fi.Size()+1)
+	buf, err = readAllInto(f, buf, maxBlobSize)
+	if err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+func readAllInto(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			return nil, fmt.Errorf("blob larger than %d bytes: %w", limit, ErrCorrupt)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// racyWindow: a file modified this recently may share inode, size and
+// mtime with an earlier version (coarse timestamps, reused inodes), so its
+// stamp also carries the blob's first bytes (magic and random nonce).
+const racyWindow = 2 * time.Second
+
+func (s *dirStore) Stamp(name string) (Stamp, error) {
+	p := s.path(name)
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return Stamp{}, err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return Stamp{}, &PermissionError{Path: p, Mode: fi.Mode(), Symlink: true}
+	}
+	st := Stamp{Version: inode(fi), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	if time.Since(fi.ModTime()) < racyWindow {
+		f, err := openNoFollow(p)
+		if err != nil {
+			return Stamp{}, err
+		}
+		_, err = io.ReadFull(f, st.Tag[:])
+		f.Close()
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return Stamp{}, err
+		}
+	}
+	return st, nil
+}
+
+func (s *dirStore) Write(name string, data []byte) error {
+	p := s.path(name)
+	dir := filepath.Dir(p)
+	if err := s.ensureDir(dir); err != nil {
+		return err
+	}
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return &PermissionError{Path: p, Mode: fi.Mode(), Symlink: true}
+	}
+	if err := atomicWrite(dir, p, data); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	return syncDir(dir)
+}
+
+// ensureDir creates dir (and the vault dir) 0700 if missing and refuses a
+// symlink in their place.
+func (s *dirStore) ensureDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return err
+		}
+		fi, err = os.Lstat(dir)
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return &PermissionError{Path: dir, Mode: fi.Mode(), Symlink: true}
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: not a directory: %w", dir, ErrPermissions)
+	}
+	if !s.insecure && modeIsLoose(fi.Mode()) {
+		return &PermissionError{Path: dir, Mode: fi.Mode()}
+	}
+	return nil
+}
+
+func (s *dirStore) Remove(name string) error {
+	p := s.path(name)
+	err := os.Remove(p)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func (s *dirStore) List(dir string) ([]string, error) {
+	ents, err := os.ReadDir(s.path(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, dir+"/"+e.Name())
+	}
+	return names, nil
+}
+
+func (s *dirStore) Lock(ctx context.Context, name string) (func(), error) {
+	file := ".lock"
+	if name != "" {
+		file = "locks/" + name + ".lock"
+	}
+	s.mu.Lock()
+	pl := s.locks[file]
+	if pl == nil {
+		pl = &procLock{sem: make(chan struct{}, 1)}
+		s.locks[file] = pl
+	}
+	s.mu.Unlock()
+	select {
+	case pl.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", ErrLockTimeout, ctx.Err())
+	}
+	p := s.path(file)
+	if err := s.ensureDir(filepath.Dir(p)); err != nil {
+		<-pl.sem
+		return nil, err
+	}
+	if fi, err := os.Lstat(p); err == nil {
+		if err := s.checkMode(p, fi); err != nil {
+			<-pl.sem
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			<-pl.sem
+			return nil, fmt.Errorf("%s: not a regular file: %w", p, ErrPermissions)
+		}
+	}
+	fl := flock.New(p, flock.SetFlag(os.O_CREATE|os.O_RDWR|oNoFollow), flock.SetPermissions(0o600))
+	ok, err := fl.TryLockContext(ctx, 5*time.Millisecond)
+	if err != nil || !ok {
+		<-pl.sem
+		if isSymlinkErr(err) {
+			return nil, &PermissionError{Path: p, Symlink: true}
+		}
+		if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return nil, fmt.Errorf("%w (%s)", ErrLockTimeout, p)
+		}
+		return nil, fmt.Errorf("locking %s: %w", p, err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_ = fl.Unlock()
+			<-pl.sem
+		})
+	}, nil
+}
+
+func (s *dirStore) Close() error { return nil }

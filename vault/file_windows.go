@@ -1,0 +1,79 @@
+//go:build windows
+
+package vault
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/windows"
+)
+
+// Windows has no O_NOFOLLOW; openNoFollow checks with Lstat first.
+const oNoFollow = 0
+
+var errSymlink = errors.New("is a symbolic link")
+
+func openNoFollow(path string) (*os.File, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, errSymlink
+	}
+	return os.Open(path)
+}
+
+func isSymlinkErr(err error) bool { return errors.Is(err, errSymlink) }
+
+func inode(fs.FileInfo) uint64 { return 0 }
+
+// Windows modes do not express group or other access (ACLs do); the
+// vault directory should live in the user's profile.
+func modeIsLoose(fs.FileMode) bool { return false }
+
+// atomicWrite writes a temporary file in dir, flushes it and replaces path
+// with MoveFileEx (renameio does not support Windows).
+func atomicWrite(dir, path string, data []byte) error {
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	from, err := windows.UTF16PtrFromString(tmp)
+	if err != nil {
+		return err
+	}
+	to, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return err
+	}
+	if err := windows.MoveFileEx(from, to, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+// Directory fsync is neither possible nor needed on Windows:
+// MOVEFILE_WRITE_THROUGH makes the rename durable.
+func syncDir(string) error { return nil }

@@ -1,0 +1,207 @@
+package vault
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"unicode/utf8"
+
+	"github.com/authvault/authvault/records"
+)
+
+// State blobs are small sealed documents owned by other packages (the
+// pool's cooldowns and counters, cached model lists). They live beside the
+// records under opaque names, are sealed like records, and have their own
+// read-modify-write under the vault lock. They are not in the manifest:
+// a rolled-back state blob is not detected (it holds no credentials).
+
+// StateStamp identifies a version of a state blob, for StateChanged.
+type StateStamp struct {
+	s      Stamp
+	exists bool
+}
+
+// maxStateName bounds state blob names.
+const maxStateName = 255
+
+// MaxStateSize bounds a state blob's plaintext.
+const MaxStateSize = 16 << 20
+
+func validStateName(name string) error {
+	if name == "" || len(name) > maxStateName || !utf8.ValidString(name) {
+		return fmt.Errorf("vault: invalid state name (1 to %d bytes of UTF-8)", maxStateName)
+	}
+	return nil
+}
+
+func stateFile(keys *records.Keys, name string) string {
+	return stateDir + "/" + keys.FileName("state\x00"+name) + ".avs"
+}
+
+// The sealed plaintext of a state blob is its name (so a key rotation can
+// re-derive its file name) followed by the owner's bytes.
+func encodeState(name string, data []byte) []byte {
+	b := binary.AppendUvarint(make([]byte, 0, len(name)+len(data)+4), uint64(len(name)))
+	b = append(b, name...)
+	return append(b, data...)
+}
+
+func decodeState(pt []byte) (name string, data []byte, err error) {
+	n, k := binary.Uvarint(pt)
+	if k <= 0 || n > uint64(len(pt)-k) {
+		return "", nil, fmt.Errorf("%w: state blob", ErrCorrupt)
+	}
+	return string(pt[k : k+int(n)]), pt[k+int(n):], nil
+}
+
+func (v *Vault) currentKeys() (*records.Keys, error) {
+	if err := v.check(); err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.keys == nil {
+		return nil, ErrClosed
+	}
+	if err := v.loadHeaderLocked(); err != nil {
+		return nil, err
+	}
+	return v.keys, nil
+}
+
+func readState(store Store, keys *records.Keys, name string) ([]byte, StateStamp, error) {
+	file := stateFile(keys, name)
+	st, err := store.Stamp(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, StateStamp{}, fmt.Errorf("state %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, StateStamp{}, err
+	}
+	blob, err := store.Read(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, StateStamp{}, fmt.Errorf("state %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, StateStamp{}, err
+	}
+	pt, err := keys.Open(records.BlobState, file, blob)
+	if err != nil {
+		return nil, StateStamp{s: st, exists: true}, fmt.Errorf("state %q: %w", name, err)
+	}
+	got, data, err := decodeState(pt)
+	if err != nil || got != name {
+		return nil, StateStamp{s: st, exists: true}, fmt.Errorf("state %q: %w", name, ErrTampered)
+	}
+	return data, StateStamp{s: st, exists: true}, nil
+}
+
+// ReadState returns the state blob called name and a stamp for
+// StateChanged. A missing blob is ErrNotFound; one that fails
+// authentication is ErrTampered (the stamp is still valid, so a caller can
+// start afresh and overwrite it).
+func (v *Vault) ReadState(ctx context.Context, name string) ([]byte, StateStamp, error) {
+	if err := validStateName(name); err != nil {
+		return nil, StateStamp{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, StateStamp{}, err
+	}
+	keys, err := v.currentKeys()
+	if err != nil {
+		return nil, StateStamp{}, err
+	}
+	return readState(v.store, keys, name)
+}
+
+// StateChanged reports whether the state blob called name differs from
+// the version since was taken from. It costs one stat.
+func (v *Vault) StateChanged(name string, since StateStamp) bool {
+	v.mu.RLock()
+	keys := v.keys
+	v.mu.RUnlock()
+	if keys == nil {
+		return true
+	}
+	st, err := v.store.Stamp(stateFile(keys, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return since.exists
+	}
+	return err != nil || !since.exists || st != since.s
+}
+
+// UpdateState is the read-modify-write of a state blob: under the vault
+// lock it reads the blob from storage (nil when there is none or it fails
+// authentication), calls fn, and writes what fn returns. fn returning an
+// error writes nothing.
+func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte) ([]byte, error)) (StateStamp, error) {
+	if err := validStateName(name); err != nil {
+		return StateStamp{}, err
+	}
+	lctx, cancel := v.opts.lockContext(ctx)
+	defer cancel()
+	unlock, err := v.store.Lock(lctx, "")
+	if err != nil {
+		return StateStamp{}, err
+	}
+	defer unlock()
+	keys, err := v.currentKeys()
+	if err != nil {
+		return StateStamp{}, err
+	}
+	old, _, err := readState(v.store, keys, name)
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTampered) && !errors.Is(err, ErrCorrupt) {
+		return StateStamp{}, err
+	}
+	data, err := fn(old)
+	if err != nil {
+		return StateStamp{}, err
+	}
+	if len(data) > MaxStateSize {
+		return StateStamp{}, fmt.Errorf("vault: state %q is %d bytes, limit %d", name, len(data), MaxStateSize)
+	}
+	file := stateFile(keys, name)
+	blob, err := keys.Seal(records.BlobState, file, encodeState(name, data))
+	if err != nil {
+		return StateStamp{}, err
+	}
+	if err := v.store.Write(file, blob); err != nil {
+		return StateStamp{}, err
+	}
+	st, err := v.store.Stamp(file)
+	if err != nil {
+		return StateStamp{}, err
+	}
+	return StateStamp{s: st, exists: true}, nil
+}
+
+// DeleteState removes a state blob; a missing one is not an error.
+func (v *Vault) DeleteState(ctx context.Context, name string) error {
+	lctx, cancel := v.opts.lockContext(ctx)
+	defer cancel()
+	unlock, err := v.store.Lock(lctx, "")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	keys, err := v.currentKeys()
+	if err != nil {
+		return err
+	}
+	return v.store.Remove(stateFile(keys, name))
+}
+
+// LockRecord takes the per-record lock for id, shared by every process
+// using the vault, waiting until ctx ends. The transport holds it around a
+// token refresh so that a refresh token is used once, whatever the number
+// of processes. It is independent of the vault's write lock: Update may be
+// called while holding it.
+func (v *Vault) LockRecord(ctx context.Context, id records.ID) (unlock func(), err error) {
+	keys, err := v.currentKeys()
+	if err != nil {
+		return nil, err
+	}
+	return v.store.Lock(ctx, keys.FileName("lock\x00"+id.String()))
+}

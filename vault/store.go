@@ -1,0 +1,49 @@
+package vault
+
+import (
+	"context"
+)
+
+// Store is the storage seam under a vault: a flat namespace of blobs with
+// atomic replacement and an exclusive lock. The vault seals every blob
+// before it reaches a Store, so an implementation never sees a plaintext
+// record, a record name or the data key.
+//
+// Names are slash-separated relative paths: "vault.json", "manifest.avm",
+// "records/<name>.avr", "state/<name>.avs". The directory store (the
+// default) maps them to files; another implementation (a shared database)
+// may map them to keys.
+type Store interface {
+	// Read returns the whole blob. A missing blob is an error satisfying
+	// errors.Is(err, fs.ErrNotExist).
+	Read(name string) ([]byte, error)
+	// Stamp returns a cheap fingerprint of the blob that changes whenever
+	// Write replaces it. A missing blob is fs.ErrNotExist.
+	Stamp(name string) (Stamp, error)
+	// Write replaces the blob atomically and durably: after Write returns
+	// a reader sees the new blob, even after a crash; before, the old one;
+	// never a mix.
+	Write(name string, data []byte) error
+	// Remove deletes a blob; a missing one is not an error.
+	Remove(name string) error
+	// List returns the names of the blobs under dir ("records", "state").
+	List(dir string) ([]string, error)
+	// Lock takes the exclusive lock called name ("" is the vault's write
+	// lock; other names are per-record locks), waiting until ctx ends. The
+	// returned function releases it.
+	Lock(ctx context.Context, name string) (unlock func(), err error)
+	// Close releases resources.
+	Close() error
+}
+
+// Stamp fingerprints a blob version. Two stamps compare equal (==) only if
+// the blob is unchanged, as far as the store can tell cheaply.
+type Stamp struct {
+	Version uint64 // inode for files; a version counter for other stores
+	Size    int64
+	ModTime int64
+	// Tag distinguishes writes that Version, Size and ModTime cannot (a
+	// recently modified file whose inode was reused): the directory store
+	// fills it with the blob's first bytes, which hold a random nonce.
+	Tag [24]byte
+}
