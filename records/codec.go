@@ -68,40 +68,40 @@ func Marshal(r *Record) ([]byte, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	w := wire{
-		V: CodecVersion, Provider: r.Provider, Namespace: r.Namespace, Label: r.Label,
-		Kind: r.Kind, Created: fmtTime(r.Created), Updated: fmtTime(r.Updated),
-		Generation: r.Generation,
-	}
-	if len(r.Meta) > 0 {
-		w.Meta = r.Meta
-	}
-	switch {
-	case r.OAuth != nil:
-		o := r.OAuth
-		w.OAuth = &wireOAuth{
-			Access: o.Access.Reveal(), Refresh: o.Refresh.Reveal(), Expiry: fmtTime(o.Expiry),
-			AccountID: o.AccountID, IDToken: o.IDToken.Reveal(), ClientID: o.ClientID, TokenURL: o.TokenURL,
-		}
-		if len(o.Scopes) > 0 {
-			w.OAuth.Scopes = o.Scopes
-		}
-	case r.API != nil:
-		w.API = &wireAPI{Key: r.API.Key.Reveal()}
-	case r.WellKnown != nil:
-		w.WellKnown = &wireWellKnown{Key: r.WellKnown.Key, Token: r.WellKnown.Token.Reveal()}
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&w); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidRecord, err)
-	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	b := encode(make([]byte, 0, 512), r)
 	if len(b) > MaxRecordSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(b), MaxRecordSize)
 	}
 	return b, nil
+}
+
+// encode appends the canonical encoding of a valid record.
+func encode(b []byte, r *Record) []byte {
+	w := wire{
+		V: CodecVersion, Provider: r.Provider, Namespace: r.Namespace, Label: r.Label,
+		Kind: r.Kind, Meta: r.Meta, Created: fmtTime(r.Created), Updated: fmtTime(r.Updated),
+		Generation: r.Generation,
+	}
+	var o wireOAuth
+	var a wireAPI
+	var k wireWellKnown
+	switch {
+	case r.OAuth != nil:
+		ro := r.OAuth
+		o = wireOAuth{
+			Access: ro.Access.Reveal(), Refresh: ro.Refresh.Reveal(), Expiry: fmtTime(ro.Expiry),
+			AccountID: ro.AccountID, IDToken: ro.IDToken.Reveal(), Scopes: ro.Scopes,
+			ClientID: ro.ClientID, TokenURL: ro.TokenURL,
+		}
+		w.OAuth = &o
+	case r.API != nil:
+		a = wireAPI{Key: r.API.Key.Reveal()}
+		w.API = &a
+	case r.WellKnown != nil:
+		k = wireWellKnown{Key: r.WellKnown.Key, Token: r.WellKnown.Token.Reveal()}
+		w.WellKnown = &k
+	}
+	return appendWire(b, &w)
 }
 
 // Unmarshal decodes a record strictly: the size is capped, the version must
@@ -112,26 +112,16 @@ func Unmarshal(data []byte) (*Record, error) {
 	if len(data) > MaxRecordSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(data), MaxRecordSize)
 	}
-	var probe struct {
-		V *int `json:"v"`
+	var w wire
+	w.V = -1
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, strictError(data, err)
 	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("%w: not a JSON object: %s", ErrInvalidRecord, jsonErrorKind(err))
-	}
-	if probe.V == nil {
+	if w.V == -1 {
 		return nil, fmt.Errorf("%w: missing version field", ErrInvalidRecord)
 	}
-	if *probe.V != CodecVersion {
-		return nil, fmt.Errorf("%w: %d", ErrUnsupportedVersion, *probe.V)
-	}
-	var w wire
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrInvalidRecord, jsonErrorKind(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: trailing data after the record", ErrInvalidRecord)
+	if w.V != CodecVersion {
+		return nil, fmt.Errorf("%w: %d", ErrUnsupportedVersion, w.V)
 	}
 	r := &Record{
 		Provider: w.Provider, Namespace: w.Namespace, Label: w.Label, Kind: w.Kind,
@@ -165,14 +155,36 @@ func Unmarshal(data []byte) (*Record, error) {
 	}
 	// One canonical encoding: whatever was accepted must be exactly what
 	// Marshal writes, which rules out case-folded or duplicate keys.
-	canon, err := Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(canon, data) {
-		return nil, fmt.Errorf("%w: not in canonical form", ErrInvalidRecord)
+	// The check also rejects what json.Unmarshal tolerates: unknown
+	// fields, duplicate keys, case-folded keys, explicit nulls.
+	var buf [1024]byte
+	if !bytes.Equal(encode(buf[:0], r), data) {
+		return nil, strictError(data, nil)
 	}
 	return r, nil
+}
+
+// strictError explains why data was refused, decoding it again strictly
+// (this is the error path only, so its cost does not matter).
+func strictError(data []byte, err error) error {
+	var probe struct {
+		V *int `json:"v"`
+	}
+	if json.Unmarshal(data, &probe) == nil && probe.V != nil && *probe.V != CodecVersion {
+		return fmt.Errorf("%w: %d", ErrUnsupportedVersion, *probe.V)
+	}
+	if err == nil {
+		var w wire
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if derr := dec.Decode(&w); derr != nil {
+			err = derr
+		}
+	}
+	if err == nil {
+		return fmt.Errorf("%w: not in canonical form", ErrInvalidRecord)
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidRecord, jsonErrorKind(err))
 }
 
 func fmtTime(t time.Time) string {

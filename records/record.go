@@ -93,25 +93,27 @@ func (r *Record) Validate() error {
 	if len(r.Meta) > maxMetaEntries {
 		return fmt.Errorf("%w: record %s: more than %d meta entries", ErrInvalidRecord, r.ID(), maxMetaEntries)
 	}
-	strs := []string{string(r.Kind)}
+	// Never say which field is not valid UTF-8: it may be a secret.
+	bad := !utf8.ValidString(string(r.Kind))
 	for k, v := range r.Meta {
-		strs = append(strs, k, v)
+		bad = bad || !utf8.ValidString(k) || !utf8.ValidString(v)
 	}
 	switch {
 	case r.OAuth != nil:
 		o := r.OAuth
-		strs = append(strs, string(o.Access), string(o.Refresh), string(o.IDToken), o.AccountID, o.ClientID, o.TokenURL)
-		strs = append(strs, o.Scopes...)
-	case r.API != nil:
-		strs = append(strs, string(r.API.Key))
-	case r.WellKnown != nil:
-		strs = append(strs, r.WellKnown.Key, string(r.WellKnown.Token))
-	}
-	for _, s := range strs {
-		if !utf8.ValidString(s) {
-			// Never say which field: it may be a secret's bytes.
-			return fmt.Errorf("%w: record %s holds a string that is not valid UTF-8", ErrInvalidRecord, r.ID())
+		bad = bad || !utf8.ValidString(string(o.Access)) || !utf8.ValidString(string(o.Refresh)) ||
+			!utf8.ValidString(string(o.IDToken)) || !utf8.ValidString(o.AccountID) ||
+			!utf8.ValidString(o.ClientID) || !utf8.ValidString(o.TokenURL)
+		for _, sc := range o.Scopes {
+			bad = bad || !utf8.ValidString(sc)
 		}
+	case r.API != nil:
+		bad = bad || !utf8.ValidString(string(r.API.Key))
+	case r.WellKnown != nil:
+		bad = bad || !utf8.ValidString(r.WellKnown.Key) || !utf8.ValidString(string(r.WellKnown.Token))
+	}
+	if bad {
+		return fmt.Errorf("%w: record %s holds a string that is not valid UTF-8", ErrInvalidRecord, r.ID())
 	}
 	return nil
 }

@@ -75,31 +75,13 @@ func (s *dirStore) Read(name string) ([]byte, error) {
 	if fi.Size() > maxBlobSize {
 		return nil, fmt.Errorf("%s: %d bytes, larger than any vault file can be: %w", p, fi.Size(), ErrCorrupt)
 	}
-	buf := make([]byte, 0, fi.Size()+1)
-	buf, err = readAllInto(f, buf, maxBlobSize)
-	if err != nil {
-		return nil, err
+	// Vault files are replaced by rename, never written in place, so the
+	// size fstat gives is the content's: one read suffices.
+	buf := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return buf, nil
-}
-
-func readAllInto(r io.Reader, buf []byte, limit int) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if len(buf) > limit {
-			return nil, fmt.Errorf("blob larger than %d bytes: %w", limit, ErrCorrupt)
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 }
 
 // racyWindow: a file modified this recently may share inode, size and

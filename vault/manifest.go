@@ -54,6 +54,7 @@ func (m *manifest) clone() *manifest {
 	c := &manifest{Generation: m.Generation, Entries: make(map[records.ID]*entry, len(m.Entries))}
 	for id, e := range m.Entries {
 		ce := *e
+		ce.file = "" // derived under a key that the copy may not share
 		c.Entries[id] = &ce
 	}
 	return c

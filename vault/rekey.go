@@ -53,7 +53,7 @@ func (v *Vault) rewrap(ctx context.Context, edit func([]string) ([]string, error
 	return v.Batch(ctx, func(b *Batch) error {
 		v.mu.Lock()
 		h := *v.hdr
-		ids := v.identities
+		dek := v.dek
 		v.mu.Unlock()
 		next, err := edit(h.Recipients)
 		if err != nil {
@@ -63,21 +63,16 @@ func (v *Vault) rewrap(ctx context.Context, edit func([]string) ([]string, error
 		if err != nil {
 			return err
 		}
-		dek, err := unwrapDataKey(h.DataKey, ids)
-		if err != nil {
-			return err
-		}
-		defer clear(dek)
 		if h.DataKey, err = wrapDataKey(dek, rs); err != nil {
 			return err
 		}
 		h.Recipients = next
 		h.seal(b.keys)
-		return v.writeHeader(&h, b.keys)
+		return v.writeHeader(&h, b.keys, dek)
 	})
 }
 
-func (v *Vault) writeHeader(h *header, keys *records.Keys) error {
+func (v *Vault) writeHeader(h *header, keys *records.Keys, dek []byte) error {
 	hb, err := h.marshal()
 	if err != nil {
 		return err
@@ -89,10 +84,12 @@ func (v *Vault) writeHeader(h *header, keys *records.Keys) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err != nil {
-		v.hdr = nil // force a re-read
-		return nil
+		st = Stamp{} // re-read the header next time
 	}
-	v.hdr, v.hdrStamp, v.keys = h, st, keys
+	if &dek[0] != &v.dek[0] {
+		clear(v.dek)
+	}
+	v.hdr, v.hdrStamp, v.keys, v.dek = h, st, keys, dek
 	return nil
 }
 
@@ -149,7 +146,6 @@ func (v *Vault) Rekey(ctx context.Context, recipients []age.Recipient, opts Reke
 		v.mu.Unlock()
 		dek := make([]byte, records.DataKeySize)
 		randRead(dek)
-		defer clear(dek)
 		nkeys, err := records.DeriveKeys(dek, h.VaultID)
 		if err != nil {
 			return err
@@ -234,7 +230,7 @@ func (v *Vault) Rekey(ctx context.Context, recipients []age.Recipient, opts Reke
 			v.identities = newIDs
 			v.mu.Unlock()
 		}
-		if err := v.writeHeader(&nh, nkeys); err != nil {
+		if err := v.writeHeader(&nh, nkeys, dek); err != nil {
 			return err
 		}
 		hook(StepHeader)

@@ -33,6 +33,7 @@ type Vault struct {
 	// slow fsync in another goroutine.
 	mu        sync.RWMutex
 	keys      *records.Keys
+	dek       []byte // kept to re-wrap it for a new key slot; cleared on Close
 	hdr       *header
 	hdrStamp  Stamp
 	man       *manifest
@@ -95,7 +96,6 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 	}
 	dek := make([]byte, records.DataKeySize)
 	randRead(dek)
-	defer clear(dek)
 	h := &header{Format: FormatVersion, VaultID: newVaultID(), Created: o.now().UTC().Truncate(time.Second)}
 	for _, r := range recipients {
 		s, err := recipientString(r)
@@ -124,7 +124,7 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 	if err := store.Write(headerName, hb); err != nil {
 		return nil, err
 	}
-	v := &Vault{dir: dir, store: store, opts: o, keys: keys, hdr: h, man: man, cache: map[records.ID]*records.Record{}}
+	v := &Vault{dir: dir, store: store, opts: o, keys: keys, dek: dek, hdr: h, man: man, cache: map[records.ID]*records.Record{}}
 	v.hdrStamp, _ = store.Stamp(headerName)
 	v.manStamp, _ = store.Stamp(manifestName)
 	return v, nil
@@ -143,6 +143,9 @@ func Open(ctx context.Context, dir string, identities []age.Identity, opts ...Op
 		}
 		if err != nil {
 			return nil, err
+		}
+		if _, err := os.Lstat(filepath.Join(dir, headerName)); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", dir, ErrNoVault)
 		}
 		ds := newDirStore(dir, o.insecure)
 		if err := ds.checkMode(dir, fi); err != nil {
@@ -206,15 +209,20 @@ func (v *Vault) loadHeaderLocked() error {
 		return err
 	}
 	keys, err := records.DeriveKeys(dek, h.VaultID)
-	clear(dek)
 	if err != nil {
+		clear(dek)
 		return err
 	}
 	if err := h.check(keys); err != nil {
+		clear(dek)
 		return err
 	}
-	v.hdr, v.keys, v.hdrStamp = h, keys, st
+	clear(v.dek)
+	v.hdr, v.keys, v.dek, v.hdrStamp = h, keys, dek, st
 	v.cache = map[records.ID]*records.Record{}
+	if v.man != nil {
+		v.man = v.man.clone() // drops file names derived under the old key
+	}
 	return nil
 }
 
@@ -361,6 +369,8 @@ func (v *Vault) Close() error {
 	v.mu.Lock()
 	v.cache = nil
 	v.keys = nil
+	clear(v.dek)
+	v.dek = nil
 	v.mu.Unlock()
 	return v.store.Close()
 }
@@ -412,7 +422,10 @@ func (v *Vault) Get(ctx context.Context, id records.ID) (*records.Record, error)
 	if r := v.cache[id]; r != nil && r.Generation == e.Generation {
 		return r.Clone(), nil
 	}
-	r, err := readRecord(v.store, v.keys, id, e.Generation)
+	if e.file == "" {
+		e.file = recordBase(v.keys, id)
+	}
+	r, err := readRecordAt(v.store, v.keys, id, e.file, e.Generation)
 	if errors.Is(err, ErrTampered) || errors.Is(err, ErrMissing) {
 		// A key rotation may have moved every record: retry once with a
 		// fresh header and manifest.
@@ -435,7 +448,10 @@ func (v *Vault) Get(ctx context.Context, id records.ID) (*records.Record, error)
 // readRecord reads, authenticates and checks the record id at generation
 // gen, bypassing every cache.
 func readRecord(store Store, keys *records.Keys, id records.ID, gen uint64) (*records.Record, error) {
-	base := recordBase(keys, id)
+	return readRecordAt(store, keys, id, recordBase(keys, id), gen)
+}
+
+func readRecordAt(store Store, keys *records.Keys, id records.ID, base string, gen uint64) (*records.Record, error) {
 	blob, err := store.Read(recordFile(base, gen))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &RecordError{ID: id, Err: ErrMissing}
