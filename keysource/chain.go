@@ -1,0 +1,118 @@
+package keysource
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"filippo.io/age"
+)
+
+// A Chain looks for the vault key in several sources, in order.
+type Chain struct {
+	// Sources are tried first to last.
+	Sources []Source
+}
+
+// Default returns the standard chain for the vault named vaultName: the
+// environment ([Env]), then the OS keyring entry for that vault ([Keyring]),
+// then the key file under the user config directory ([File]).
+//
+// getenv reads the environment (AUTHVAULT_KEY, AUTHVAULT_KEY_FILE,
+// AUTHVAULT_KEY_CMD, AUTHVAULT_PASSPHRASE); nil means [os.Getenv].
+func Default(vaultName string, getenv func(string) string) *Chain {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	// An unknown config directory leaves Path empty; File then reports why.
+	path, _ := DefaultFilePath()
+	return &Chain{Sources: []Source{
+		&Env{Getenv: getenv},
+		&Keyring{Account: vaultName},
+		&File{Path: path, Getenv: getenv},
+	}}
+}
+
+// Resolve returns the identities of the first source that has the vault key,
+// and that source.
+//
+// Sources that have no key (*NotFoundError) or cannot be reached
+// (*UnavailableError) are passed over. A source that has a key which cannot
+// be used (a malformed identity, a wrong passphrase, a failing command) ends
+// the search: a key someone configured must not be silently replaced by
+// another one. Either way the error is a *NoKeyError naming every source
+// consulted and why it gave no key.
+func (c *Chain) Resolve(ctx context.Context) (ids []age.Identity, from Source, err error) {
+	var attempts []Attempt
+	for _, s := range c.Sources {
+		ids, err := s.Identities(ctx)
+		if err == nil && len(ids) == 0 {
+			err = fmt.Errorf("%s: no identities", s.Name())
+		}
+		if err == nil {
+			return ids, s, nil
+		}
+		attempts = append(attempts, Attempt{Source: s, Err: err})
+		if !absent(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, nil, &NoKeyError{Attempts: attempts}
+}
+
+// An Attempt is one source consulted by [Chain.Resolve] and why it gave no key.
+type Attempt struct {
+	Source Source
+	Err    error
+}
+
+// NoKeyError is returned by [Chain.Resolve] when no source produced a usable
+// key. Its message names every source consulted and why, for example
+//
+//	no vault key: AUTHVAULT_KEY not set; keyring: no Secret Service on the session bus; file /x/key.txt: not found
+//
+// It unwraps to each attempt's error, so errors.Is(err, ErrIncorrectPassphrase)
+// and errors.As(err, new(*CommandError)) work on it.
+type NoKeyError struct {
+	Attempts []Attempt
+}
+
+func (e *NoKeyError) Error() string {
+	if len(e.Attempts) == 0 {
+		return "no vault key: no key sources configured"
+	}
+	var b strings.Builder
+	b.WriteString("no vault key: ")
+	for i, a := range e.Attempts {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		msg := a.Err.Error()
+		if mayHoldKey(msg) {
+			// Sources are written not to do this; a third-party one might.
+			msg = a.Source.Name() + ": failed (error withheld: it may contain key material)"
+		}
+		b.WriteString(msg)
+	}
+	return b.String()
+}
+
+func (e *NoKeyError) Unwrap() []error {
+	errs := make([]error, len(e.Attempts))
+	for i, a := range e.Attempts {
+		errs[i] = a.Err
+	}
+	return errs
+}
+
+// Absent reports whether every attempt merely found no key (or could not
+// look), as opposed to finding a key that could not be used.
+func (e *NoKeyError) Absent() bool {
+	for _, a := range e.Attempts {
+		if !absent(a.Err) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,234 @@
+package records
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const canary = "sk-canary-7f3a9c"
+
+func sample() *Record {
+	return &Record{
+		Provider: "anthropic", Namespace: "default", Label: "me@example.com", Kind: KindOAuth,
+		OAuth: &OAuth{Access: canary + "-access", Refresh: canary + "-refresh", IDToken: canary + "-id",
+			Expiry: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), AccountID: "acct", Scopes: []string{"user:inference"},
+			ClientID: "client", TokenURL: "https://auth.example.com/token"},
+		Meta:    map[string]string{"plan": "max", "quote": "a\"b\\c\n<&>\u2028"},
+		Created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Updated: time.Date(2026, 2, 1, 0, 0, 0, 1, time.UTC),
+		Generation: 42,
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := Secret(canary)
+	type holder struct {
+		Token Secret
+		Ptr   *Secret
+	}
+	h := holder{Token: s, Ptr: &s}
+	var outputs []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10s", "%-8v", "%T"} {
+		outputs = append(outputs, fmt.Sprintf(verb, s), fmt.Sprintf(verb, h))
+	}
+	outputs = append(outputs, fmt.Sprint(s), fmt.Sprintln(s, h), s.String(), s.GoString())
+	js, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs = append(outputs, string(js))
+	var logs bytes.Buffer
+	for _, hd := range []slog.Handler{slog.NewTextHandler(&logs, nil), slog.NewJSONHandler(&logs, nil)} {
+		l := slog.New(hd)
+		l.Info("token", "secret", s, "holder", h, slog.Any("any", s))
+	}
+	outputs = append(outputs, logs.String())
+	err = fmt.Errorf("refresh failed for %v", s)
+	outputs = append(outputs, err.Error())
+	for _, o := range outputs {
+		if strings.Contains(o, canary) || strings.Contains(o, fmt.Sprintf("%x", canary)) {
+			t.Errorf("secret leaked: %s", o)
+		}
+	}
+	if !strings.Contains(logs.String(), Redacted) {
+		t.Error("slog output does not show the redaction marker")
+	}
+	if s.Reveal() != canary {
+		t.Error("Reveal lost the value")
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	for _, r := range []*Record{
+		sample(),
+		{Provider: "openai", Namespace: "work", Label: "ci", Kind: KindAPI, API: &APIKey{Key: "sk-x"}},
+		{Provider: "custom.example", Namespace: "default", Label: "x", Kind: KindWellKnown, WellKnown: &WellKnown{Key: "https://x", Token: "t"}},
+		{Provider: "qwen", Namespace: "default", Label: "minimal", Kind: KindOAuth, OAuth: &OAuth{}},
+	} {
+		t.Run(r.ID().String(), func(t *testing.T) {
+			b, err := Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Unmarshal(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(r, got); diff != "" {
+				t.Fatalf("(-want +got):\n%s", diff)
+			}
+			b2, _ := Marshal(got)
+			if !bytes.Equal(b, b2) {
+				t.Fatalf("re-encoding differs:\n%s\n%s", b, b2)
+			}
+		})
+	}
+}
+
+func TestCodecMatchesEncodingJSON(t *testing.T) {
+	// The hand-written canonical encoder produces what encoding/json would.
+	r := sample()
+	r.Meta["ctl"] = "\x00\x01\x1f\t\r\n\u2029é😀"
+	b, err := Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w wire
+	if err := json.Unmarshal(b, &w); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&w); err != nil {
+		t.Fatal(err)
+	}
+	if got := bytes.TrimSuffix(buf.Bytes(), []byte("\n")); !bytes.Equal(got, b) {
+		t.Fatalf("encoding/json:\n%s\nMarshal:\n%s", got, b)
+	}
+}
+
+func TestUnmarshalStrict(t *testing.T) {
+	good, _ := Marshal(sample())
+	gs := string(good)
+	tests := []struct {
+		name string
+		in   string
+		want error
+	}{
+		{"empty", "", ErrInvalidRecord},
+		{"not an object", "[]", ErrInvalidRecord},
+		{"no version", strings.Replace(gs, `"v":1,`, ``, 1), ErrInvalidRecord},
+		{"version 2", strings.Replace(gs, `"v":1`, `"v":2`, 1), ErrUnsupportedVersion},
+		{"version 2 with new fields", strings.Replace(gs, `"v":1`, `"v":2,"future":true`, 1), ErrUnsupportedVersion},
+		{"unknown field", strings.Replace(gs, `"v":1`, `"v":1,"extra":1`, 1), ErrInvalidRecord},
+		{"case-folded key", strings.Replace(gs, `"provider"`, `"Provider"`, 1), ErrInvalidRecord},
+		{"duplicate key", strings.Replace(gs, `"v":1`, `"v":1,"v":1`, 1), ErrInvalidRecord},
+		{"whitespace", strings.Replace(gs, `"v":1`, `"v": 1`, 1), ErrInvalidRecord},
+		{"trailing data", gs + "{}", ErrInvalidRecord},
+		{"non-UTC time", strings.Replace(gs, `"created":"2026-01-01T00:00:00Z"`, `"created":"2026-01-01T01:00:00+01:00"`, 1), ErrInvalidRecord},
+		{"bad kind", strings.Replace(gs, `"kind":"oauth"`, `"kind":"api"`, 1), ErrInvalidRecord},
+		{"bad provider", strings.Replace(gs, `"provider":"anthropic"`, `"provider":"Anthropic"`, 1), ErrInvalidID},
+		{"label with slash", strings.Replace(gs, `"label":"me@example.com"`, `"label":"a/b"`, 1), ErrInvalidID},
+		{"wrong type", strings.Replace(gs, `"generation":42`, `"generation":"42"`, 1), ErrInvalidRecord},
+		{"invalid UTF-8", strings.Replace(gs, `"plan":"max"`, "\"plan\":\"m\xffx\"", 1), ErrInvalidRecord},
+		{"too large", `{"v":1,"pad":"` + strings.Repeat("x", MaxRecordSize) + `"}`, ErrRecordTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Unmarshal([]byte(tc.in))
+			if !errors.Is(err, tc.want) || r != nil {
+				t.Fatalf("got %v, %v; want %v", r, err, tc.want)
+			}
+			if strings.Contains(err.Error(), canary) {
+				t.Fatalf("error leaks a secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestID(t *testing.T) {
+	tests := []struct {
+		in   string
+		want ID
+		ok   bool
+	}{
+		{"anthropic/default/me@example.com", ID{"anthropic", "default", "me@example.com"}, true},
+		{"openai/work", ID{"openai", "default", "work"}, true},
+		{"copilot/github.example.com/octo", ID{"copilot", "github.example.com", "octo"}, true},
+		{"Anthropic/default/x", ID{}, false},
+		{"a/b/c/d", ID{}, false},
+		{"a//c", ID{}, false},
+		{"a/b/c\n", ID{}, false},
+		{"a/b/..", ID{}, false},
+		{"a/b/" + strings.Repeat("x", MaxLabelLen+1), ID{}, false},
+		{"-a/b/c", ID{}, false},
+		{"a/b/\xff", ID{}, false},
+		{"a/b/c\u0085", ID{}, false},
+	}
+	for _, tc := range tests {
+		got, err := ParseID(tc.in)
+		if (err == nil) != tc.ok {
+			t.Errorf("ParseID(%q): err %v", tc.in, err)
+			continue
+		}
+		if tc.ok && got != tc.want {
+			t.Errorf("ParseID(%q) = %v", tc.in, got)
+		}
+		if !tc.ok && !errors.Is(err, ErrInvalidID) {
+			t.Errorf("ParseID(%q): error %v is not ErrInvalidID", tc.in, err)
+		}
+	}
+}
+
+func TestEnvelope(t *testing.T) {
+	dek := bytes.Repeat([]byte{7}, DataKeySize)
+	k, err := DeriveKeys(dek, "vault-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := DeriveKeys(dek, "vault-2")
+	blob, err := k.Seal(BlobRecord, "records/a", []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := k.Open(BlobRecord, "records/a", blob); err != nil || string(pt) != "hello" {
+		t.Fatalf("Open: %q %v", pt, err)
+	}
+	again, _ := k.Seal(BlobRecord, "records/a", []byte("hello"))
+	if bytes.Equal(blob, again) {
+		t.Fatal("two seals of the same plaintext are equal: nonce not random")
+	}
+	cases := map[string]func() ([]byte, error){
+		"other name":  func() ([]byte, error) { return k.Open(BlobRecord, "records/b", blob) },
+		"other kind":  func() ([]byte, error) { return k.Open(BlobState, "records/a", blob) },
+		"other vault": func() ([]byte, error) { return other.Open(BlobRecord, "records/a", blob) },
+	}
+	for name, open := range cases {
+		if _, err := open(); !errors.Is(err, ErrTampered) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for i := range blob {
+		c := bytes.Clone(blob)
+		c[i] ^= 0x20
+		if _, err := k.Open(BlobRecord, "records/a", c); err == nil {
+			t.Fatalf("byte %d flipped: opened", i)
+		}
+	}
+	v2 := bytes.Clone(blob)
+	v2[4] = 2
+	if _, err := k.Open(BlobRecord, "records/a", v2); !errors.Is(err, ErrEnvelopeVersion) {
+		t.Errorf("version 2: %v", err)
+	}
+	if k.FileName("x") == other.FileName("x") || k.FileName("x") != k.FileName("x") || strings.Contains(k.FileName("me@example.com"), "example") {
+		t.Error("file names are not keyed, stable and opaque")
+	}
+}
