@@ -1,0 +1,407 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+)
+
+// Vault is what the transport needs from a vault to refresh tokens: a
+// fresh read, the read-modify-write, and the per-record lock shared by
+// every process. *vault.Vault implements it.
+type Vault interface {
+	Get(ctx context.Context, id records.ID) (*records.Record, error)
+	Update(ctx context.Context, id records.ID, fn func(*records.Record) error) (*records.Record, error)
+	LockRecord(ctx context.Context, id records.ID) (unlock func(), err error)
+}
+
+// Transport is an http.RoundTripper that sends each request with an account
+// from a pool and, when that account is rate-limited, out of quota or
+// rejected, sends the same request again with the next one before the
+// caller sees an error. See the package documentation.
+type Transport struct {
+	pool    *pool.Pool
+	adapter adapters.Adapter
+	vault   Vault
+	cfg     config
+	flight  singleflight.Group
+}
+
+// New returns a Transport that serves requests with p's accounts,
+// authorized by a, refreshing tokens through v.
+func New(p *pool.Pool, a adapters.Adapter, v Vault, opts ...Option) *Transport {
+	return &Transport{pool: p, adapter: a, vault: v, cfg: newConfig(opts)}
+}
+
+// ErrBodyTooLarge is never returned: a body over the replay bound is sent
+// once without rotation. It is exported for callers that want to detect
+// the condition through an Event.
+var errNoRotation = errors.New("request body too large to replay: sent once without rotation")
+
+// replayBody makes the request body available for every attempt.
+type replayBody struct {
+	getBody func() (io.ReadCloser, error)
+	buf     []byte // when buffered
+	length  int64
+	once    io.Reader // when too large: the only attempt's body
+	closer  io.Closer
+}
+
+func (t *Transport) prepareBody(req *http.Request) (*replayBody, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	if req.GetBody != nil {
+		return &replayBody{getBody: req.GetBody, length: req.ContentLength, closer: req.Body}, nil
+	}
+	limit := t.cfg.maxReplay
+	buf, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		req.Body.Close()
+		return nil, fmt.Errorf("authvault: reading the request body: %w", err)
+	}
+	if int64(len(buf)) > limit {
+		return &replayBody{once: io.MultiReader(bytes.NewReader(buf), req.Body), length: req.ContentLength, closer: req.Body}, nil
+	}
+	req.Body.Close()
+	return &replayBody{buf: buf, length: int64(len(buf))}, nil
+}
+
+func (b *replayBody) replayable() bool { return b == nil || b.once == nil }
+
+// body returns the body for one attempt.
+func (b *replayBody) body() (io.ReadCloser, func() (io.ReadCloser, error), error) {
+	switch {
+	case b.buf != nil:
+		get := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.buf)), nil }
+		rc, _ := get()
+		return rc, get, nil
+	case b.getBody != nil:
+		rc, err := b.getBody()
+		return rc, b.getBody, err
+	default:
+		r := b.once
+		b.once = eofReader{}
+		return io.NopCloser(r), nil, nil
+	}
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+func (b *replayBody) close() {
+	if b != nil && b.closer != nil {
+		b.closer.Close()
+	}
+}
+
+// RoundTrip implements http.RoundTripper. It never modifies req, always
+// closes req.Body, and returns a response or an error, not both.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	body, err := t.prepareBody(req)
+	if err != nil {
+		return nil, err
+	}
+	defer body.close()
+
+	hint := pool.Hint{}
+	if t.cfg.session != nil {
+		hint.Session = t.cfg.session(req)
+	}
+	if t.cfg.model != nil {
+		var b []byte
+		if body != nil {
+			b = body.buf
+		}
+		hint.Model = t.cfg.model(req, b)
+	}
+	r := &attempt{t: t, req: req, body: body, hint: hint, tried: map[records.ID]int{}}
+	return r.run(ctx)
+}
+
+// attempt is the state of one RoundTrip across accounts.
+type attempt struct {
+	t        *Transport
+	req      *http.Request
+	body     *replayBody
+	hint     pool.Hint
+	n        int
+	tried    map[records.ID]int
+	last     *http.Response // the last rate-limited answer, buffered
+	lastID   records.ID
+	lastWhy  string
+	waited   time.Duration
+}
+
+func (a *attempt) maxAttempts() int {
+	if a.t.cfg.maxAttempts > 0 && a.t.cfg.maxAttempts < hardMaxAttempts {
+		return a.t.cfg.maxAttempts
+	}
+	return hardMaxAttempts
+}
+
+func (a *attempt) emit(e Event) {
+	e.Time = a.t.cfg.now()
+	e.Method = a.req.Method
+	e.Host = a.req.URL.Host
+	a.t.cfg.observer.Observe(e)
+}
+
+func (a *attempt) run(ctx context.Context) (*http.Response, error) {
+	t := a.t
+	for {
+		if err := ctx.Err(); err != nil {
+			a.discardLast()
+			return nil, err
+		}
+		lease, err := t.pool.Acquire(ctx, a.hint)
+		var ex *pool.ExhaustedError
+		if errors.As(err, &ex) {
+			if wait := a.waitFor(ex); wait > 0 {
+				if !t.cfg.sleep(ctx.Done(), wait) {
+					a.discardLast()
+					return nil, ctx.Err()
+				}
+				a.waited += wait
+				continue
+			}
+			return a.exhausted(ex)
+		}
+		if err != nil {
+			a.discardLast()
+			return nil, fmt.Errorf("authvault: %s: %w", t.pool.Key(), err)
+		}
+		if a.tried[lease.ID] > 0 || a.n >= a.maxAttempts() {
+			// Every account has had its turn (one came back from a short
+			// cooldown): stop rather than cycle.
+			return a.exhausted(&pool.ExhaustedError{Key: t.pool.Key(), Soonest: t.cfg.now()})
+		}
+		if t.cfg.afterAcquire != nil {
+			t.cfg.afterAcquire(lease.ID)
+		}
+		a.tried[lease.ID]++
+		resp, done, err := a.tryAccount(ctx, lease)
+		if done {
+			return resp, err
+		}
+	}
+}
+
+// waitFor returns how long to sleep for the soonest account, 0 to give up.
+func (a *attempt) waitFor(ex *pool.ExhaustedError) time.Duration {
+	if a.t.cfg.maxWait <= 0 || ex.Soonest.IsZero() || !a.body.replayable() {
+		return 0
+	}
+	d := ex.Soonest.Sub(a.t.cfg.now())
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	if a.waited+d > a.t.cfg.maxWait {
+		return 0
+	}
+	// A fresh round: the accounts that cooled down may be tried again.
+	clear(a.tried)
+	return d
+}
+
+// tryAccount sends the request with the lease's account, refreshing its
+// token first or after a 401/403. done is false when the request should
+// move on to the next account.
+func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http.Response, done bool, err error) {
+	t := a.t
+	rec, err := lease.Record(ctx)
+	if err != nil {
+		// The account vanished (deleted) or cannot be read: not the
+		// caller's problem while others can serve.
+		t.pool.Report(lease, pool.Outcome{Kind: pool.Transient, Reason: "record unreadable"})
+		return nil, false, nil
+	}
+	refreshed := false
+	if t.needsRefresh(rec) {
+		nrec, err := t.refresh(ctx, lease.ID, rec)
+		if err != nil {
+			if ctx.Err() != nil {
+				a.discardLast()
+				return nil, true, ctx.Err()
+			}
+			a.refreshFailed(lease, err)
+			return nil, false, nil
+		}
+		rec, refreshed = nrec, true
+	}
+	for {
+		resp, err := a.send(ctx, lease, rec)
+		if err != nil {
+			t.pool.Report(lease, pool.Outcome{Kind: pool.Transient, Reason: "transport error", Refreshed: refreshed})
+			a.discardLast()
+			return nil, true, err
+		}
+		out := t.adapter.Classify(resp, t.cfg.now())
+		out.Refreshed = refreshed
+		if out.Status == 0 {
+			out.Status = resp.StatusCode
+		}
+		switch out.Kind {
+		case pool.Success, pool.Overloaded, pool.Transient:
+			t.pool.Report(lease, out)
+			a.discardLast()
+			return resp, true, nil
+		case pool.AuthRejected:
+			if !refreshed && t.refreshable(rec) && a.body.replayable() {
+				drain(resp)
+				nrec, err := t.refresh(ctx, lease.ID, rec)
+				if err != nil {
+					if ctx.Err() != nil {
+						a.discardLast()
+						return nil, true, ctx.Err()
+					}
+					a.refreshFailed(lease, err)
+					return nil, false, nil
+				}
+				rec, refreshed = nrec, true
+				continue
+			}
+			if !t.refreshable(rec) && resp.StatusCode == http.StatusUnauthorized {
+				// A static key the provider does not know: dead until an
+				// operator replaces it.
+				out.Kind = pool.NeedsReauth
+				if out.Reason == "" {
+					out.Reason = "credential rejected"
+				}
+			}
+		}
+		t.pool.Report(lease, out)
+		a.noteFailure(lease, out)
+		if !a.body.replayable() {
+			a.discardLast()
+			return resp, true, nil
+		}
+		a.keepLast(lease.ID, resp, out.Reason)
+		return nil, false, nil
+	}
+}
+
+func (a *attempt) noteFailure(lease *pool.Lease, out pool.Outcome) {
+	switch out.Kind {
+	case pool.RateLimited, pool.QuotaExhausted:
+		a.emit(Event{Kind: EventCooldown, Account: lease.ID, Status: out.Status, Reason: reasonOr(out), Until: out.Until})
+	default:
+		a.emit(Event{Kind: EventDisabled, Account: lease.ID, Status: out.Status, Reason: reasonOr(out)})
+	}
+}
+
+func reasonOr(o pool.Outcome) string {
+	if o.Reason != "" {
+		return o.Reason
+	}
+	return o.Kind.String()
+}
+
+func (a *attempt) refreshFailed(lease *pool.Lease, err error) {
+	var re *adapters.RefreshError
+	out := pool.Outcome{Kind: pool.Transient, Reason: "refresh failed"}
+	if errors.As(err, &re) {
+		if re.Code != "" {
+			out.Reason = re.Code
+		}
+		out.Status = re.Status
+		if re.Permanent {
+			out.Kind = pool.NeedsReauth
+		}
+	}
+	a.t.pool.Report(lease, out)
+	if out.Kind == pool.NeedsReauth {
+		a.emit(Event{Kind: EventDisabled, Account: lease.ID, Status: out.Status, Reason: out.Reason})
+	}
+}
+
+// send authorizes a clone of the request for rec and sends it.
+func (a *attempt) send(ctx context.Context, lease *pool.Lease, rec *records.Record) (*http.Response, error) {
+	t := a.t
+	a.n++
+	out := a.req.Clone(ctx)
+	out.Body, out.GetBody, out.ContentLength = nil, nil, 0
+	if a.body != nil {
+		b, get, err := a.body.body()
+		if err != nil {
+			return nil, fmt.Errorf("authvault: GetBody: %w", err)
+		}
+		out.Body, out.GetBody, out.ContentLength = b, get, a.body.length
+	}
+	if err := t.adapter.Authorize(out, rec); err != nil {
+		if out.Body != nil {
+			out.Body.Close()
+		}
+		return nil, fmt.Errorf("authvault: authorizing for %s: %w", lease.ID, err)
+	}
+	if a.n > 1 && a.lastID != (records.ID{}) {
+		a.emit(Event{Kind: EventRotate, Account: lease.ID, From: a.lastID, Reason: a.lastWhy, Attempt: a.n})
+	}
+	a.emit(Event{Kind: EventAttempt, Account: lease.ID, Attempt: a.n})
+	return t.cfg.base.RoundTrip(out)
+}
+
+// keepLast keeps a failed answer to return if no account can serve: its
+// body is buffered (bounded) and the connection released.
+func (a *attempt) keepLast(id records.ID, resp *http.Response, why string) {
+	a.discardLast()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxDrain))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	resp.TransferEncoding = nil
+	a.last, a.lastID, a.lastWhy = resp, id, why
+}
+
+func (a *attempt) discardLast() {
+	if a.last != nil {
+		a.last.Body.Close()
+		a.last = nil
+	}
+}
+
+// exhausted answers when no account can serve: the last upstream answer,
+// or a synthetic 429, with Retry-After set to when the soonest account is
+// ready.
+func (a *attempt) exhausted(ex *pool.ExhaustedError) (*http.Response, error) {
+	t := a.t
+	now := t.cfg.now()
+	a.emit(Event{Kind: EventExhausted, Until: ex.Soonest, Reason: ex.Error()})
+	retry := ""
+	if !ex.Soonest.IsZero() {
+		secs := int64(math.Ceil(ex.Soonest.Sub(now).Seconds()))
+		if secs < 1 {
+			secs = 1
+		}
+		retry = strconv.FormatInt(secs, 10)
+	}
+	if resp := a.last; resp != nil {
+		a.last = nil
+		if retry != "" {
+			resp.Header.Set("Retry-After", retry)
+		}
+		return resp, nil
+	}
+	return syntheticTooMany(a.req, t.pool.Key(), ex, retry), nil
+}
+
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	resp.Body.Close()
+}

@@ -1,0 +1,284 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/authvault/authvault/pool"
+)
+
+func TestRotateOnRateLimit(t *testing.T) {
+	ctx := context.Background()
+	var events []Event
+	e := newEnv(t, envOpt{accounts: 3, trOpts: []Option{WithObserver(ObserverFunc(func(ev Event) { events = append(events, ev) }))}})
+	e.up.set("tok1", rateLimited(30))
+	e.up.set("tok2", ok)
+	e.up.set("tok3", ok)
+
+	resp, err := e.post(ctx, `{"model":"m"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, readAll(t, resp))
+	}
+	readAll(t, resp)
+	if diff := cmp.Diff([]string{"tok1", "tok2"}, e.up.tokens()); diff != "" {
+		t.Fatalf("upstream requests (-want +got):\n%s", diff)
+	}
+	var kinds []EventKind
+	for _, ev := range events {
+		kinds = append(kinds, ev.Kind)
+	}
+	if diff := cmp.Diff([]EventKind{EventAttempt, EventCooldown, EventRotate, EventAttempt}, kinds); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if !events[1].Until.Equal(e.clock.Now().Add(30*time.Second)) || events[2].From != e.ids[0] || events[2].Account != e.ids[1] {
+		t.Errorf("cooldown/rotate events: %+v %+v", events[1], events[2])
+	}
+
+	// Fill-first: the next request goes straight to the second account.
+	resp, err = e.post(ctx, `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if got := e.up.tokens(); len(got) != 3 || got[2] != "tok2" {
+		t.Fatalf("second request went to %v", got)
+	}
+
+	// After Retry-After has passed, the first account is back.
+	e.clock.Advance(31 * time.Second)
+	e.up.set("tok1", ok)
+	resp, err = e.post(ctx, `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if got := e.up.tokens(); got[3] != "tok1" {
+		t.Fatalf("after the cooldown the request went to %v", got[3])
+	}
+}
+
+func TestBodyIdenticalOnEveryAttempt(t *testing.T) {
+	ctx := context.Background()
+	body := strings.Repeat(`{"model":"m","messages":[{"role":"user","content":"héllo"}]}`, 100)
+	cases := map[string]func(url string) *http.Request{
+		"GetBody": func(url string) *http.Request {
+			r, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader([]byte(body)))
+			return r
+		},
+		"plain reader": func(url string) *http.Request {
+			r, _ := http.NewRequestWithContext(ctx, "POST", url, io.MultiReader(strings.NewReader(body)))
+			if r.GetBody != nil {
+				t.Fatal("test needs a request without GetBody")
+			}
+			return r
+		},
+	}
+	for name, mk := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, envOpt{accounts: 3})
+			e.up.set("tok1", rateLimited(5))
+			e.up.set("tok2", rateLimited(5))
+			e.up.set("tok3", ok)
+			req := mk(e.up.URL + "/v1/chat/completions")
+			resp, err := e.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			readAll(t, resp)
+			s := e.up.seen()
+			if len(s) != 3 {
+				t.Fatalf("%d upstream requests", len(s))
+			}
+			for i, r := range s {
+				if r.Body != body {
+					t.Errorf("attempt %d: body differs (%d bytes, want %d)", i+1, len(r.Body), len(body))
+				}
+			}
+		})
+	}
+	t.Run("over the bound is sent once", func(t *testing.T) {
+		e := newEnv(t, envOpt{accounts: 3, trOpts: []Option{WithMaxReplayBody(100)}})
+		e.up.set("tok1", rateLimited(5))
+		e.up.set("tok2", ok)
+		r, _ := http.NewRequestWithContext(ctx, "POST", e.up.URL+"/v1/x", io.MultiReader(strings.NewReader(body)))
+		resp, err := e.client.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		if resp.StatusCode != 429 {
+			t.Fatalf("status %d, want the upstream's 429", resp.StatusCode)
+		}
+		s := e.up.seen()
+		if len(s) != 1 || s[0].Body != body {
+			t.Fatalf("upstream saw %d requests", len(s))
+		}
+	})
+}
+
+func TestCallerRequestUnmodified(t *testing.T) {
+	e := newEnv(t, envOpt{accounts: 2})
+	e.up.set("tok1", rateLimited(5))
+	e.up.set("tok2", ok)
+	req, _ := http.NewRequest("POST", e.up.URL+"/v1/x", strings.NewReader("{}"))
+	req.Header.Set("X-Caller", "1")
+	before := req.Header.Clone()
+	resp, err := e.tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if diff := cmp.Diff(before, req.Header); diff != "" {
+		t.Fatalf("caller's headers changed:\n%s", diff)
+	}
+	if req.URL.String() != e.up.URL+"/v1/x" {
+		t.Fatal("caller's URL changed")
+	}
+}
+
+func TestAllCoolingSynthetic429(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOpt{accounts: 2})
+	e.up.set("tok1", rateLimited(20))
+	e.up.set("tok2", rateLimited(40))
+	resp, err := e.post(ctx, `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := readAll(t, resp)
+	// Both were tried: the last upstream answer comes back, with the
+	// soonest account's Retry-After.
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "20" || !strings.Contains(b, "rate_limit_exceeded") {
+		t.Fatalf("status %d Retry-After %q body %s", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+	n := len(e.up.seen())
+	e.clock.Advance(5 * time.Second)
+	resp, err = e.post(ctx, `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = readAll(t, resp)
+	if len(e.up.seen()) != n {
+		t.Fatal("upstream called while every account cools down")
+	}
+	var payload struct {
+		Error struct {
+			Code      string `json:"code"`
+			Provider  string `json:"provider"`
+			Namespace string `json:"namespace"`
+		} `json:"error"`
+	}
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "15" || json.Unmarshal([]byte(b), &payload) != nil ||
+		payload.Error.Code != "authvault_accounts_exhausted" || payload.Error.Provider != "fake" || payload.Error.Namespace != "default" {
+		t.Fatalf("synthetic: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+}
+
+func TestMaxWaitAndCancel(t *testing.T) {
+	entered := make(chan time.Duration, 1)
+	e := newEnv(t, envOpt{accounts: 1, trOpts: []Option{
+		WithMaxWait(time.Hour),
+		WithSleep(func(done <-chan struct{}, d time.Duration) bool {
+			entered <- d
+			<-done
+			return false
+		}),
+	}})
+	e.up.set("tok1", rateLimited(600))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := e.post(ctx, `{}`)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	if d := <-entered; d != 600*time.Second {
+		t.Errorf("waits %v, want 10m", d)
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancelled request did not return")
+	}
+}
+
+func TestMaxWaitSleepsForSoonest(t *testing.T) {
+	var e *env
+	e = newEnv(t, envOpt{accounts: 1, trOpts: []Option{
+		WithMaxWait(time.Minute),
+		WithSleep(func(done <-chan struct{}, d time.Duration) bool {
+			e.clock.Advance(d)
+			e.up.set("tok1", ok)
+			return true
+		}),
+	}})
+	e.up.set("tok1", rateLimited(10))
+	resp, err := e.post(context.Background(), `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if resp.StatusCode != 200 || len(e.up.seen()) != 2 {
+		t.Fatalf("status %d after %d requests", resp.StatusCode, len(e.up.seen()))
+	}
+}
+
+func TestOverloadedAndServerErrorsReturned(t *testing.T) {
+	for _, status := range []int{500, 502, 503, 529} {
+		e := newEnv(t, envOpt{accounts: 2})
+		e.up.set("tok1", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) })
+		e.up.set("tok2", ok)
+		resp, err := e.post(context.Background(), `{}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		if resp.StatusCode != status || len(e.up.seen()) != 1 {
+			t.Errorf("%d: got %d after %d requests", status, resp.StatusCode, len(e.up.seen()))
+		}
+		// Not the account's fault: it is still first.
+		lease, err := e.pool.Acquire(context.Background(), pool.Hint{})
+		if err != nil || lease.ID != e.ids[0] {
+			t.Errorf("%d: next lease %v %v", status, lease, err)
+		}
+	}
+}
+
+func TestDeadAPIKeyMovesOn(t *testing.T) {
+	e := newEnv(t, envOpt{accounts: 2})
+	// tok1 has no behaviour: the upstream answers 401 invalid_api_key.
+	e.up.set("tok2", ok)
+	resp, err := e.post(context.Background(), `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	acct, err := e.pool.Account(context.Background(), e.ids[0])
+	if err != nil || acct.Availability != pool.ReauthNeeded {
+		t.Fatalf("account 1: %+v %v", acct, err)
+	}
+}
