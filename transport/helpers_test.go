@@ -113,15 +113,15 @@ func rateLimited(retryAfter int) func(http.ResponseWriter, *http.Request) {
 
 // env is a vault with accounts, a pool and a transport over one upstream.
 type env struct {
-	t     testing.TB
-	clock *fakeClock
-	dir   string
-	id    *age.X25519Identity
-	v     *vault.Vault
-	pool  *pool.Pool
-	tr    *Transport
-	up    *upstream
-	ids   []records.ID
+	t      testing.TB
+	clock  *fakeClock
+	dir    string
+	id     *age.X25519Identity
+	v      *vault.Vault
+	pool   *pool.Pool
+	tr     *Transport
+	up     *upstream
+	ids    []records.ID
 	client *http.Client
 }
 
@@ -203,9 +203,9 @@ func readAll(t testing.TB, resp *http.Response) string {
 // countingTransport tracks response bodies so tests can assert every one
 // that was not handed to the caller got closed.
 type countingTransport struct {
-	base   http.RoundTripper
-	open   atomic.Int64
-	total  atomic.Int64
+	base  http.RoundTripper
+	open  atomic.Int64
+	total atomic.Int64
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {

@@ -4,13 +4,13 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/pool"
 )
 
 // Defaults for the options.
 const (
-	DefaultMaxReplayBody = 32 << 20
-	DefaultRefreshSkew   = 2 * time.Minute
+	DefaultMaxReplayBody  = 32 << 20
+	DefaultRefreshSkew    = 2 * time.Minute
 	DefaultRefreshTimeout = time.Minute
 	// maxDrain bounds how much of a discarded response body is read so the
 	// connection can be reused; the rest is dropped with the connection.
@@ -23,20 +23,20 @@ const (
 type Option func(*config)
 
 type config struct {
-	base          http.RoundTripper
-	refreshClient *http.Client
-	maxAttempts   int
-	maxWait       time.Duration
-	maxReplay     int64
-	skew          time.Duration
+	base           http.RoundTripper
+	refreshClient  *http.Client
+	maxAttempts    int
+	maxWait        time.Duration
+	maxReplay      int64
+	skew           time.Duration
 	refreshTimeout time.Duration
-	session       func(*http.Request) string
-	model         func(*http.Request, []byte) string
-	observer      Observer
-	now           func() time.Time
-	sleep         func(<-chan struct{}, time.Duration) bool
+	session        func(*http.Request) string
+	model          func(*http.Request, []byte) string
+	observer       Observer
+	now            func() time.Time
+	sleep          func(<-chan struct{}, time.Duration) bool
 	// afterAcquire, when set, sees every lease as it is handed out (tests).
-	afterAcquire func(records.ID)
+	afterAcquire func(*pool.Lease)
 }
 
 func newConfig(opts []Option) config {

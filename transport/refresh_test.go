@@ -19,15 +19,15 @@ import (
 // rotation do. It issues access tokens the upstream accepts.
 type oauthServer struct {
 	*httptest.Server
-	mu       sync.Mutex
-	live     map[string]string // refresh token -> family
-	revoked  map[string]bool   // family
-	used     map[string]bool   // refresh tokens already exchanged
-	grants   int
-	reuses   int
-	n        int
-	onIssue  func(access string)
-	fail     string // an OAuth error code to answer every grant with
+	mu      sync.Mutex
+	live    map[string]string // refresh token -> family
+	revoked map[string]bool   // family
+	used    map[string]bool   // refresh tokens already exchanged
+	grants  int
+	reuses  int
+	n       int
+	onIssue func(access string)
+	fail    string // an OAuth error code to answer every grant with
 }
 
 func newOAuthServer(t testing.TB, refreshTokens ...string) *oauthServer {

@@ -135,16 +135,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // attempt is the state of one RoundTrip across accounts.
 type attempt struct {
-	t        *Transport
-	req      *http.Request
-	body     *replayBody
-	hint     pool.Hint
-	n        int
-	tried    map[records.ID]int
-	last     *http.Response // the last rate-limited answer, buffered
-	lastID   records.ID
-	lastWhy  string
-	waited   time.Duration
+	t       *Transport
+	req     *http.Request
+	body    *replayBody
+	hint    pool.Hint
+	n       int
+	tried   map[records.ID]int
+	last    *http.Response // the last rate-limited answer, buffered
+	lastID  records.ID
+	lastWhy string
+	waited  time.Duration
 }
 
 func (a *attempt) maxAttempts() int {
@@ -191,7 +191,7 @@ func (a *attempt) run(ctx context.Context) (*http.Response, error) {
 			return a.exhausted(&pool.ExhaustedError{Key: t.pool.Key(), Soonest: t.cfg.now()})
 		}
 		if t.cfg.afterAcquire != nil {
-			t.cfg.afterAcquire(lease.ID)
+			t.cfg.afterAcquire(lease)
 		}
 		a.tried[lease.ID]++
 		resp, done, err := a.tryAccount(ctx, lease)
