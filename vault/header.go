@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -196,4 +197,22 @@ func recipientString(r age.Recipient) (string, error) {
 		return s.String(), nil
 	}
 	return "", fmt.Errorf("recipient of type %T has no string form", r)
+}
+
+// ReadID returns the id of the vault in dir without opening it: the id is
+// public (it names the vault's keyring entry, for instance). A directory
+// without a vault is ErrNoVault.
+func ReadID(dir string) (string, error) {
+	data, err := newDirStore(dir, true).Read(headerName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s: %w", dir, ErrNoVault)
+	}
+	if err != nil {
+		return "", err
+	}
+	h, err := parseHeader(data)
+	if err != nil {
+		return "", err
+	}
+	return h.VaultID, nil
 }

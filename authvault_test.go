@@ -1,0 +1,117 @@
+package authvault
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/keysource"
+	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/vault"
+)
+
+func TestDefaultDir(t *testing.T) {
+	home := func() (string, error) { return "/home/u", nil }
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"AUTHVAULT_DIR": "/srv/v"}, "/srv/v"},
+		{map[string]string{"XDG_DATA_HOME": "/x/data"}, "/x/data/authvault"},
+		{map[string]string{"XDG_DATA_HOME": "relative"}, "/home/u/.local/share/authvault"},
+		{map[string]string{}, "/home/u/.local/share/authvault"},
+	}
+	for _, tc := range tests {
+		got, err := defaultDir(env(tc.env), home)
+		if err != nil || filepath.ToSlash(got) != tc.want {
+			t.Errorf("%v: got %q %v, want %q", tc.env, got, err, tc.want)
+		}
+	}
+}
+
+// newVault makes a vault with two API-key accounts for provider "acme" and
+// returns its dir and identity string.
+func newVault(t *testing.T) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	id, _ := age.GenerateHybridIdentity()
+	dir := filepath.Join(t.TempDir(), "vault")
+	v, err := vault.Create(ctx, dir, []age.Recipient{id.Recipient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for _, l := range []string{"one", "two"} {
+		if _, err := v.Put(ctx, &records.Record{Provider: "acme", Namespace: "default", Label: l,
+			Kind: records.KindAPI, API: &records.APIKey{Key: records.Secret("key-" + l)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, id.String()
+}
+
+func TestOpenRotatesEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	dir, key := newVault(t)
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		seen = append(seen, auth)
+		if auth == "Bearer key-one" {
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(429)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	a, err := bearer.New("acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(k string) string {
+		if k == keysource.EnvKey {
+			return key
+		}
+		return ""
+	}}}}
+	c, err := Open(ctx, "acme", WithDir(dir), WithKeys(chain), WithAdapter(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	resp, err := c.HTTP.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "ok" || strings.Join(seen, ",") != "Bearer key-one,Bearer key-two" {
+		t.Fatalf("got %q after %v", b, seen)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := Open(ctx, "no-such-provider", WithDir(t.TempDir())); err == nil || !strings.Contains(err.Error(), "no adapter") {
+		t.Errorf("unknown provider: %v", err)
+	}
+	a, _ := bearer.New("acme")
+	if _, err := Open(ctx, "acme", WithAdapter(a), WithDir(filepath.Join(t.TempDir(), "none"))); !errors.Is(err, vault.ErrNoVault) || !strings.Contains(err.Error(), "vaultkey init") {
+		t.Errorf("no vault: %v", err)
+	}
+	dir, _ := newVault(t)
+	empty := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(string) string { return "" }}}}
+	if _, err := Open(ctx, "acme", WithAdapter(a), WithDir(dir), WithKeys(empty)); err == nil || !strings.Contains(err.Error(), "AUTHVAULT_KEY") {
+		t.Errorf("no key: %v", err)
+	}
+}

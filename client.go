@@ -1,0 +1,182 @@
+package authvault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/keysource"
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/transport"
+	"github.com/authvault/authvault/vault"
+)
+
+// Option configures Open and HTTPClient.
+type Option func(*options)
+
+type options struct {
+	dir       string
+	namespace string
+	vault     *vault.Vault
+	keys      *keysource.Chain
+	adapter   adapters.Adapter
+	poolOpts  []pool.Option
+	trOpts    []transport.Option
+	logger    *slog.Logger
+	vaultOpts []vault.Option
+}
+
+// WithDir opens the vault in dir instead of DefaultDir.
+func WithDir(dir string) Option { return func(o *options) { o.dir = dir } }
+
+// WithNamespace selects the accounts of a namespace other than "default"
+// (an enterprise host, "work", …).
+func WithNamespace(ns string) Option { return func(o *options) { o.namespace = ns } }
+
+// WithVault uses an already open vault; Close does not close it.
+func WithVault(v *vault.Vault) Option { return func(o *options) { o.vault = v } }
+
+// WithKeys finds the vault key with chain instead of keysource.Default.
+func WithKeys(chain *keysource.Chain) Option { return func(o *options) { o.keys = chain } }
+
+// WithAdapter uses a instead of the adapter registered for the provider.
+func WithAdapter(a adapters.Adapter) Option { return func(o *options) { o.adapter = a } }
+
+// WithPoolOptions passes options to the pool (strategy, cooldowns, clock).
+func WithPoolOptions(opts ...pool.Option) Option {
+	return func(o *options) { o.poolOpts = append(o.poolOpts, opts...) }
+}
+
+// WithTransportOptions passes options to the transport (base transport,
+// max wait, observer, session and model functions).
+func WithTransportOptions(opts ...transport.Option) Option {
+	return func(o *options) { o.trOpts = append(o.trOpts, opts...) }
+}
+
+// WithVaultOptions passes options to vault.Open.
+func WithVaultOptions(opts ...vault.Option) Option {
+	return func(o *options) { o.vaultOpts = append(o.vaultOpts, opts...) }
+}
+
+// WithLogger logs rotations, cooldowns, refreshes and exhaustion to l
+// (transport.SlogObserver). Credentials are never logged.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Client is an open vault, pool and transport for one provider and
+// namespace. Close it to write the pool's last counters.
+type Client struct {
+	// HTTP is the client to give to an SDK (option.WithHTTPClient).
+	HTTP      *http.Client
+	Vault     *vault.Vault
+	Pool      *pool.Pool
+	Transport *transport.Transport
+
+	ownVault bool
+}
+
+// Open opens the vault (the default one unless WithDir or WithVault), the
+// pool of provider's accounts and a transport that rotates between them.
+func Open(ctx context.Context, provider string, opts ...Option) (*Client, error) {
+	o := options{namespace: records.DefaultNamespace}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	a := o.adapter
+	if a == nil {
+		var ok bool
+		if a, ok = adapters.Lookup(provider); !ok {
+			return nil, fmt.Errorf("authvault: no adapter registered for provider %q (registered: %v)", provider, adapters.Providers())
+		}
+	}
+	c := &Client{Vault: o.vault}
+	if c.Vault == nil {
+		dir := o.dir
+		if dir == "" {
+			var err error
+			if dir, err = DefaultDir(); err != nil {
+				return nil, err
+			}
+		}
+		v, err := OpenVault(ctx, dir, o.keys, o.vaultOpts...)
+		if err != nil {
+			return nil, err
+		}
+		c.Vault, c.ownVault = v, true
+	}
+	p, err := pool.Open(ctx, c.Vault, pool.Key{Provider: provider, Namespace: o.namespace}, o.poolOpts...)
+	if err != nil {
+		c.closeVault()
+		return nil, err
+	}
+	c.Pool = p
+	trOpts := o.trOpts
+	if o.logger != nil {
+		trOpts = append([]transport.Option{transport.WithObserver(transport.SlogObserver(o.logger))}, trOpts...)
+	}
+	c.Transport = transport.New(p, a, c.Vault, trOpts...)
+	c.HTTP = &http.Client{Transport: c.Transport}
+	return c, nil
+}
+
+// OpenVault opens the vault in dir with the key found by chain (nil: the
+// default chain for that vault: AUTHVAULT_KEY and friends, the OS keyring,
+// the key file).
+func OpenVault(ctx context.Context, dir string, chain *keysource.Chain, opts ...vault.Option) (*vault.Vault, error) {
+	if chain == nil {
+		id, err := vault.ReadID(dir)
+		if err != nil {
+			if errors.Is(err, vault.ErrNoVault) {
+				return nil, fmt.Errorf("authvault: %w (create one with: vaultkey init)", err)
+			}
+			return nil, err
+		}
+		chain = keysource.Default(id, os.Getenv)
+	}
+	ids, _, err := chain.Resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return vault.Open(ctx, dir, ids, opts...)
+}
+
+func (c *Client) closeVault() {
+	if c.ownVault && c.Vault != nil {
+		c.Vault.Close()
+	}
+}
+
+// Close writes the pool's pending counters and closes what Open opened.
+func (c *Client) Close() error {
+	err := c.Pool.Close()
+	c.closeVault()
+	return err
+}
+
+// HTTPClient returns an *http.Client whose requests are sent with
+// provider's accounts from the default vault, rotating to the next account
+// on a rate limit and refreshing expired tokens, for any SDK that takes an
+// *http.Client:
+//
+//	hc, err := authvault.HTTPClient(ctx, "anthropic")
+//	client := anthropic.NewClient(option.WithHTTPClient(hc))
+//
+// The vault and pool stay open for the life of the process; use Open to
+// close them.
+func HTTPClient(ctx context.Context, provider string, opts ...Option) (*http.Client, error) {
+	c, err := Open(ctx, provider, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return c.HTTP, nil
+}
+
+// NewHTTPClient builds the client from explicit parts: a vault, a pool on
+// it and the provider's adapter.
+func NewHTTPClient(v *vault.Vault, p *pool.Pool, a adapters.Adapter, opts ...transport.Option) *http.Client {
+	return &http.Client{Transport: transport.New(p, a, v, opts...)}
+}
