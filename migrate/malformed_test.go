@@ -1,0 +1,182 @@
+package migrate
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestParseMalformed(t *testing.T) {
+	tests := []struct {
+		name  string
+		parse func(string, []byte) ([]Found, []Problem)
+		doc   string
+		want  []problemKey
+		// wantFound is how many credentials still come out.
+		wantFound int
+	}{
+		// Whole-document failures, the same for every parser.
+		{name: "empty", parse: ParseCodex, doc: "", want: []problemKey{{"", ErrSyntax}}},
+		{name: "syntax", parse: ParseCodex, doc: `{"tokens": {"refresh_token": "CANARY-x`, want: []problemKey{{"", ErrSyntax}}},
+		{name: "syntax bad char", parse: ParseClaudeCode, doc: `{"claudeAiOauth": CANARY}`, want: []problemKey{{"", ErrSyntax}}},
+		{name: "trailing data", parse: ParseQwenCode, doc: `{} {"access_token": "CANARY-q"}`, want: []problemKey{{"", ErrSyntax}}},
+		{name: "not an object", parse: ParseOpenCode, doc: `["CANARY-array"]`, want: []problemKey{{"", ErrWrongType}}},
+		{name: "invalid UTF-8", parse: ParseGeminiCLI, doc: "{\"access_token\": \"CANARY-\xff\"}", want: []problemKey{{"", ErrInvalidUTF8}}},
+		{name: "duplicate key", parse: ParseCodex, doc: `{"tokens": {"refresh_token": "CANARY-a", "refresh_token": "CANARY-b"}}`, want: []problemKey{{"tokens.refresh_token", ErrDuplicateKey}}},
+		{name: "nesting bomb", parse: ParseCopilot, doc: `{"github.com": ` + strings.Repeat("[", 100000), want: []problemKey{{`["github.com"]` + strings.Repeat("[0]", 15), ErrTooDeep}}},
+		{name: "nesting bomb in object", parse: ParseCopilot, doc: strings.Repeat(`{"a":`, 20) + "1" + strings.Repeat("}", 20), want: []problemKey{{strings.TrimPrefix(strings.Repeat(".a", 16), "."), ErrTooDeep}}},
+		{name: "too large", parse: ParseOpenCode, doc: "{}" + strings.Repeat(" ", MaxFileSize), want: []problemKey{{"", ErrTooLarge}}},
+
+		// Codex.
+		{name: "codex refresh wrong type", parse: ParseCodex, doc: `{"tokens": {"id_token": "a.e30.CANARY", "access_token": "CANARY-a", "refresh_token": 7}}`,
+			want: []problemKey{{"tokens.refresh_token", ErrWrongType}}},
+		{name: "codex missing fields", parse: ParseCodex, doc: `{"tokens": {"refresh_token": "CANARY-r"}}`,
+			want: []problemKey{{"tokens.id_token", ErrMissing}, {"tokens.access_token", ErrMissing}}},
+		{name: "codex tokens wrong type", parse: ParseCodex, doc: `{"tokens": ["CANARY-t"]}`, want: []problemKey{{"tokens", ErrWrongType}}},
+		{name: "codex nothing", parse: ParseCodex, doc: `{"auth_mode": "chatgpt", "tokens": null, "OPENAI_API_KEY": null}`, want: []problemKey{{"", ErrMissing}}},
+		{name: "codex id token not a JWT", parse: ParseCodex, doc: `{"tokens": {"id_token": "CANARY-not-a-jwt", "access_token": "CANARY-a", "refresh_token": "CANARY-r"}}`,
+			want: []problemKey{{"tokens.id_token", ErrInvalidValue}}},
+		{name: "codex id token payload not JSON", parse: ParseCodex, doc: `{"tokens": {"id_token": "a.Q0FOQVJZ.CANARY", "access_token": "CANARY-a", "refresh_token": "CANARY-r"}}`,
+			want: []problemKey{{"tokens.id_token", ErrInvalidValue}}},
+		{name: "codex bad last_refresh", parse: ParseCodex, doc: `{"OPENAI_API_KEY": "sk-CANARY", "last_refresh": "yesterday"}`, want: []problemKey{{"last_refresh", ErrInvalidValue}}},
+		{name: "codex key with newline", parse: ParseCodex, doc: `{"OPENAI_API_KEY": "sk-CANARY\nX-Evil: 1"}`, want: []problemKey{{"OPENAI_API_KEY", ErrInvalidValue}}},
+		{name: "codex key not ASCII", parse: ParseCodex, doc: `{"OPENAI_API_KEY": "sk-CANARY-é"}`, want: []problemKey{{"OPENAI_API_KEY", ErrInvalidValue}}},
+		{name: "codex key too long", parse: ParseCodex, doc: `{"OPENAI_API_KEY": "sk-CANARY` + strings.Repeat("x", maxSecretLen) + `"}`, want: []problemKey{{"OPENAI_API_KEY", ErrInvalidValue}}},
+		{name: "codex account id control char", parse: ParseCodex, doc: `{"tokens": {"id_token": "a.e30.CANARY", "access_token": "CANARY-a", "refresh_token": "CANARY-r", "account_id": "acct\u0007"}}`,
+			want: []problemKey{{"tokens.account_id", ErrInvalidValue}}},
+		{name: "codex minimal", parse: ParseCodex, doc: `{"tokens": {"id_token": "a.e30.CANARY", "access_token": "CANARY-a", "refresh_token": "CANARY-r"}}`, wantFound: 1},
+
+		// Claude Code.
+		{name: "claude missing section", parse: ParseClaudeCode, doc: `{"other": {}}`, want: []problemKey{{"claudeAiOauth", ErrMissing}}},
+		{name: "claude expiry string", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "expiresAt": "1767254400000"}}`,
+			want: []problemKey{{"claudeAiOauth.expiresAt", ErrWrongType}}},
+		{name: "claude expiry fraction", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "expiresAt": 1.5e12}}`,
+			want: []problemKey{{"claudeAiOauth.expiresAt", ErrInvalidValue}}},
+		{name: "claude expiry negative", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "expiresAt": -1}}`,
+			want: []problemKey{{"claudeAiOauth.expiresAt", ErrInvalidValue}}},
+		{name: "claude expiry overflow", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "expiresAt": 99999999999999999999}}`,
+			want: []problemKey{{"claudeAiOauth.expiresAt", ErrInvalidValue}}},
+		{name: "claude scope wrong type", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "scopes": ["user:inference", 3]}}`,
+			want: []problemKey{{"claudeAiOauth.scopes[1]", ErrWrongType}}},
+		{name: "claude empty token", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "", "refreshToken": "CANARY-r"}}`,
+			want: []problemKey{{"claudeAiOauth.accessToken", ErrInvalidValue}}},
+		{name: "claude null refresh", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": null}}`,
+			want: []problemKey{{"claudeAiOauth.refreshToken", ErrWrongType}}},
+		{name: "claude scopes not a list", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "scopes": "user:inference"}}`,
+			want: []problemKey{{"claudeAiOauth.scopes", ErrWrongType}}},
+		{name: "claude plan too long", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "subscriptionType": "` + strings.Repeat("m", maxTextLen+1) + `"}}`,
+			want: []problemKey{{"claudeAiOauth.subscriptionType", ErrInvalidValue}}},
+		{name: "claude empty scope", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "scopes": [""]}}`,
+			want: []problemKey{{"claudeAiOauth.scopes[0]", ErrInvalidValue}}},
+		{name: "claude minimal", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "expiresAt": null, "subscriptionType": null}}`, wantFound: 1},
+
+		// Gemini CLI.
+		{name: "gemini expiry wrong type", parse: ParseGeminiCLI, doc: `{"access_token": "CANARY-a", "refresh_token": "CANARY-r", "expiry_date": "soon"}`,
+			want: []problemKey{{"expiry_date", ErrWrongType}}},
+		{name: "gemini id token garbage", parse: ParseGeminiCLI, doc: `{"access_token": "CANARY-a", "refresh_token": "CANARY-r", "id_token": "CANARY.!!.x"}`,
+			want: []problemKey{{"id_token", ErrInvalidValue}}},
+		{name: "gemini scope wrong type", parse: ParseGeminiCLI, doc: `{"access_token": "CANARY-a", "refresh_token": "CANARY-r", "scope": ["openid"]}`,
+			want: []problemKey{{"scope", ErrWrongType}}},
+		{name: "gemini no id token", parse: ParseGeminiCLI, doc: `{"access_token": "CANARY-a", "refresh_token": "CANARY-r"}`, wantFound: 1},
+
+		// Qwen Code.
+		{name: "qwen resource http", parse: ParseQwenCode, doc: `{"access_token": "CANARY-a", "refresh_token": "CANARY-r", "resource_url": "http://portal.qwen.ai"}`,
+			want: []problemKey{{"resource_url", ErrInvalidValue}}},
+		{name: "qwen resource with user", parse: ParseQwenCode, doc: `{"access_token": "CANARY-a", "refresh_token": "CANARY-r", "resource_url": "https://u@evil.example"}`,
+			want: []problemKey{{"resource_url", ErrInvalidValue}}},
+		{name: "qwen resource not a host", parse: ParseQwenCode, doc: `{"access_token": "CANARY-a", "refresh_token": "CANARY-r", "resource_url": "portal qwen"}`,
+			want: []problemKey{{"resource_url", ErrInvalidValue}}},
+		{name: "qwen missing refresh", parse: ParseQwenCode, doc: `{"access_token": "CANARY-a"}`, want: []problemKey{{"refresh_token", ErrMissing}}},
+		{name: "qwen resource url form", parse: ParseQwenCode, doc: `{"access_token": "CANARY-a", "refresh_token": "CANARY-r", "resource_url": "https://dashscope.aliyuncs.com/compatible-mode"}`, wantFound: 1},
+
+		// Copilot.
+		{name: "copilot token missing", parse: ParseCopilot, doc: `{"github.com": {"user": "octocat"}, "ghe.example.com": {"oauth_token": "CANARY-ok"}}`,
+			want: []problemKey{{`["github.com"].oauth_token`, ErrMissing}}, wantFound: 1},
+		{name: "copilot bad host", parse: ParseCopilot, doc: `{"not a host!": {"oauth_token": "CANARY-t"}}`,
+			want: []problemKey{{`["not a host!"]`, ErrInvalidValue}}},
+		{name: "copilot entry wrong type", parse: ParseCopilot, doc: `{"github.com": "CANARY-t"}`, want: []problemKey{{`["github.com"]`, ErrWrongType}}},
+		{name: "copilot host with port", parse: ParseCopilot, doc: `{"ghe.example.com:8443": {"oauth_token": "CANARY-t"}}`, wantFound: 1},
+		{name: "copilot app id without githubAppId", parse: ParseCopilot, doc: `{"github.com:Ov23liABC": {"oauth_token": "CANARY-t"}}`, wantFound: 1},
+
+		// OpenCode.
+		{name: "opencode duplicate after slash strip", parse: ParseOpenCode,
+			doc:  `{"https://a.example": {"type": "wellknown", "key": "A", "token": "CANARY-1"}, "https://a.example/": {"type": "wellknown", "key": "A", "token": "CANARY-2"}}`,
+			want: []problemKey{{`["https://a.example/"]`, ErrDuplicateKey}}, wantFound: 1},
+		{name: "opencode expires fraction", parse: ParseOpenCode, doc: `{"anthropic": {"type": "oauth", "refresh": "CANARY-r", "access": "CANARY-a", "expires": 17.5}}`,
+			want: []problemKey{{"anthropic.expires", ErrInvalidValue}}},
+		{name: "opencode missing type", parse: ParseOpenCode, doc: `{"anthropic": {"refresh": "CANARY-r"}}`, want: []problemKey{{"anthropic.type", ErrMissing}}},
+		{name: "opencode access missing", parse: ParseOpenCode, doc: `{"anthropic": {"type": "oauth", "refresh": "CANARY-r", "expires": 0}}`, want: []problemKey{{"anthropic.access", ErrMissing}}},
+		{name: "opencode access empty", parse: ParseOpenCode, doc: `{"anthropic": {"type": "oauth", "refresh": "CANARY-r", "access": "", "expires": 0}}`, wantFound: 1},
+		{name: "opencode bad enterprise url", parse: ParseOpenCode, doc: `{"github-copilot": {"type": "oauth", "refresh": "CANARY-r", "access": "", "expires": 0, "enterpriseUrl": "https://ghe.example.com/some/path"}}`,
+			want: []problemKey{{"github-copilot.enterpriseUrl", ErrInvalidValue}}},
+		{name: "opencode wellknown bad env", parse: ParseOpenCode, doc: `{"https://a.example": {"type": "wellknown", "key": "NOT AN ENV", "token": "CANARY-t"}}`,
+			want: []problemKey{{`["https://a.example"].key`, ErrInvalidValue}}},
+		{name: "opencode wellknown ftp", parse: ParseOpenCode, doc: `{"ftp://a.example": {"type": "wellknown", "key": "A", "token": "CANARY-t"}}`,
+			want: []problemKey{{`["ftp://a.example"]`, ErrUnsupported}}},
+		{name: "opencode too much metadata", parse: ParseOpenCode, doc: `{"openrouter": {"type": "api", "key": "CANARY-k", "metadata": {` + manyEntries(65) + `}}}`,
+			want: []problemKey{{"openrouter.metadata", ErrInvalidValue}}},
+		{name: "opencode metadata key with control character", parse: ParseOpenCode, doc: `{"openrouter": {"type": "api", "key": "CANARY-k", "metadata": {"a\tb": "v"}}}`,
+			want: []problemKey{{`openrouter.metadata["a\tb"]`, ErrInvalidValue}}},
+		{name: "opencode metadata not an object", parse: ParseOpenCode, doc: `{"openrouter": {"type": "api", "key": "CANARY-k", "metadata": true}}`,
+			want: []problemKey{{"openrouter.metadata", ErrWrongType}}},
+		{name: "opencode expires null", parse: ParseOpenCode, doc: `{"anthropic": {"type": "oauth", "refresh": "CANARY-r", "access": null, "expires": null}}`,
+			want: []problemKey{{"anthropic.access", ErrWrongType}, {"anthropic.expires", ErrWrongType}}},
+		{name: "opencode long key is cut", parse: ParseOpenCode, doc: `{"` + strings.Repeat("Ä", 100) + `": 1}`,
+			want: []problemKey{{`["` + strings.Repeat("Ä", 40) + `…"]`, ErrWrongType}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			found, problems := tt.parse("auth.json", []byte(tt.doc))
+			if diff := cmp.Diff(tt.want, keysOf(problems), cmpopts.EquateErrors(), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+			if len(found) != tt.wantFound {
+				t.Errorf("found %d credentials, want %d", len(found), tt.wantFound)
+			}
+			for _, f := range found {
+				if err := f.Record.Validate(); err != nil {
+					t.Error(err)
+				}
+			}
+			assertNoSecrets(t, problemTexts(problems)...)
+		})
+	}
+}
+
+func manyEntries(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"k` + strings.Repeat("x", i) + `": "v"`)
+	}
+	return b.String()
+}
+
+// The message names the file and the JSON path, in a fixed form callers
+// may show as is.
+func TestProblemMessage(t *testing.T) {
+	_, problems := ParseCodex("/home/u/.codex/auth.json", []byte(`{"tokens": {"id_token": "a.e30.CANARY", "access_token": "CANARY-a", "refresh_token": ["CANARY-r"]}}`))
+	want := []string{"codex: /home/u/.codex/auth.json: tokens.refresh_token: want string, got array"}
+	if diff := cmp.Diff(want, problemTexts(problems)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	var err error = problems[0]
+	if !errors.Is(err, ErrWrongType) {
+		t.Errorf("errors.Is(%v, ErrWrongType) = false", err)
+	}
+}
+
+// Source.Parse is the source's parser.
+func TestSourceParse(t *testing.T) {
+	for _, s := range Sources() {
+		_, problems := s.Parse("x.json", []byte(`[]`))
+		if len(problems) != 1 || problems[0].Source != s.Name || !errors.Is(problems[0].Err, ErrWrongType) {
+			t.Errorf("%s: Parse = %v", s.Name, problems)
+		}
+	}
+}

@@ -1,0 +1,458 @@
+package migrate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/authvault/authvault/records"
+)
+
+// MaxFileSize bounds a source file, and the content of OPENCODE_AUTH_CONTENT.
+// Real credential files are a few KiB; a file near this size is corrupt or
+// hostile.
+const MaxFileSize = 1 << 20
+
+// maxDepth bounds JSON nesting. The deepest real source (a JWT's claims
+// inside Codex's file) nests three levels; the limit is checked while
+// tokenizing, before any value is built, so a document of a million '['
+// costs nothing.
+const maxDepth = 16
+
+// Bounds on single values, checked before a value reaches a record.
+const (
+	maxSecretLen = 32 << 10 // JWT id tokens are the largest, a few KiB
+	maxTextLen   = 1 << 10  // emails, ids, plan names, URLs
+)
+
+// object is a JSON object that keeps its keys in document order, so that
+// entries are imported and reported in the order the file lists them.
+type object struct {
+	keys []string
+	vals map[string]any
+}
+
+func (o *object) get(key string) (any, bool) {
+	v, ok := o.vals[key]
+	return v, ok
+}
+
+// pathError is a problem at one place in a document.
+type pathError struct {
+	path string
+	err  error
+}
+
+func (e *pathError) Error() string {
+	if e.path == "" {
+		return e.err.Error()
+	}
+	return e.path + ": " + e.err.Error()
+}
+
+func (e *pathError) Unwrap() error { return e.err }
+
+// reasonError is a precise message that still matches one of the package's
+// sentinel errors with errors.Is.
+type reasonError struct {
+	kind error
+	msg  string
+}
+
+func (e *reasonError) Error() string { return e.msg }
+func (e *reasonError) Unwrap() error { return e.kind }
+
+func reason(kind error, format string, args ...any) error {
+	return &reasonError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// decodeJSON parses data into a tree of *object, []any, string,
+// json.Number, bool and nil. It is stricter than encoding/json: the size is
+// capped, the input must be valid UTF-8 (encoding/json would silently
+// replace bad bytes), nesting is bounded, duplicate keys and trailing data
+// are rejected. Errors never quote the input: a syntax error names only
+// its byte offset.
+func decodeJSON(data []byte) (any, error) {
+	if len(data) > MaxFileSize {
+		return nil, errTooLarge()
+	}
+	if !utf8.Valid(data) {
+		return nil, ErrInvalidUTF8
+	}
+	d := &decoder{dec: json.NewDecoder(bytes.NewReader(data))}
+	d.dec.UseNumber()
+	tok, err := d.dec.Token()
+	if err == io.EOF {
+		return nil, reason(ErrSyntax, "empty document")
+	}
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	v, err := d.value(tok, "", 1)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.dec.Token(); err != io.EOF {
+		return nil, reason(ErrSyntax, "data after the top-level value")
+	}
+	return v, nil
+}
+
+func errTooLarge() error {
+	return reason(ErrTooLarge, "larger than %d bytes", MaxFileSize)
+}
+
+type decoder struct {
+	dec *json.Decoder
+}
+
+func (d *decoder) value(tok json.Token, path string, depth int) (any, error) {
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return tok, nil // string, json.Number, bool or nil
+	}
+	if depth > maxDepth {
+		return nil, &pathError{path, reason(ErrTooDeep, "nested deeper than %d levels", maxDepth)}
+	}
+	switch delim {
+	case '{':
+		obj := &object{vals: map[string]any{}}
+		for d.dec.More() {
+			ktok, err := d.dec.Token()
+			if err != nil {
+				return nil, syntaxError(err)
+			}
+			key, ok := ktok.(string)
+			if !ok {
+				return nil, reason(ErrSyntax, "object key is not a string")
+			}
+			kpath := joinPath(path, key)
+			if _, dup := obj.vals[key]; dup {
+				return nil, &pathError{kpath, ErrDuplicateKey}
+			}
+			vtok, err := d.dec.Token()
+			if err != nil {
+				return nil, syntaxError(err)
+			}
+			v, err := d.value(vtok, kpath, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			obj.keys = append(obj.keys, key)
+			obj.vals[key] = v
+		}
+		if _, err := d.dec.Token(); err != nil {
+			return nil, syntaxError(err)
+		}
+		return obj, nil
+	case '[':
+		var arr []any
+		for d.dec.More() {
+			vtok, err := d.dec.Token()
+			if err != nil {
+				return nil, syntaxError(err)
+			}
+			v, err := d.value(vtok, path+"["+strconv.Itoa(len(arr))+"]", depth+1)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		if _, err := d.dec.Token(); err != nil {
+			return nil, syntaxError(err)
+		}
+		if arr == nil {
+			arr = []any{}
+		}
+		return arr, nil
+	}
+	return nil, reason(ErrSyntax, "unexpected %q", string(delim))
+}
+
+// syntaxError describes a tokenizer error without its text, which quotes
+// the offending input character.
+func syntaxError(err error) error {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return reason(ErrSyntax, "invalid JSON at byte offset %d", se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return reason(ErrSyntax, "unexpected end of JSON")
+	}
+	return ErrSyntax
+}
+
+// joinPath appends key to a JSON path: a.b for plain keys, a["x/y"] for
+// others. Keys are bounded and quoted, so a hostile key cannot flood or
+// forge an error line.
+func joinPath(parent, key string) string {
+	if isPlainKey(key) {
+		if parent == "" {
+			return key
+		}
+		return parent + "." + key
+	}
+	const maxKey = 80
+	if len(key) > maxKey {
+		cut := maxKey
+		for cut > 0 && !utf8.RuneStart(key[cut]) {
+			cut--
+		}
+		key = key[:cut] + "…"
+	}
+	return parent + "[" + strconv.Quote(key) + "]"
+}
+
+func isPlainKey(key string) bool {
+	if key == "" || len(key) > 64 {
+		return false
+	}
+	for _, c := range []byte(key) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case *object:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func wrongType(want string, v any) error {
+	return reason(ErrWrongType, "want %s, got %s", want, jsonType(v))
+}
+
+// checker reads typed fields out of JSON objects and collects one error
+// per bad field, so that a file's problems are all reported at once.
+type checker struct {
+	errs []*pathError
+}
+
+func (c *checker) fail(path string, err error) {
+	c.errs = append(c.errs, &pathError{path, err})
+}
+
+// lookup returns the value at key; absent (or null, when !required) values
+// give ok == false, and a missing required value is recorded.
+func (c *checker) lookup(o *object, opath, key string, required bool) (v any, path string, ok bool) {
+	path = joinPath(opath, key)
+	v, present := o.get(key)
+	if !present {
+		if required {
+			c.fail(path, ErrMissing)
+		}
+		return nil, path, false
+	}
+	if v == nil && !required {
+		return nil, path, false
+	}
+	return v, path, true
+}
+
+// object reads a nested object.
+func (c *checker) object(o *object, opath, key string, required bool) (*object, string) {
+	v, path, ok := c.lookup(o, opath, key, required)
+	if !ok {
+		return nil, path
+	}
+	obj, isObj := v.(*object)
+	if !isObj {
+		c.fail(path, wrongType("object", v))
+		return nil, path
+	}
+	return obj, path
+}
+
+// require records a problem unless key is present and not null, for
+// fields that must be there but may be empty.
+func (c *checker) require(o *object, opath, key string) {
+	v, path, ok := c.lookup(o, opath, key, true)
+	if ok && v == nil {
+		c.fail(path, wrongType("string", v))
+	}
+}
+
+// str reads a non-secret string: bounded, without control characters. An
+// empty optional string counts as absent.
+func (c *checker) str(o *object, opath, key string, required bool) string {
+	v, path, ok := c.lookup(o, opath, key, required)
+	if !ok {
+		return ""
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		c.fail(path, wrongType("string", v))
+		return ""
+	}
+	if err := checkText(s, required); err != nil {
+		c.fail(path, err)
+		return ""
+	}
+	return s
+}
+
+// secret reads a token or key: non-empty, printable ASCII (RFC 6749's
+// VSCHAR: a token with a line break could split an HTTP header), bounded.
+func (c *checker) secret(o *object, opath, key string, required bool) records.Secret {
+	v, path, ok := c.lookup(o, opath, key, required)
+	if !ok {
+		return ""
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		c.fail(path, wrongType("string", v))
+		return ""
+	}
+	if s == "" && !required {
+		return ""
+	}
+	if err := checkSecret(s); err != nil {
+		c.fail(path, err)
+		return ""
+	}
+	return records.Secret(s)
+}
+
+// millis reads a Unix time in milliseconds; 0 means unknown.
+func (c *checker) millis(o *object, opath, key string, required bool) time.Time {
+	v, path, ok := c.lookup(o, opath, key, required)
+	if !ok {
+		return time.Time{}
+	}
+	t, err := millisTime(v)
+	if err != nil {
+		c.fail(path, err)
+	}
+	return t
+}
+
+// strList reads an array of non-secret strings.
+func (c *checker) strList(o *object, opath, key string) []string {
+	v, path, ok := c.lookup(o, opath, key, false)
+	if !ok {
+		return nil
+	}
+	arr, isArr := v.([]any)
+	if !isArr {
+		c.fail(path, wrongType("array of strings", v))
+		return nil
+	}
+	out := make([]string, 0, len(arr))
+	for i, e := range arr {
+		epath := path + "[" + strconv.Itoa(i) + "]"
+		s, isStr := e.(string)
+		if !isStr {
+			c.fail(epath, wrongType("string", e))
+			continue
+		}
+		if err := checkText(s, true); err != nil {
+			c.fail(epath, err)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// strMap reads an object whose values are non-secret strings.
+func (c *checker) strMap(o *object, opath, key string) map[string]string {
+	obj, path := c.object(o, opath, key, false)
+	if obj == nil {
+		return nil
+	}
+	out := make(map[string]string, len(obj.keys))
+	for _, k := range obj.keys {
+		v := obj.vals[k]
+		kpath := joinPath(path, k)
+		s, isStr := v.(string)
+		if !isStr {
+			c.fail(kpath, wrongType("string", v))
+			continue
+		}
+		if err := checkText(k, true); err != nil {
+			c.fail(kpath, err)
+			continue
+		}
+		if err := checkText(s, false); err != nil {
+			c.fail(kpath, err)
+			continue
+		}
+		out[k] = s
+	}
+	return out
+}
+
+func millisTime(v any) (time.Time, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return time.Time{}, wrongType("number", v)
+	}
+	// JavaScript writes Date.now() arithmetic as a plain integer; anything
+	// else (fractions, exponents) did not come from the tools we read.
+	ms, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil {
+		return time.Time{}, reason(ErrInvalidValue, "want integer milliseconds")
+	}
+	const maxMillis = 253402300799999 // 9999-12-31T23:59:59.999Z
+	if ms < 0 || ms > maxMillis {
+		return time.Time{}, reason(ErrInvalidValue, "milliseconds out of range")
+	}
+	if ms == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}
+
+func checkSecret(s string) error {
+	if s == "" {
+		return reason(ErrInvalidValue, "empty")
+	}
+	if len(s) > maxSecretLen {
+		return reason(ErrInvalidValue, "longer than %d bytes", maxSecretLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return reason(ErrInvalidValue, "not a printable ASCII token")
+		}
+	}
+	return nil
+}
+
+func checkText(s string, required bool) error {
+	if s == "" {
+		if required {
+			return reason(ErrInvalidValue, "empty")
+		}
+		return nil
+	}
+	if len(s) > maxTextLen {
+		return reason(ErrInvalidValue, "longer than %d bytes", maxTextLen)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return reason(ErrInvalidValue, "holds a control character")
+	}
+	return nil
+}
