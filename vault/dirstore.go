@@ -85,9 +85,12 @@ func (s *dirStore) Read(name string) ([]byte, error) {
 }
 
 // racyWindow: a file modified this recently may share inode, size and
-// mtime with an earlier version (coarse timestamps, reused inodes), so its
-// stamp also carries the blob's first bytes (magic and random nonce).
-const racyWindow = 2 * time.Second
+// mtime with an earlier version (timestamps that advance once per clock
+// tick, inodes reused after a rename), so its stamp also carries the
+// blob's first bytes (magic and random nonce). Linux, macOS and Windows
+// filesystems keep modification times to the clock tick or better
+// (milliseconds); the window is a comfortable multiple of that.
+const racyWindow = 100 * time.Millisecond
 
 func (s *dirStore) Stamp(name string) (Stamp, error) {
 	p := s.path(name)

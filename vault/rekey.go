@@ -89,7 +89,7 @@ func (v *Vault) writeHeader(h *header, keys *records.Keys, dek []byte) error {
 	if &dek[0] != &v.dek[0] {
 		clear(v.dek)
 	}
-	v.hdr, v.hdrStamp, v.keys, v.dek = h, st, keys, dek
+	v.hdr, v.hdrStamp, v.keys, v.dek, v.hdrRaw = h, st, keys, dek, hb
 	return nil
 }
 

@@ -40,6 +40,22 @@ func stateFile(keys *records.Keys, name string) string {
 	return stateDir + "/" + keys.FileName("state\x00"+name) + ".avs"
 }
 
+// stateFileCached is stateFile with the HMAC remembered per key and name:
+// StateChanged runs on every pool Acquire.
+func (v *Vault) stateFileCached(keys *records.Keys, name string) string {
+	v.stateNamesMu.Lock()
+	defer v.stateNamesMu.Unlock()
+	if v.stateNamesKeys != keys {
+		v.stateNames, v.stateNamesKeys = map[string]string{}, keys
+	}
+	f, ok := v.stateNames[name]
+	if !ok {
+		f = stateFile(keys, name)
+		v.stateNames[name] = f
+	}
+	return f
+}
+
 // The sealed plaintext of a state blob is its name (so a key rotation can
 // re-derive its file name) followed by the owner's bytes.
 func encodeState(name string, data []byte) []byte {
@@ -125,7 +141,7 @@ func (v *Vault) StateChanged(name string, since StateStamp) bool {
 	if keys == nil {
 		return true
 	}
-	st, err := v.store.Stamp(stateFile(keys, name))
+	st, err := v.store.Stamp(v.stateFileCached(keys, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return since.exists
 	}

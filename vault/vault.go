@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -35,11 +36,16 @@ type Vault struct {
 	keys      *records.Keys
 	dek       []byte // kept to re-wrap it for a new key slot; cleared on Close
 	hdr       *header
+	hdrRaw    []byte // vault.json as last read or written
 	hdrStamp  Stamp
 	man       *manifest
 	manStamp  Stamp
 	highWater uint64 // the highest manifest generation this process saw
 	cache     map[records.ID]*records.Record
+
+	stateNamesMu   sync.Mutex
+	stateNames     map[string]string
+	stateNamesKeys *records.Keys
 }
 
 // Filter selects records by provider and namespace; empty fields match all.
@@ -124,7 +130,7 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 	if err := store.Write(headerName, hb); err != nil {
 		return nil, err
 	}
-	v := &Vault{dir: dir, store: store, opts: o, keys: keys, dek: dek, hdr: h, man: man, cache: map[records.ID]*records.Record{}}
+	v := &Vault{dir: dir, store: store, opts: o, keys: keys, dek: dek, hdr: h, hdrRaw: hb, man: man, cache: map[records.ID]*records.Record{}}
 	v.hdrStamp, _ = store.Stamp(headerName)
 	v.manStamp, _ = store.Stamp(manifestName)
 	return v, nil
@@ -194,6 +200,11 @@ func (v *Vault) loadHeaderLocked() error {
 	if err != nil {
 		return err
 	}
+	if v.hdr != nil && bytes.Equal(data, v.hdrRaw) {
+		// Same header: only its stamp moved (a recent write settled).
+		v.hdrStamp = st
+		return nil
+	}
 	h, err := parseHeader(data)
 	if err != nil {
 		return err
@@ -218,7 +229,7 @@ func (v *Vault) loadHeaderLocked() error {
 		return err
 	}
 	clear(v.dek)
-	v.hdr, v.keys, v.dek, v.hdrStamp = h, keys, dek, st
+	v.hdr, v.keys, v.dek, v.hdrStamp, v.hdrRaw = h, keys, dek, st, data
 	v.cache = map[records.ID]*records.Record{}
 	if v.man != nil {
 		v.man = v.man.clone() // drops file names derived under the old key
