@@ -1,0 +1,221 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/internal/hint"
+	"github.com/authvault/authvault/pool"
+)
+
+// apiError is the error body of the Messages API:
+// {"type":"error","error":{"type":…,"message":…,"details":{"error_code":…}}}.
+type apiError struct {
+	Error struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+		Details struct {
+			ErrorCode string `json:"error_code"`
+		} `json:"details"`
+	} `json:"error"`
+}
+
+// The per-limit headers of the API (values RFC 3339).
+var limits = []hint.Limit{
+	{Remaining: "anthropic-ratelimit-requests-remaining", Reset: "anthropic-ratelimit-requests-reset"},
+	{Remaining: "anthropic-ratelimit-tokens-remaining", Reset: "anthropic-ratelimit-tokens-reset"},
+	{Remaining: "anthropic-ratelimit-input-tokens-remaining", Reset: "anthropic-ratelimit-input-tokens-reset"},
+	{Remaining: "anthropic-ratelimit-output-tokens-remaining", Reset: "anthropic-ratelimit-output-tokens-reset"},
+}
+
+const unifiedPrefix = "Anthropic-Ratelimit-Unified-" // canonical form
+
+// Classify maps a response to a pool outcome:
+//
+//   - 2xx (and any status below 400): Success.
+//   - 529, or an error of type overloaded_error: Overloaded.
+//   - error.details.error_code enforced_spend_limit_reached (the monthly
+//     spend cap): QuotaExhausted until the date the message names, else
+//     the first of next month, 00:00 UTC, when the cap resets.
+//   - 429 with a subscription window (anthropic-ratelimit-unified-status
+//     or -unified-<window>-status) "rejected": QuotaExhausted until the
+//     latest reset among the rejected windows (unix seconds or RFC 3339).
+//   - other 429: RateLimited until retry-after-ms / retry-after, else the
+//     anthropic-ratelimit-*-reset of the exhausted limit.
+//   - 400 or 403 whose message says the credential is only authorized for
+//     use with another client: Fatal, with that as the reason.
+//   - 400 "specified API usage limits" (a workspace cap): QuotaExhausted.
+//   - 402 billing_error: QuotaExhausted.
+//   - 401, other 403: AuthRejected.
+//   - 408 and 5xx: Transient.
+//   - any other 4xx is the request's own fault, not the account's:
+//     Success, with Status set, so the caller gets the answer.
+//
+// A malformed hint is ignored (zero Until: the pool backs off); hints are
+// capped at pool.MaxRetryAfter. At most adapters.MaxErrorBody bytes of an
+// error body are read, and the body is restored for the caller.
+func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	if resp == nil {
+		return pool.Outcome{Kind: pool.Transient}
+	}
+	o := pool.Outcome{Status: resp.StatusCode}
+	if resp.StatusCode < 400 {
+		o.Kind = pool.Success
+		return o
+	}
+	var e apiError
+	_ = json.Unmarshal(adapters.PeekBody(resp, adapters.MaxErrorBody), &e)
+	etype := hint.Code(e.Error.Type)
+	msg := strings.ToLower(e.Error.Message)
+	h := resp.Header
+	status := resp.StatusCode
+
+	switch {
+	case status == 529 || e.Error.Type == "overloaded_error":
+		o.Kind, o.Reason = pool.Overloaded, "overloaded_error"
+	case e.Error.Details.ErrorCode == "enforced_spend_limit_reached":
+		o.Kind, o.Reason = pool.QuotaExhausted, "enforced_spend_limit_reached"
+		if t, ok := regainDate(e.Error.Message, now); ok {
+			o.Until = t
+		} else {
+			o.Until = hint.Cap(now, firstOfNextMonth(now))
+		}
+	case status == 429:
+		if until, reason, ok := unifiedRejected(h, now); ok {
+			o.Kind, o.Reason, o.Until = pool.QuotaExhausted, reason, until
+			if o.Until.IsZero() {
+				o.Until, _ = hint.RetryAfter(h, now)
+			}
+			break
+		}
+		o.Kind, o.Reason = pool.RateLimited, or(etype, "rate_limit_error")
+		if t, ok := hint.RetryAfter(h, now); ok {
+			o.Until = t
+		} else {
+			o.Until = hint.Resets(h, limits, hint.RFC3339, now)
+		}
+	case (status == 400 || status == 403) && strings.Contains(msg, "only authorized for use with"):
+		o.Kind, o.Reason = pool.Fatal, restrictedReason(e.Error.Message)
+	case status == 400 && strings.Contains(msg, "api usage limits"):
+		o.Kind, o.Reason = pool.QuotaExhausted, "api_usage_limits"
+		o.Until, _ = regainDate(e.Error.Message, now)
+	case status == 402 || e.Error.Type == "billing_error":
+		o.Kind, o.Reason = pool.QuotaExhausted, or(etype, "billing_error")
+	case status == 401:
+		o.Kind, o.Reason = pool.AuthRejected, or(etype, "authentication_error")
+	case status == 403:
+		o.Kind, o.Reason = pool.AuthRejected, or(etype, "permission_error")
+	case status == 408 || status >= 500:
+		o.Kind, o.Reason = pool.Transient, etype
+	default:
+		o.Kind, o.Reason = pool.Success, etype
+	}
+	return o
+}
+
+// unifiedRejected reads the subscription windows. It reports whether the
+// overall status or any window other than "overage" (which only governs
+// paid extra usage) is "rejected", and the latest reset among them.
+func unifiedRejected(h http.Header, now time.Time) (time.Time, string, bool) {
+	var resets []time.Time
+	var names []string
+	rejected := false
+	if strings.EqualFold(strings.TrimSpace(h.Get("anthropic-ratelimit-unified-status")), "rejected") {
+		rejected = true
+		if t, ok := hint.Timestamp(h.Get("anthropic-ratelimit-unified-reset"), now); ok {
+			resets = append(resets, t)
+		}
+	}
+	for key := range h {
+		ck := http.CanonicalHeaderKey(key)
+		rest, ok := strings.CutPrefix(ck, unifiedPrefix)
+		if !ok {
+			continue
+		}
+		window, ok := strings.CutSuffix(rest, "-Status")
+		if !ok {
+			continue // the overall "…-Unified-Status" has no "-" before Status here
+		}
+		window = strings.ToLower(window)
+		if window == "" || window == "overage" || !strings.EqualFold(strings.TrimSpace(h.Get(key)), "rejected") {
+			continue
+		}
+		rejected = true
+		if hint.Code(window) != "" {
+			names = append(names, window)
+		}
+		if t, ok := hint.Timestamp(h.Get(unifiedPrefix+window+"-reset"), now); ok {
+			resets = append(resets, t)
+		}
+	}
+	if !rejected {
+		return time.Time{}, "", false
+	}
+	reason := "subscription_limit"
+	if len(names) == 1 {
+		reason = "subscription_" + names[0] + "_limit"
+	}
+	return hint.Latest(resets...), reason, true
+}
+
+var regainRE = regexp.MustCompile(`regain access on (\d{4}-\d{2}-\d{2}) at (\d{2}:\d{2}) UTC`)
+
+// regainDate reads "You will regain access on 2026-09-01 at 00:00 UTC".
+func regainDate(msg string, now time.Time) (time.Time, bool) {
+	m := regainRE.FindStringSubmatch(msg)
+	if m == nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("2006-01-02 15:04", m[1]+" "+m[2])
+	if err != nil {
+		return time.Time{}, false
+	}
+	return hint.Cap(now, t), true
+}
+
+func firstOfNextMonth(now time.Time) time.Time {
+	u := now.UTC()
+	return time.Date(u.Year(), u.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+const restrictedMarker = "only authorized for use with "
+
+// restrictedReason turns "This credential is only authorized for use with
+// Claude Code and cannot be used…" into "credential only authorized for
+// use with Claude Code", keeping the product name only if it is plain
+// words.
+func restrictedReason(msg string) string {
+	const generic = "credential only authorized for use with another client"
+	i := strings.Index(strings.ToLower(msg), restrictedMarker)
+	if i < 0 {
+		return generic
+	}
+	rest := msg[i+len(restrictedMarker):]
+	end := len(rest)
+	for _, stop := range []string{" and ", ".", ",", ";", "\n"} {
+		if j := strings.Index(rest, stop); j >= 0 && j < end {
+			end = j
+		}
+	}
+	name := strings.TrimSpace(rest[:end])
+	if name == "" || len(name) > 40 {
+		return generic
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ' ' || c == '-') {
+			return generic
+		}
+	}
+	return "credential only authorized for use with " + name
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

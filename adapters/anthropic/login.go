@@ -1,0 +1,191 @@
+package anthropic
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/records"
+)
+
+// Login errors, shared with the other adapters' logins.
+var (
+	// ErrClientIDRequired: LoginConfig.ClientID is empty.
+	ErrClientIDRequired = oauthflow.ErrClientIDRequired
+	// ErrStateMismatch: the redirect or pasted code belongs to another
+	// authorization request, or carries no state.
+	ErrStateMismatch = oauthflow.ErrStateMismatch
+	// ErrMissingCode: the redirect or paste carried no code.
+	ErrMissingCode = oauthflow.ErrMissingCode
+)
+
+// AuthorizationError is the authorization server's refusal
+// (error=access_denied…) delivered through the redirect.
+type AuthorizationError = oauthflow.AuthorizationError
+
+// TokenError is the token endpoint's refusal of the code exchange.
+type TokenError = oauthflow.TokenError
+
+// RedirectMode is how the authorization code comes back to Login.
+type RedirectMode int
+
+const (
+	// RedirectLoopback: a listener on 127.0.0.1 receives the browser's
+	// redirect (http://localhost:PORT/callback).
+	RedirectLoopback RedirectMode = iota
+	// RedirectPaste: Anthropic's code page shows "code#state" and the
+	// user pastes it into LoginConfig.Prompt. For machines without a
+	// browser.
+	RedirectPaste
+)
+
+// LoginConfig configures Login. ClientID is required; everything else
+// has a default.
+type LoginConfig struct {
+	// ClientID is the OAuth client to log in with, e.g.
+	// PresetClaudeCode.ID. Required: there is no default client.
+	ClientID string
+	// AuthURL is the authorization endpoint; "" means DefaultAuthURL.
+	AuthURL string
+	// TokenURL is the token endpoint; "" means DefaultTokenURL. A
+	// non-default value is stored in the record for Refresh.
+	TokenURL string
+	// Scope is the space-separated scope; "" means DefaultScope.
+	Scope string
+	// RedirectMode picks the loopback listener or the paste form.
+	RedirectMode RedirectMode
+	// LoopbackPort is the listener's port; 0 picks a free one.
+	LoopbackPort int
+	// PasteRedirectURI is the code page for RedirectPaste; "" means
+	// DefaultPasteRedirectURI.
+	PasteRedirectURI string
+	// Open is called with the authorization URL, e.g. to start a
+	// browser. The URL is always written to Out as well.
+	Open func(url string) error
+	// Prompt is read for the pasted code in RedirectPaste.
+	Prompt io.Reader
+	// Out receives instructions for the user; nil discards them.
+	Out io.Writer
+	// HTTPClient sends the code exchange; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Now is the clock for the token's expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Login signs an account in with the authorization code flow and PKCE
+// and returns an OAuth record: Provider "anthropic", the default
+// namespace, Label set to the account's email when Anthropic reports it
+// (else empty: the caller must set one), the tokens, the account's uuid
+// as AccountID, the client id (and a non-default token URL) for Refresh,
+// and Meta "email", "organization_id", "organization_name" when known.
+// The caller stores it; Login keeps nothing.
+func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
+	if cfg.ClientID == "" {
+		return nil, ErrClientIDRequired
+	}
+	authURL := or(cfg.AuthURL, DefaultAuthURL)
+	tokenURL := or(cfg.TokenURL, DefaultTokenURL)
+	scope := or(cfg.Scope, DefaultScope)
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	flow := &oauthflow.CodeFlow{
+		Loopback:           oauthflow.LoopbackConfig{Port: cfg.LoopbackPort, Path: "/callback", RedirectHost: "localhost"},
+		PasteRedirectURI:   or(cfg.PasteRedirectURI, DefaultPasteRedirectURI),
+		PasteRequiresState: true,
+		Open:               cfg.Open,
+		In:                 cfg.Prompt,
+		Out:                cfg.Out,
+		AuthorizeURL: func(redirectURI, state string, p oauthflow.PKCE) (string, error) {
+			u, err := url.Parse(authURL)
+			if err != nil {
+				return "", fmt.Errorf("anthropic: authorization URL: %w", err)
+			}
+			q := u.Query()
+			q.Set("code", "true")
+			q.Set("client_id", cfg.ClientID)
+			q.Set("response_type", "code")
+			q.Set("redirect_uri", redirectURI)
+			q.Set("scope", scope)
+			q.Set("code_challenge", p.Challenge)
+			q.Set("code_challenge_method", oauthflow.Method)
+			q.Set("state", state)
+			u.RawQuery = q.Encode()
+			return u.String(), nil
+		},
+	}
+	switch cfg.RedirectMode {
+	case RedirectLoopback:
+		flow.Mode = oauthflow.ModeLoopback
+	case RedirectPaste:
+		flow.Mode = oauthflow.ModePaste
+	default:
+		return nil, fmt.Errorf("anthropic: unknown redirect mode %d", cfg.RedirectMode)
+	}
+	g, err := flow.Run(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("anthropic: login: %w", err)
+	}
+	tok, err := oauthflow.PostToken(ctx, cfg.HTTPClient, oauthflow.Request{
+		URL: tokenURL,
+		Params: url.Values{
+			"grant_type":    {"authorization_code"},
+			"code":          {g.Code},
+			"state":         {g.State},
+			"client_id":     {cfg.ClientID},
+			"redirect_uri":  {g.RedirectURI},
+			"code_verifier": {g.PKCE.Verifier},
+		},
+		JSON: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("anthropic: exchanging the authorization code: %w", err)
+	}
+	rec := &records.Record{
+		Provider:  ProviderID,
+		Namespace: records.DefaultNamespace,
+		Kind:      records.KindOAuth,
+		OAuth: &records.OAuth{
+			Access:   tok.AccessToken,
+			Refresh:  tok.RefreshToken,
+			Expiry:   tok.Expiry(now()),
+			Scopes:   tok.Scopes(),
+			ClientID: cfg.ClientID,
+		},
+	}
+	if len(rec.OAuth.Scopes) == 0 {
+		rec.OAuth.Scopes = strings.Fields(scope)
+	}
+	if tokenURL != DefaultTokenURL {
+		rec.OAuth.TokenURL = tokenURL
+	}
+	var account struct {
+		UUID  string `json:"uuid"`
+		Email string `json:"email_address"`
+	}
+	var org struct {
+		UUID string `json:"uuid"`
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(tok.Extra["account"], &account)
+	_ = json.Unmarshal(tok.Extra["organization"], &org)
+	rec.OAuth.AccountID = oauthflow.MetaValue(account.UUID)
+	meta := map[string]string{}
+	for k, v := range map[string]string{"email": account.Email, "organization_id": org.UUID, "organization_name": org.Name} {
+		if v = oauthflow.MetaValue(v); v != "" {
+			meta[k] = v
+		}
+	}
+	if len(meta) > 0 {
+		rec.Meta = meta
+	}
+	rec.Label = meta["email"]
+	return rec, nil
+}

@@ -1,0 +1,292 @@
+package bearer
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+)
+
+// MetaBaseURL is the record Meta key that holds an account's own base URL.
+const MetaBaseURL = "base_url"
+
+// ErrNoCredential is returned by Authorize for a record that holds no token
+// to send (an empty key, or an OAuth record whose access token has not been
+// obtained yet: refresh it first).
+var ErrNoCredential = errors.New("record holds no token to send")
+
+// ErrWrongProvider is returned when an adapter is handed another provider's
+// record.
+var ErrWrongProvider = errors.New("record belongs to another provider")
+
+// ErrInvalidToken is returned by Authorize for a token that cannot be sent
+// in an HTTP header (control characters). The token itself is never named.
+var ErrInvalidToken = errors.New("token holds characters that cannot be sent in a header")
+
+// ConfigError is an adapter option that was given a value it cannot use.
+type ConfigError struct {
+	Option string
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return "invalid option " + e.Option + ": " + e.Reason
+}
+
+// Adapter sends bearer tokens for one provider id. Construct it with New;
+// the zero value is not usable. An Adapter is safe for concurrent use.
+type Adapter struct {
+	provider     string
+	base         *url.URL // the provider's default base URL, nil when unknown
+	metaKey      string
+	parseAccount func(string) (*url.URL, error)
+	tokenURL     string
+	clientID     string
+	clientSecret records.Secret
+	tokenMeta    []string
+	headers      http.Header
+	classifier   Classifier
+	userAgent    string
+	now          func() time.Time
+}
+
+// Option configures an Adapter.
+type Option func(*Adapter) error
+
+// WithBaseURL sets the provider's base URL, the one callers point their SDK
+// at (for example "https://api.together.xyz/v1"). It is what a per-account
+// base URL replaces: see Rebase. Plain http is accepted (local servers).
+func WithBaseURL(base string) Option {
+	return func(a *Adapter) error {
+		u, err := ParseBaseURL(base, false)
+		if err != nil {
+			return &ConfigError{Option: "WithBaseURL", Reason: err.Error()}
+		}
+		a.base = u
+		return nil
+	}
+}
+
+// WithAccountBaseURL says which Meta key holds an account's own base URL
+// (default MetaBaseURL) and how to parse it. parse may be nil, which means
+// ParseBaseURL(value, false).
+func WithAccountBaseURL(metaKey string, parse func(string) (*url.URL, error)) Option {
+	return func(a *Adapter) error {
+		if metaKey == "" {
+			return &ConfigError{Option: "WithAccountBaseURL", Reason: "empty Meta key"}
+		}
+		a.metaKey = metaKey
+		if parse != nil {
+			a.parseAccount = parse
+		}
+		return nil
+	}
+}
+
+// WithTokenURL sets the OAuth token endpoint used by Refresh for records
+// that do not name their own (rec.OAuth.TokenURL wins). It must be https,
+// or http on a loopback address.
+func WithTokenURL(tokenURL string) Option {
+	return func(a *Adapter) error {
+		if _, err := ParseBaseURL(tokenURL, true); err != nil {
+			return &ConfigError{Option: "WithTokenURL", Reason: err.Error()}
+		}
+		a.tokenURL = tokenURL
+		return nil
+	}
+}
+
+// WithClientID sets the OAuth client id used by Refresh for records that do
+// not name their own (rec.OAuth.ClientID wins: a refresh must use the client
+// the tokens were issued to).
+func WithClientID(id string) Option {
+	return func(a *Adapter) error {
+		if strings.TrimSpace(id) == "" {
+			return &ConfigError{Option: "WithClientID", Reason: "empty client id"}
+		}
+		a.clientID = id
+		return nil
+	}
+}
+
+// WithClientSecret sets a confidential client's secret for Refresh; it is
+// then sent with HTTP Basic authentication. Public clients need none.
+func WithClientSecret(secret records.Secret) Option {
+	return func(a *Adapter) error {
+		a.clientSecret = secret
+		return nil
+	}
+}
+
+// WithTokenMeta copies the named string fields of a token response (for
+// example "resource_url") into the refreshed record's Meta.
+func WithTokenMeta(keys ...string) Option {
+	return func(a *Adapter) error {
+		a.tokenMeta = append(a.tokenMeta, keys...)
+		return nil
+	}
+}
+
+// WithHeader adds a static header to every authorized request (for example
+// a provider's required version header). It cannot set Authorization.
+func WithHeader(key, value string) Option {
+	return func(a *Adapter) error {
+		k := http.CanonicalHeaderKey(key)
+		if k == "" || k == "Authorization" || !validHeaderValue(value) {
+			return &ConfigError{Option: "WithHeader", Reason: fmt.Sprintf("cannot set header %q", k)}
+		}
+		a.headers.Add(k, value)
+		return nil
+	}
+}
+
+// WithClassifier replaces the response classifier (for example to add a
+// provider's quota error codes).
+func WithClassifier(cl Classifier) Option {
+	return func(a *Adapter) error {
+		a.classifier = cl
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent of the requests the adapter makes
+// itself (token refresh). Default: DefaultUserAgent(). The caller's own
+// requests keep their User-Agent.
+func WithUserAgent(ua string) Option {
+	return func(a *Adapter) error {
+		if ua == "" || !validHeaderValue(ua) {
+			return &ConfigError{Option: "WithUserAgent", Reason: "empty or not a valid header value"}
+		}
+		a.userAgent = ua
+		return nil
+	}
+}
+
+// WithNow sets the clock used to compute token expiry. Default time.Now.
+func WithNow(now func() time.Time) Option {
+	return func(a *Adapter) error {
+		if now == nil {
+			return &ConfigError{Option: "WithNow", Reason: "nil clock"}
+		}
+		a.now = now
+		return nil
+	}
+}
+
+// New returns an adapter serving provider, a lower-case provider id
+// (validated as records.ID does). The caller registers it with
+// adapters.Register.
+func New(provider string, opts ...Option) (*Adapter, error) {
+	// Validate the id exactly as records do, so that every record this
+	// adapter can serve has a valid ID.
+	if err := (records.ID{Provider: provider, Namespace: records.DefaultNamespace, Label: "x"}).Validate(); err != nil {
+		return nil, err
+	}
+	a := &Adapter{
+		provider:     provider,
+		metaKey:      MetaBaseURL,
+		parseAccount: func(s string) (*url.URL, error) { return ParseBaseURL(s, false) },
+		headers:      http.Header{},
+		userAgent:    DefaultUserAgent(),
+		now:          time.Now,
+	}
+	for _, o := range opts {
+		if err := o(a); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Provider returns the provider id the adapter serves.
+func (a *Adapter) Provider() string { return a.provider }
+
+// BaseURL returns a copy of the provider's default base URL, or nil.
+func (a *Adapter) BaseURL() *url.URL {
+	if a.base == nil {
+		return nil
+	}
+	u := *a.base
+	return &u
+}
+
+// Authorize sets "Authorization: Bearer <token>" and the configured static
+// headers on req, and re-points req at the account's own base URL when the
+// record's Meta names one.
+func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
+	if err := a.checkRecord(rec); err != nil {
+		return err
+	}
+	tok := rec.AccessToken()
+	if err := SetBearer(req, tok); err != nil {
+		return fmt.Errorf("%s: %s: %w", a.provider, rec.ID(), err)
+	}
+	for k, vs := range a.headers {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	return a.rebase(req, rec)
+}
+
+func (a *Adapter) checkRecord(rec *records.Record) error {
+	if rec == nil {
+		return fmt.Errorf("%s: nil record", a.provider)
+	}
+	if rec.Provider != a.provider {
+		return fmt.Errorf("%s: record %s: %w", a.provider, rec.ID(), ErrWrongProvider)
+	}
+	return nil
+}
+
+func (a *Adapter) rebase(req *http.Request, rec *records.Record) error {
+	raw := rec.Meta[a.metaKey]
+	if raw == "" {
+		return nil
+	}
+	to, err := a.parseAccount(raw)
+	if err != nil {
+		return fmt.Errorf("%s: record %s: Meta[%q]: %w", a.provider, rec.ID(), a.metaKey, err)
+	}
+	Rebase(req.URL, a.base, to)
+	req.Host = to.Host
+	return nil
+}
+
+// SetBearer sets "Authorization: Bearer <tok>" on req. It refuses an empty
+// token (ErrNoCredential) and one that cannot be a header value
+// (ErrInvalidToken), without naming the token.
+func SetBearer(req *http.Request, tok records.Secret) error {
+	if tok.IsZero() {
+		return ErrNoCredential
+	}
+	v := tok.Reveal()
+	if !validHeaderValue(v) || strings.ContainsAny(v, " \t") {
+		return ErrInvalidToken
+	}
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	req.Header.Set("Authorization", "Bearer "+v)
+	return nil
+}
+
+// Classify classifies resp with the adapter's Classifier.
+func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return a.classifier.Classify(resp, now)
+}
+
+// validHeaderValue reports whether s can be sent as an HTTP header value:
+// no control characters other than tab.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}

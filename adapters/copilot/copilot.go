@@ -1,0 +1,369 @@
+package copilot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+)
+
+// Provider is the provider id the adapter serves.
+const Provider = "copilot"
+
+// Meta keys the adapter maintains.
+const (
+	// MetaAPIEndpoint is the account's API base URL from the token exchange.
+	MetaAPIEndpoint = "api_endpoint"
+	// MetaPlan is the Copilot SKU from the token exchange.
+	MetaPlan = "plan"
+)
+
+// Defaults, each changeable with an option.
+const (
+	// DefaultHost is the GitHub host of the "default" namespace.
+	DefaultHost = "github.com"
+	// DefaultAPIURL is the Copilot API base SDKs should be pointed at;
+	// Authorize moves each request to its account's own endpoint.
+	DefaultAPIURL = "https://api.githubcopilot.com"
+	// DefaultIntegrationID is the Copilot-Integration-Id sent by default.
+	DefaultIntegrationID = "authvault"
+	// Scope is the OAuth scope a login asks for.
+	Scope = "read:user"
+)
+
+// GitHubCopilotClientID is the GitHub App that GitHub's own Copilot editor
+// integrations sign users in with. It belongs to GitHub, not to authvault:
+// use it only by choosing the "github-copilot" preset. Applications should
+// register their own OAuth app and use WithClientID.
+const GitHubCopilotClientID = "Iv1.b507a08c87ecfe98"
+
+var presets = map[string]string{"github-copilot": GitHubCopilotClientID}
+
+// Preset returns the client id of a named public client: "github-copilot"
+// is GitHub's Copilot editor client.
+func Preset(name string) (clientID string, ok bool) {
+	id, ok := presets[name]
+	return id, ok
+}
+
+// ErrNoCopilotAccess is wrapped by the refresh error of a GitHub token that
+// may not obtain Copilot tokens: the account has no Copilot seat, or the
+// token was issued to a client GitHub does not let exchange it.
+var ErrNoCopilotAccess = errors.New("the GitHub account has no Copilot access")
+
+// ErrBadHost is returned for a namespace that is not a GitHub host name.
+var ErrBadHost = errors.New("namespace is not a GitHub host name")
+
+// Endpoints are the URLs of one GitHub host.
+type Endpoints struct {
+	DeviceCodeURL   string // https://HOST/login/device/code
+	AccessTokenURL  string // https://HOST/login/oauth/access_token
+	CopilotTokenURL string // https://api.HOST/copilot_internal/v2/token
+}
+
+// EndpointsFor returns the endpoints of a GitHub host: github.com, or a
+// GitHub Enterprise Cloud host with data residency (NAME.ghe.com), whose API
+// lives on the api. subdomain as github.com's does. GitHub Enterprise
+// Server, whose API lives under /api/v3 on the host itself, and proxies
+// need WithEndpoints.
+func EndpointsFor(host string) (Endpoints, error) {
+	if err := validHost(host); err != nil {
+		return Endpoints{}, err
+	}
+	return Endpoints{
+		DeviceCodeURL:   "https://" + host + "/login/device/code",
+		AccessTokenURL:  "https://" + host + "/login/oauth/access_token",
+		CopilotTokenURL: "https://api." + host + "/copilot_internal/v2/token",
+	}, nil
+}
+
+// HostFor returns the GitHub host of a record namespace: DefaultHost for
+// "default" (or empty), else the namespace itself, which must be a host name.
+func HostFor(namespace string) (string, error) {
+	if namespace == "" || namespace == records.DefaultNamespace {
+		return DefaultHost, nil
+	}
+	if err := validHost(namespace); err != nil {
+		return "", err
+	}
+	return namespace, nil
+}
+
+// validHost checks a GitHub host name: lower-case labels of letters,
+// digits and inner hyphens, dot-separated, with an optional port, as the
+// importers write them.
+func validHost(h string) error {
+	bad := func() error { return fmt.Errorf("%w: %q", ErrBadHost, h) }
+	name, port, hasPort := strings.Cut(h, ":")
+	if hasPort {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+			return bad()
+		}
+	}
+	if len(name) == 0 || len(name) > 253 {
+		return bad()
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return bad()
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return bad()
+			}
+		}
+	}
+	return nil
+}
+
+// Adapter is the Copilot adapter. Construct it with New. Safe for
+// concurrent use.
+type Adapter struct {
+	err           error
+	clientID      string
+	hosts         map[string]Endpoints
+	apiBase       *url.URL
+	integrationID string
+	editorVersion string
+	pluginVersion string
+	userAgent     string
+	interval      time.Duration
+	now           func() time.Time
+	sleep         func(context.Context, time.Duration) error
+}
+
+// Option configures an Adapter.
+type Option func(*Adapter) error
+
+// WithClientID sets the OAuth client used by Login.
+func WithClientID(id string) Option {
+	return func(a *Adapter) error {
+		if strings.TrimSpace(id) == "" {
+			return &bearer.ConfigError{Option: "WithClientID", Reason: "empty client id"}
+		}
+		a.clientID = id
+		return nil
+	}
+}
+
+// WithPreset sets the OAuth client to a named public client (see Preset).
+func WithPreset(name string) Option {
+	return func(a *Adapter) error {
+		id, ok := Preset(name)
+		if !ok {
+			return &bearer.ConfigError{Option: "WithPreset", Reason: fmt.Sprintf("unknown preset %q", name)}
+		}
+		a.clientID = id
+		return nil
+	}
+}
+
+// WithEndpoints replaces the endpoints of one GitHub host (for example a
+// proxy, or a test server). Every URL must be https, or http on a loopback
+// host.
+func WithEndpoints(host string, e Endpoints) Option {
+	return func(a *Adapter) error {
+		for _, u := range []string{e.DeviceCodeURL, e.AccessTokenURL, e.CopilotTokenURL} {
+			if _, err := bearer.ParseBaseURL(u, true); err != nil {
+				return &bearer.ConfigError{Option: "WithEndpoints", Reason: err.Error()}
+			}
+		}
+		a.hosts[host] = e
+		return nil
+	}
+}
+
+// WithAPIURL sets the API base SDKs are pointed at (default DefaultAPIURL),
+// the prefix Authorize replaces with each account's endpoint.
+func WithAPIURL(u string) Option {
+	return func(a *Adapter) error {
+		b, err := bearer.ParseBaseURL(u, true)
+		if err != nil {
+			return &bearer.ConfigError{Option: "WithAPIURL", Reason: err.Error()}
+		}
+		a.apiBase = b
+		return nil
+	}
+}
+
+// WithIntegrationID sets the Copilot-Integration-Id header: the integration
+// id GitHub issued to the application. Default DefaultIntegrationID.
+func WithIntegrationID(id string) Option {
+	return headerOption("WithIntegrationID", id, func(a *Adapter) { a.integrationID = id })
+}
+
+// WithEditorVersion sets the Editor-Version header, naming the application
+// and its version ("myapp/1.2.0"). Default "authvault/<version>".
+func WithEditorVersion(v string) Option {
+	return headerOption("WithEditorVersion", v, func(a *Adapter) { a.editorVersion = v })
+}
+
+// WithEditorPluginVersion sets an Editor-Plugin-Version header. Default:
+// none is sent.
+func WithEditorPluginVersion(v string) Option {
+	return headerOption("WithEditorPluginVersion", v, func(a *Adapter) { a.pluginVersion = v })
+}
+
+// WithUserAgent sets the User-Agent of the requests the adapter makes
+// itself (login, token exchange). Default bearer.DefaultUserAgent().
+func WithUserAgent(ua string) Option {
+	return headerOption("WithUserAgent", ua, func(a *Adapter) { a.userAgent = ua })
+}
+
+func headerOption(name, v string, set func(*Adapter)) Option {
+	return func(a *Adapter) error {
+		if strings.TrimSpace(v) == "" || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return &bearer.ConfigError{Option: name, Reason: "empty or not a valid header value"}
+		}
+		set(a)
+		return nil
+	}
+}
+
+// WithPollInterval sets the device-flow poll interval used when GitHub
+// gives none. Default 5 s (RFC 8628).
+func WithPollInterval(d time.Duration) Option {
+	return func(a *Adapter) error {
+		if d <= 0 {
+			return &bearer.ConfigError{Option: "WithPollInterval", Reason: "must be positive"}
+		}
+		a.interval = d
+		return nil
+	}
+}
+
+// WithNow sets the clock. Default time.Now.
+func WithNow(now func() time.Time) Option {
+	return func(a *Adapter) error {
+		if now == nil {
+			return &bearer.ConfigError{Option: "WithNow", Reason: "nil clock"}
+		}
+		a.now = now
+		return nil
+	}
+}
+
+// WithSleep sets how Login waits between polls: sleep must wait d or until
+// ctx is done, and return ctx's error then.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(a *Adapter) error {
+		if sleep == nil {
+			return &bearer.ConfigError{Option: "WithSleep", Reason: "nil sleep"}
+		}
+		a.sleep = sleep
+		return nil
+	}
+}
+
+func init() { adapters.Register(New()) }
+
+// New returns an adapter with the given options. An option given an
+// unusable value makes every method return that *bearer.ConfigError.
+func New(opts ...Option) *Adapter {
+	api, _ := url.Parse(DefaultAPIURL)
+	a := &Adapter{
+		hosts:         map[string]Endpoints{},
+		apiBase:       api,
+		integrationID: DefaultIntegrationID,
+		editorVersion: bearer.DefaultUserAgent(),
+		userAgent:     bearer.DefaultUserAgent(),
+		interval:      5 * time.Second,
+		now:           time.Now,
+		sleep:         sleepContext,
+	}
+	for _, o := range opts {
+		if err := o(a); err != nil && a.err == nil {
+			a.err = err
+		}
+	}
+	return a
+}
+
+// Provider returns "copilot".
+func (a *Adapter) Provider() string { return Provider }
+
+func (a *Adapter) endpoints(namespace string) (Endpoints, error) {
+	host, err := HostFor(namespace)
+	if err != nil {
+		return Endpoints{}, err
+	}
+	if e, ok := a.hosts[host]; ok {
+		return e, nil
+	}
+	return EndpointsFor(host)
+}
+
+func (a *Adapter) check(rec *records.Record) error {
+	if a.err != nil {
+		return a.err
+	}
+	if rec == nil {
+		return fmt.Errorf("%s: nil record", Provider)
+	}
+	if rec.Provider != Provider {
+		return fmt.Errorf("%s: record %s: %w", Provider, rec.ID(), bearer.ErrWrongProvider)
+	}
+	if rec.OAuth == nil {
+		return fmt.Errorf("%s: record %s is %q, want an OAuth record", Provider, rec.ID(), rec.Kind)
+	}
+	return nil
+}
+
+// Authorize sends the Copilot token as a bearer token with the
+// Copilot-Integration-Id and Editor-Version headers, and points req at the
+// account's API endpoint (Meta["api_endpoint"]; requests are left where
+// they are when the record has none). A record whose Copilot token has not
+// been obtained yet gets bearer.ErrNoCredential: Refresh it.
+func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
+	if err := a.check(rec); err != nil {
+		return err
+	}
+	if err := bearer.SetBearer(req, rec.OAuth.Access); err != nil {
+		return fmt.Errorf("%s: %s: %w", Provider, rec.ID(), err)
+	}
+	req.Header.Set("Copilot-Integration-Id", a.integrationID)
+	req.Header.Set("Editor-Version", a.editorVersion)
+	if a.pluginVersion != "" {
+		req.Header.Set("Editor-Plugin-Version", a.pluginVersion)
+	}
+	raw := rec.Meta[MetaAPIEndpoint]
+	if raw == "" {
+		return nil
+	}
+	to, err := bearer.ParseBaseURL(raw, true)
+	if err != nil {
+		return fmt.Errorf("%s: record %s: Meta[%q]: %w", Provider, rec.ID(), MetaAPIEndpoint, err)
+	}
+	bearer.Rebase(req.URL, a.apiBase, to)
+	req.Host = to.Host
+	return nil
+}
+
+// Classify reads the Copilot API's OpenAI-compatible errors: 429 with
+// Retry-After is RateLimited, 402 and quota_exceeded a spent quota, 401 and
+// 403 AuthRejected (the transport then refreshes the Copilot token once).
+func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return bearer.Classify(resp, now)
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,279 @@
+package cursor
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+)
+
+// Provider is the provider id the adapter serves.
+const Provider = "cursor"
+
+// DefaultBaseURL is Cursor's public API.
+const DefaultBaseURL = "https://api.cursor.com"
+
+// EnvAPIKey is the environment variable the Cursor CLI reads its key from.
+const EnvAPIKey = "CURSOR_API_KEY"
+
+// Meta keys Login fills in.
+const (
+	MetaEmail   = "email"
+	MetaKeyName = "key_name"
+)
+
+// ErrNotAPIKey is returned for a Cursor record that is not an API-key
+// record: only documented user API keys are supported.
+var ErrNotAPIKey = errors.New("cursor accounts are API-key records")
+
+// ErrKeyRejected is wrapped by Login's error when Cursor refuses the key.
+var ErrKeyRejected = errors.New("the API key was rejected")
+
+// maxBody bounds the /v1/me answer.
+const maxBody = 64 << 10
+
+// Adapter is the Cursor adapter. Construct it with New. Safe for
+// concurrent use.
+type Adapter struct {
+	err       error
+	basic     bool
+	base      *url.URL
+	userAgent string
+}
+
+// Option configures an Adapter.
+type Option func(*Adapter) error
+
+// WithBasicAuth sends keys as HTTP Basic credentials (the key as user name,
+// empty password) instead of as bearer tokens.
+func WithBasicAuth() Option {
+	return func(a *Adapter) error {
+		a.basic = true
+		return nil
+	}
+}
+
+// WithBaseURL sets the API base Login checks keys against. Default
+// DefaultBaseURL.
+func WithBaseURL(u string) Option {
+	return func(a *Adapter) error {
+		b, err := bearer.ParseBaseURL(u, true)
+		if err != nil {
+			return &bearer.ConfigError{Option: "WithBaseURL", Reason: err.Error()}
+		}
+		a.base = b
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent of Login's request. Default
+// bearer.DefaultUserAgent().
+func WithUserAgent(ua string) Option {
+	return func(a *Adapter) error {
+		if strings.TrimSpace(ua) == "" || strings.ContainsFunc(ua, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return &bearer.ConfigError{Option: "WithUserAgent", Reason: "empty or not a valid header value"}
+		}
+		a.userAgent = ua
+		return nil
+	}
+}
+
+func init() { adapters.Register(New()) }
+
+// New returns an adapter with the given options. An option given an
+// unusable value makes Authorize and Login return that *bearer.ConfigError.
+func New(opts ...Option) *Adapter {
+	base, _ := url.Parse(DefaultBaseURL)
+	a := &Adapter{base: base, userAgent: bearer.DefaultUserAgent()}
+	for _, o := range opts {
+		if err := o(a); err != nil && a.err == nil {
+			a.err = err
+		}
+	}
+	return a
+}
+
+// Provider returns "cursor".
+func (a *Adapter) Provider() string { return Provider }
+
+// Authorize sends the record's API key. The request URL is not changed.
+func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
+	if a.err != nil {
+		return a.err
+	}
+	key, err := apiKey(rec)
+	if err != nil {
+		return err
+	}
+	return a.setKey(req, key, rec.ID())
+}
+
+func (a *Adapter) setKey(req *http.Request, key records.Secret, id records.ID) error {
+	if !a.basic {
+		if err := bearer.SetBearer(req, key); err != nil {
+			return fmt.Errorf("%s: %s: %w", Provider, id, err)
+		}
+		return nil
+	}
+	// Validate as a bearer token would be, then send it as Basic.
+	probe := &http.Request{Header: http.Header{}}
+	if err := bearer.SetBearer(probe, key); err != nil {
+		return fmt.Errorf("%s: %s: %w", Provider, id, err)
+	}
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(key.Reveal()+":")))
+	return nil
+}
+
+func apiKey(rec *records.Record) (records.Secret, error) {
+	if rec == nil {
+		return "", fmt.Errorf("%s: nil record", Provider)
+	}
+	if rec.Provider != Provider {
+		return "", fmt.Errorf("%s: record %s: %w", Provider, rec.ID(), bearer.ErrWrongProvider)
+	}
+	if rec.API == nil {
+		return "", fmt.Errorf("%s: record %s: %w", Provider, rec.ID(), ErrNotAPIKey)
+	}
+	return rec.API.Key, nil
+}
+
+// Classify reads Retry-After and the OpenAI-style and
+// {"error":"…","message":"…"} error bodies Cursor's APIs answer with.
+func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return bearer.Classify(resp, now)
+}
+
+// Refresh returns adapters.ErrNotRefreshable: API keys do not expire into
+// new ones.
+func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+	return nil, fmt.Errorf("%s: %w", Provider, adapters.ErrNotRefreshable)
+}
+
+// NewRecord builds the API-key record of key for id (Provider and
+// Namespace default to "cursor" and "default"; Label is required) without
+// checking the key.
+func NewRecord(id records.ID, key records.Secret) (*records.Record, error) {
+	if id.Provider == "" {
+		id.Provider = Provider
+	}
+	if id.Namespace == "" {
+		id.Namespace = records.DefaultNamespace
+	}
+	if id.Provider != Provider {
+		return nil, fmt.Errorf("%s: record %s: %w", Provider, id, bearer.ErrWrongProvider)
+	}
+	key = records.Secret(strings.TrimSpace(key.Reveal()))
+	if err := bearer.SetBearer(&http.Request{Header: http.Header{}}, key); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", Provider, id, err)
+	}
+	rec := &records.Record{Provider: id.Provider, Namespace: id.Namespace, Label: id.Label, Kind: records.KindAPI, API: &records.APIKey{Key: key}}
+	if err := rec.Validate(); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// me is the GET /v1/me answer.
+type me struct {
+	APIKeyName string `json:"apiKeyName"`
+	UserEmail  string `json:"userEmail"`
+}
+
+// Login checks key with GET /v1/me and returns its record for id, with
+// Meta["email"] and Meta["key_name"] from the answer. When id.Label is
+// empty the key owner's e-mail becomes the label. A refused key gives a
+// *bearer.LoginError wrapping ErrKeyRejected.
+func (a *Adapter) Login(ctx context.Context, client *http.Client, id records.ID, key records.Secret) (*records.Record, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	key = records.Secret(strings.TrimSpace(key.Reveal()))
+	if id.Label != "" {
+		// Refuse a bad id or key before sending anything.
+		if _, err := NewRecord(id, key); err != nil {
+			return nil, err
+		}
+	} else if id.Provider != "" && id.Provider != Provider {
+		return nil, fmt.Errorf("%s: record %s: %w", Provider, id, bearer.ErrWrongProvider)
+	}
+	fail := func(status int, code string, cause error) (*records.Record, error) {
+		return nil, &bearer.LoginError{Provider: Provider, Step: "key check", Status: status, Code: code, Err: cause}
+	}
+	u := *a.base
+	u.Path, u.RawPath = strings.TrimRight(u.Path, "/")+"/v1/me", ""
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fail(0, "", errors.New("cannot build the request"))
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", a.userAgent)
+	if err := a.setKey(req, key, id); err != nil {
+		return nil, err
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return fail(0, "", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		return fail(resp.StatusCode, "", errors.New("unreadable or oversized answer"))
+	}
+	switch st := resp.StatusCode; {
+	case st == http.StatusUnauthorized || st == http.StatusForbidden:
+		return fail(st, "", ErrKeyRejected)
+	case st/100 != 2:
+		code, typ := bearer.ErrorCode(body)
+		if code == "" {
+			code = typ
+		}
+		return fail(st, code, nil)
+	}
+	var m me
+	if err := json.Unmarshal(body, &m); err != nil {
+		return fail(resp.StatusCode, "", errors.New("answer is not JSON"))
+	}
+	meta := map[string]string{}
+	if m.UserEmail != "" && len(m.UserEmail) <= 254 && !strings.ContainsFunc(m.UserEmail, isControl) {
+		meta[MetaEmail] = m.UserEmail
+	}
+	if m.APIKeyName != "" && len(m.APIKeyName) <= 255 && !strings.ContainsFunc(m.APIKeyName, isControl) {
+		meta[MetaKeyName] = m.APIKeyName
+	}
+	if id.Label == "" {
+		if meta[MetaEmail] == "" {
+			return fail(resp.StatusCode, "", errors.New("no label given and the answer names no e-mail"))
+		}
+		id.Label = meta[MetaEmail]
+	}
+	rec, err := NewRecord(id, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(meta) > 0 {
+		rec.Meta = meta
+	}
+	return rec, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

@@ -1,0 +1,85 @@
+package google
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/records"
+)
+
+func oauthRecord() *records.Record {
+	return &records.Record{
+		Provider: ProviderID, Namespace: "default", Label: "me@example.com", Kind: records.KindOAuth,
+		OAuth: &records.OAuth{Access: testAccess, Refresh: testRefresh, ClientID: "client-1.apps.googleusercontent.com"},
+		Meta:  map[string]string{MetaClientSecret: testSecret, MetaProjectID: "my-project-123"},
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	const u = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent"
+	cases := []struct {
+		name string
+		rec  *records.Record
+		in   http.Header
+		want http.Header
+	}{
+		{"api key", NewAPIKeyRecord("k", testKey), http.Header{"Content-Type": {"application/json"}},
+			http.Header{"Content-Type": {"application/json"}, "X-Goog-Api-Key": {testKey}}},
+		{"api key drops a bearer", NewAPIKeyRecord("k", testKey), http.Header{"Authorization": {"Bearer x"}},
+			http.Header{"X-Goog-Api-Key": {testKey}}},
+		{"oauth", oauthRecord(), http.Header{"X-Goog-Api-Key": {"placeholder"}},
+			http.Header{"Authorization": {"Bearer " + testAccess}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, u, nil)
+			req.Header = c.in.Clone()
+			if err := New().Authorize(req, c.rec); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, req.Header); diff != "" {
+				t.Errorf("headers (-want +got):\n%s", diff)
+			}
+			if req.URL.String() != u {
+				t.Errorf("URL changed: %s", req.URL)
+			}
+		})
+	}
+}
+
+func TestAuthorizeRefuses(t *testing.T) {
+	wk := &records.Record{Kind: records.KindWellKnown, WellKnown: &records.WellKnown{Key: "k", Token: "t"}}
+	for name, c := range map[string]struct {
+		rec  *records.Record
+		want error
+	}{
+		"nil":         {nil, ErrNoCredential},
+		"well-known":  {wk, ErrUnsupportedKind},
+		"empty key":   {NewAPIKeyRecord("x", ""), ErrNoCredential},
+		"empty token": {&records.Record{Kind: records.KindOAuth, OAuth: &records.OAuth{}}, ErrNoCredential},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, DefaultBaseURL, nil)
+		if err := New().Authorize(req, c.rec); !errors.Is(err, c.want) {
+			t.Errorf("%s: err = %v, want %v", name, err, c.want)
+		}
+	}
+}
+
+func TestRegisteredAndPresets(t *testing.T) {
+	if a, ok := adapters.Lookup(ProviderID); !ok || a.Provider() != ProviderID {
+		t.Fatal("google not registered")
+	}
+	if diff := cmp.Diff(map[string]Client{"gemini-cli": PresetGeminiCLI}, Presets()); diff != "" {
+		t.Error(diff)
+	}
+	if PresetGeminiCLI.DeviceFlow || PresetGeminiCLI.Secret == "" || PresetGeminiCLI.Doc == "" {
+		t.Errorf("preset %+v", PresetGeminiCLI.Name)
+	}
+	if ProjectID(oauthRecord()) != "my-project-123" || ProjectID(nil) != "" {
+		t.Error("ProjectID")
+	}
+}

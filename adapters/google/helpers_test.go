@@ -1,0 +1,28 @@
+package google
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var now = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+const (
+	testKey     = "AIzaSyTESTKEY-0000000000000000000000"
+	testAccess  = "ya29.TESTACCESS-1111"
+	testRefresh = "1//0gTESTREFRESH-2222"
+	newAccess   = "ya29.NEWACCESS-3333"
+	testSecret  = "GOCSPX-test-secret-5555"
+)
+
+func idToken(email string) string {
+	b, _ := json.Marshal(map[string]any{"iss": "https://accounts.google.com", "email": email, "email_verified": true})
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc(b) + ".c2ln"
+}

@@ -1,0 +1,164 @@
+package oauthflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/authvault/authvault/records"
+)
+
+// DeviceGrantType is the grant_type of a device token poll (RFC 8628).
+const DeviceGrantType = "urn:ietf:params:oauth:grant-type:device_code"
+
+// Defaults of the device flow (RFC 8628 §3.2, §3.5).
+const (
+	DefaultDeviceInterval = 5 * time.Second
+	DefaultDeviceLifetime = 15 * time.Minute
+	// maxDeviceInterval bounds a server's interval (or slow_down growth):
+	// a hostile value must not stall the login for hours.
+	maxDeviceInterval = time.Minute
+)
+
+// DeviceCode is a device authorization answer.
+type DeviceCode struct {
+	// DeviceCode authorizes the polling: a secret.
+	DeviceCode records.Secret
+	// UserCode is what the user types at VerificationURI.
+	UserCode string
+	// VerificationURI is where the user goes. Google names it
+	// verification_url; both are read.
+	VerificationURI string
+	// VerificationURIComplete embeds the user code, when the server gives one.
+	VerificationURIComplete string
+	// ExpiresIn is the device code's lifetime, 0 when not given.
+	ExpiresIn time.Duration
+	// Interval is the minimum wait between polls, 0 when not given.
+	Interval time.Duration
+	// Extra holds the other fields of the answer.
+	Extra map[string]json.RawMessage
+}
+
+// RequestDeviceCode posts a device authorization request (RFC 8628 §3.1).
+func RequestDeviceCode(ctx context.Context, client *http.Client, req Request) (*DeviceCode, error) {
+	status, body, err := post(ctx, client, req)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return nil, fmt.Errorf("%w: HTTP %d: device authorization answer is not a JSON object", ErrMalformedResponse, status)
+	}
+	dc := &DeviceCode{Extra: map[string]json.RawMessage{}}
+	for k, v := range fields {
+		switch k {
+		case "device_code":
+			dc.DeviceCode = records.Secret(jsonString(v))
+		case "user_code":
+			dc.UserCode = jsonString(v)
+		case "verification_uri", "verification_url":
+			dc.VerificationURI = jsonString(v)
+		case "verification_uri_complete", "verification_url_complete":
+			dc.VerificationURIComplete = jsonString(v)
+		case "expires_in":
+			dc.ExpiresIn = jsonSeconds(v)
+		case "interval":
+			dc.Interval = jsonSeconds(v)
+		default:
+			dc.Extra[k] = v
+		}
+	}
+	if dc.DeviceCode.IsZero() || dc.UserCode == "" || dc.VerificationURI == "" {
+		return nil, fmt.Errorf("%w: HTTP %d: device authorization answer lacks device_code, user_code or verification_uri", ErrMalformedResponse, status)
+	}
+	return dc, nil
+}
+
+// DevicePoll configures PollDeviceToken.
+type DevicePoll struct {
+	// Request is the token request: grant_type=DeviceGrantType,
+	// device_code, client_id and whatever else the provider needs.
+	Request Request
+	// Interval is the server's polling interval; 0 means 5 s.
+	Interval time.Duration
+	// Deadline ends the polling; zero means 15 minutes from the start.
+	Deadline time.Time
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Sleep waits d or until ctx ends; nil means a real timer. Tests
+	// inject one that returns at once and records d.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// SlowDown returns the interval after a slow_down answer; nil means
+	// RFC 8628's +5 s. Providers that differ (Qwen multiplies) set it.
+	SlowDown func(time.Duration) time.Duration
+}
+
+// PollDeviceToken polls the token endpoint until the user approves the
+// device code, denies it, or it expires. authorization_pending and
+// slow_down are recognised by their error code whatever the HTTP status
+// (GitHub answers 200, Qwen 400/429, Google 428). It waits before every
+// poll, as RFC 8628 asks.
+func PollDeviceToken(ctx context.Context, client *http.Client, p DevicePoll) (*TokenResponse, error) {
+	now := p.Now
+	if now == nil {
+		now = time.Now
+	}
+	sleep := p.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	slowDown := p.SlowDown
+	if slowDown == nil {
+		slowDown = func(d time.Duration) time.Duration { return d + 5*time.Second }
+	}
+	interval := p.Interval
+	if interval <= 0 {
+		interval = DefaultDeviceInterval
+	}
+	interval = min(interval, maxDeviceInterval)
+	deadline := p.Deadline
+	if deadline.IsZero() {
+		deadline = now().Add(DefaultDeviceLifetime)
+	}
+	for {
+		if err := sleep(ctx, interval); err != nil {
+			return nil, err
+		}
+		if !now().Before(deadline) {
+			return nil, ErrDeviceCodeExpired
+		}
+		tok, err := PostToken(ctx, client, p.Request)
+		if err == nil {
+			return tok, nil
+		}
+		var te *TokenError
+		if !errors.As(err, &te) {
+			return nil, err
+		}
+		switch te.Code {
+		case "authorization_pending":
+		case "slow_down":
+			interval = min(slowDown(interval), maxDeviceInterval)
+		case "expired_token":
+			return nil, ErrDeviceCodeExpired
+		case "access_denied":
+			return nil, &AuthorizationError{Code: te.Code, Description: te.Description}
+		default:
+			return nil, err
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

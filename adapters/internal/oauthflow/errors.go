@@ -1,0 +1,145 @@
+package oauthflow
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Errors returned by the flows. Provider packages re-export them.
+var (
+	// ErrClientIDRequired: a login was started without an OAuth client id.
+	// Client registration is explicit configuration, never a default.
+	ErrClientIDRequired = errors.New("an OAuth client id is required (choose a preset or pass your own)")
+	// ErrStateMismatch: the redirect or pasted code carried another
+	// authorization request's state (or none): possible request forgery.
+	ErrStateMismatch = errors.New("OAuth state mismatch")
+	// ErrMissingCode: the redirect carried no authorization code.
+	ErrMissingCode = errors.New("no authorization code received")
+	// ErrMalformedResponse: an endpoint answered 2xx with a body that is
+	// not the expected JSON, lacks the token, or is too large.
+	ErrMalformedResponse = errors.New("malformed OAuth endpoint response")
+	// ErrDeviceCodeExpired: the user did not approve the device code in time.
+	ErrDeviceCodeExpired = errors.New("device code expired before it was approved")
+	// ErrMalformedJWT: a token is not a decodable JWT.
+	ErrMalformedJWT = errors.New("malformed JWT")
+)
+
+// AuthorizationError is an error the authorization server reported
+// through the redirect (error=access_denied…) or a device poll.
+type AuthorizationError struct {
+	Code        string
+	Description string
+}
+
+func (e *AuthorizationError) Error() string {
+	s := "authorization failed: " + e.Code
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+// TokenError is an OAuth error answer from a token or device endpoint
+// (RFC 6749 §5.2, or a provider's {"error":{"code",…}} variant).
+type TokenError struct {
+	// Status is the HTTP status; 200 for servers that report errors in a
+	// 2xx body.
+	Status int
+	// Code is the OAuth error code (invalid_grant, refresh_token_reused…),
+	// empty when the body had none.
+	Code string
+	// Description is the server's explanation, shortened, with control
+	// characters and every value the request sent removed.
+	Description string
+}
+
+func (e *TokenError) Error() string {
+	s := fmt.Sprintf("OAuth endpoint answered HTTP %d", e.Status)
+	if e.Code != "" {
+		s += ": " + e.Code
+	}
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+// permanentCodes are token endpoint error codes that mean the grant (the
+// refresh token or the authorization code) is dead: retrying the same
+// request cannot succeed.
+var permanentCodes = map[string]bool{
+	"invalid_grant":             true, // RFC 6749: revoked, expired, reused, or issued to another client
+	"invalid_client":            true, // the client id (or secret) is not accepted
+	"unauthorized_client":       true,
+	"refresh_token_expired":     true, // OpenAI
+	"refresh_token_reused":      true, // OpenAI: single-use token used twice
+	"refresh_token_invalidated": true, // OpenAI: revoked
+	"access_denied":             true,
+	"expired_token":             true, // RFC 8628
+}
+
+// Permanent reports whether the error means the grant is dead and only a
+// new login helps: a known permanent code, or a bare 401.
+func (e *TokenError) Permanent() bool {
+	if permanentCodes[strings.ToLower(e.Code)] {
+		return true
+	}
+	return e.Code == "" && e.Status == 401
+}
+
+const maxDescription = 200
+
+// cleanText makes server free text safe to put in an error: every secret
+// value is cut out, control characters become spaces, and the result is
+// bounded.
+func cleanText(s string, secrets []string) string {
+	for _, v := range secrets {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[REDACTED]")
+		}
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			r = ' '
+		}
+		if b.Len()+utf8.RuneLen(r) > maxDescription {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// cleanCode keeps an error code only if it looks like one.
+func cleanCode(s string) string {
+	if len(s) > 64 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':') {
+			return ""
+		}
+	}
+	return s
+}
+
+// MetaValue returns s if it is fit to store as a record's Meta value
+// (a fact a server reported: an email, an organization name): at most
+// 255 bytes of valid UTF-8 without control characters; else "".
+func MetaValue(s string) string {
+	if len(s) > 255 || !utf8.ValidString(s) {
+		return ""
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return ""
+		}
+	}
+	return s
+}

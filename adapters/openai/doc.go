@@ -1,0 +1,26 @@
+// Package openai is the authvault adapter for OpenAI: platform API keys,
+// and ChatGPT sign-in tokens (as used by Codex) for the ChatGPT backend.
+//
+// Importing the package registers New() under the provider id "openai"
+// (see adapters.Lookup); the transport then calls Authorize, Classify and
+// Refresh. Use New with options only to point Refresh at another token
+// endpoint or to supply a client id for records that carry none.
+//
+// To add an account:
+//
+//   - API key: NewAPIKeyRecord(label, key); put the organization and
+//     project ids, if any, in Meta["organization"] and Meta["project"].
+//   - ChatGPT sign-in: Login(ctx, LoginConfig{ClientID: …}) runs the
+//     authorization code flow with PKCE against auth.openai.com with a
+//     loopback redirect (or by pasting the redirect URL on a machine
+//     without a browser) and returns a record to label and store.
+//
+// OAuth client registration is explicit: Login refuses to run without a
+// ClientID. PresetCodex names the public client of the Codex CLI, whose
+// registered redirect is http://localhost:1455/auth/callback. Requests
+// carry only the credential headers (Authorization, chatgpt-account-id,
+// OpenAI-Organization, OpenAI-Project): no product is impersonated.
+//
+// ParseIDToken reads the account id, plan and email from an id token; the
+// importer of Codex's auth.json uses it too.
+package openai

@@ -1,0 +1,49 @@
+package openai_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/authvault/authvault/adapters/openai"
+)
+
+func ExampleAdapter_Authorize() {
+	rec := openai.NewAPIKeyRecord("work", "sk-proj-example")
+	rec.Meta = map[string]string{openai.MetaProject: "proj_example"}
+	req, _ := http.NewRequest(http.MethodPost, openai.DefaultBaseURL+"/responses", nil)
+	if err := openai.New().Authorize(req, rec); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(req.Header.Get("OpenAI-Project"))
+	// Output: proj_example
+}
+
+func ExampleLogin() {
+	// The client is chosen explicitly; its registered redirect port
+	// comes with it.
+	rec, err := openai.Login(context.Background(), openai.LoginConfig{
+		ClientID: openai.PresetCodex.ID,
+		Port:     openai.PresetCodex.Port,
+		Out:      os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	fmt.Println(rec.Label, rec.Meta["plan_type"])
+}
+
+func ExampleParseIDToken() {
+	// A token as found in Codex's auth.json (signature not checked).
+	const idToken = "eyJhbGciOiJub25lIn0.eyJlbWFpbCI6Im1lQGV4YW1wbGUuY29tIiwiaHR0cHM6Ly9hcGkub3BlbmFpLmNvbS9hdXRoIjp7ImNoYXRncHRfYWNjb3VudF9pZCI6ImFjY3QtMTIzIiwiY2hhdGdwdF9wbGFuX3R5cGUiOiJwbHVzIn19.c2ln"
+	c, err := openai.ParseIDToken(idToken)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.Email, c.AccountID, c.PlanType)
+	// Output: me@example.com acct-123 plus
+}

@@ -1,0 +1,69 @@
+package openai
+
+import (
+	"math"
+	"time"
+
+	"github.com/authvault/authvault/adapters/internal/oauthflow"
+)
+
+// ErrMalformedIDToken: ParseIDToken was given something that is not a
+// JWT with a JSON payload.
+var ErrMalformedIDToken = oauthflow.ErrMalformedJWT
+
+// Claims are the facts authvault reads from an OpenAI id token.
+type Claims struct {
+	// AccountID is the ChatGPT account (workspace) id, sent as
+	// chatgpt-account-id.
+	AccountID string
+	// PlanType is the ChatGPT plan (free, plus, pro, team…).
+	PlanType string
+	// Email is the account's email.
+	Email string
+	// Expiry is the token's exp claim, zero when absent.
+	Expiry time.Time
+}
+
+type idTokenPayload struct {
+	Email string   `json:"email"`
+	Exp   *float64 `json:"exp"`
+	Auth  struct {
+		AccountID string `json:"chatgpt_account_id"`
+		PlanType  string `json:"chatgpt_plan_type"`
+	} `json:"https://api.openai.com/auth"`
+	Profile struct {
+		Email string `json:"email"`
+	} `json:"https://api.openai.com/profile"`
+}
+
+// ParseIDToken decodes an OpenAI id token's payload WITHOUT verifying its
+// signature. That is sound for what authvault does with it: the token
+// comes straight from the issuer's token endpoint over TLS (OpenID
+// Connect Core §3.1.3.7), or from a credential file the user owns, and
+// the claims only label the account and route requests to the account
+// the token already belongs to; the API checks the access token itself.
+// Never use the claims to grant anything. Errors do not quote the token.
+func ParseIDToken(idToken string) (Claims, error) {
+	var p idTokenPayload
+	if err := oauthflow.DecodeJWTPayload(idToken, &p); err != nil {
+		return Claims{}, err
+	}
+	c := Claims{AccountID: p.Auth.AccountID, PlanType: p.Auth.PlanType, Email: p.Email}
+	if c.Email == "" {
+		c.Email = p.Profile.Email
+	}
+	if p.Exp != nil && *p.Exp > 0 && *p.Exp < math.MaxInt32*4 {
+		c.Expiry = time.Unix(int64(*p.Exp), 0).UTC()
+	}
+	return c, nil
+}
+
+// tokenExpiry reads the exp claim of a JWT access token, zero when the
+// token is not a JWT or has none.
+func tokenExpiry(token string) time.Time {
+	c, err := ParseIDToken(token)
+	if err != nil {
+		return time.Time{}
+	}
+	return c.Expiry
+}

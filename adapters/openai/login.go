@@ -1,0 +1,187 @@
+package openai
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/records"
+)
+
+// Login errors, shared with the other adapters' logins.
+var (
+	// ErrClientIDRequired: LoginConfig.ClientID is empty.
+	ErrClientIDRequired = oauthflow.ErrClientIDRequired
+	// ErrStateMismatch: the redirect belongs to another authorization
+	// request, or carries no state.
+	ErrStateMismatch = oauthflow.ErrStateMismatch
+	// ErrMissingCode: the redirect carried no code.
+	ErrMissingCode = oauthflow.ErrMissingCode
+)
+
+// AuthorizationError is the authorization server's refusal
+// (error=access_denied…) delivered through the redirect.
+type AuthorizationError = oauthflow.AuthorizationError
+
+// TokenError is the token endpoint's refusal of the code exchange.
+type TokenError = oauthflow.TokenError
+
+// RedirectMode is how the authorization code comes back to Login.
+type RedirectMode int
+
+const (
+	// RedirectLoopback: a listener on 127.0.0.1:Port receives the
+	// browser's redirect to http://localhost:Port/auth/callback.
+	RedirectLoopback RedirectMode = iota
+	// RedirectPaste: nothing listens; after signing in on any device the
+	// browser fails to load the localhost redirect, and the user pastes
+	// that page's URL (it holds the code and state) into Prompt.
+	RedirectPaste
+)
+
+// DefaultLoopbackPort is the port of PresetCodex's registered redirect.
+const DefaultLoopbackPort = 1455
+
+// LoopbackAnyPort asks for any free port, for clients registered with
+// any loopback port (RFC 8252 §7.3).
+const LoopbackAnyPort = -1
+
+// LoginConfig configures Login. ClientID is required; everything else
+// has a default.
+type LoginConfig struct {
+	// ClientID is the OAuth client to log in with, e.g. PresetCodex.ID.
+	// Required: there is no default client.
+	ClientID string
+	// Issuer is the authorization server; "" means DefaultIssuer. Its
+	// /oauth/authorize and /oauth/token are used. A non-default issuer's
+	// token URL is stored in the record for Refresh.
+	Issuer string
+	// Scope is the space-separated scope; "" means DefaultScope.
+	Scope string
+	// RedirectMode picks the loopback listener or the paste form.
+	RedirectMode RedirectMode
+	// Port is the redirect's port: 0 means DefaultLoopbackPort (the
+	// port the client registered must be used), LoopbackAnyPort any free
+	// one.
+	Port int
+	// AuthParams are added to the authorization request; nil means
+	// id_token_add_organizations=true, which asks for the ChatGPT
+	// account claims in the id token.
+	AuthParams url.Values
+	// Open is called with the authorization URL, e.g. to start a
+	// browser. The URL is always written to Out as well.
+	Open func(url string) error
+	// Prompt is read for the pasted redirect URL in RedirectPaste.
+	Prompt io.Reader
+	// Out receives instructions for the user; nil discards them.
+	Out io.Writer
+	// HTTPClient sends the code exchange; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Now is the clock for the token's expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Login signs a ChatGPT account in with the authorization code flow and
+// PKCE and returns an OAuth record: Provider "openai", the default
+// namespace, Label set to the account's email from the id token (empty
+// when absent: the caller must set one), the tokens and id token,
+// AccountID from the id token's chatgpt_account_id, the client id (and a
+// non-default token URL) for Refresh, and Meta "email" and "plan_type".
+// The caller stores it; Login keeps nothing.
+func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
+	if cfg.ClientID == "" {
+		return nil, ErrClientIDRequired
+	}
+	issuer := strings.TrimRight(or(cfg.Issuer, DefaultIssuer), "/")
+	tokenURL := issuer + "/oauth/token"
+	scope := or(cfg.Scope, DefaultScope)
+	port := cfg.Port
+	switch {
+	case port == 0:
+		port = DefaultLoopbackPort
+	case port == LoopbackAnyPort:
+		port = 0
+	case port < 0 || port > 65535:
+		return nil, fmt.Errorf("openai: loopback port %d out of range", cfg.Port)
+	}
+	if cfg.RedirectMode == RedirectPaste && port == 0 {
+		return nil, fmt.Errorf("openai: the paste form needs the client's registered port, not any port")
+	}
+	params := cfg.AuthParams
+	if params == nil {
+		params = url.Values{"id_token_add_organizations": {"true"}}
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	flow := &oauthflow.CodeFlow{
+		Loopback:           oauthflow.LoopbackConfig{Port: port, Path: LoopbackPath, RedirectHost: "localhost"},
+		PasteRedirectURI:   fmt.Sprintf("http://localhost:%d%s", port, LoopbackPath),
+		PasteRequiresState: true,
+		Open:               cfg.Open,
+		In:                 cfg.Prompt,
+		Out:                cfg.Out,
+		AuthorizeURL: func(redirectURI, state string, p oauthflow.PKCE) (string, error) {
+			u, err := url.Parse(issuer + "/oauth/authorize")
+			if err != nil {
+				return "", fmt.Errorf("openai: authorization URL: %w", err)
+			}
+			q := u.Query()
+			for k, vs := range params {
+				q[k] = append([]string(nil), vs...)
+			}
+			q.Set("response_type", "code")
+			q.Set("client_id", cfg.ClientID)
+			q.Set("redirect_uri", redirectURI)
+			q.Set("scope", scope)
+			q.Set("code_challenge", p.Challenge)
+			q.Set("code_challenge_method", oauthflow.Method)
+			q.Set("state", state)
+			u.RawQuery = q.Encode()
+			return u.String(), nil
+		},
+	}
+	switch cfg.RedirectMode {
+	case RedirectLoopback:
+		flow.Mode = oauthflow.ModeLoopback
+	case RedirectPaste:
+		flow.Mode = oauthflow.ModePaste
+	default:
+		return nil, fmt.Errorf("openai: unknown redirect mode %d", cfg.RedirectMode)
+	}
+	g, err := flow.Run(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("openai: login: %w", err)
+	}
+	tok, err := oauthflow.PostToken(ctx, cfg.HTTPClient, oauthflow.Request{
+		URL: tokenURL,
+		Params: url.Values{
+			"grant_type":    {"authorization_code"},
+			"code":          {g.Code},
+			"redirect_uri":  {g.RedirectURI},
+			"client_id":     {cfg.ClientID},
+			"code_verifier": {g.PKCE.Verifier},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("openai: exchanging the authorization code: %w", err)
+	}
+	rec := &records.Record{
+		Provider:  ProviderID,
+		Namespace: records.DefaultNamespace,
+		Kind:      records.KindOAuth,
+		OAuth:     &records.OAuth{ClientID: cfg.ClientID, Scopes: strings.Fields(scope)},
+	}
+	if tokenURL != DefaultTokenURL {
+		rec.OAuth.TokenURL = tokenURL
+	}
+	applyToken(rec, tok, now())
+	rec.Label = rec.Meta["email"]
+	return rec, nil
+}

@@ -1,0 +1,45 @@
+package qwen_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"time"
+
+	"github.com/authvault/authvault/adapters/qwen"
+	"github.com/authvault/authvault/records"
+)
+
+func ExampleAdapter_Login() {
+	// A stand-in for chat.qwen.ai that approves at once.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/device/code":
+			io.WriteString(w, `{"device_code":"d","user_code":"ABCD-1234","verification_uri":"https://chat.qwen.ai/authorize","expires_in":600}`)
+		case "/token":
+			io.WriteString(w, `{"access_token":"a","refresh_token":"r","expires_in":3600,"resource_url":"portal.qwen.ai"}`)
+		}
+	}))
+	defer srv.Close()
+
+	a := qwen.New(
+		qwen.WithPreset("qwen-code"), // Qwen Code's public client, chosen knowingly
+		qwen.WithDeviceCodeURL(srv.URL+"/device/code"),
+		qwen.WithTokenURL(srv.URL+"/token"),
+		qwen.WithSleep(func(context.Context, time.Duration) error { return nil }),
+	)
+	rec, err := a.Login(context.Background(), srv.Client(), records.ID{Label: "me"}, os.Stdout)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(rec.ID(), rec.Meta[qwen.MetaResourceURL])
+	// Output:
+	// To sign in to qwen, open https://chat.qwen.ai/authorize
+	// and enter the code ABCD-1234
+	// qwen/default/me portal.qwen.ai
+}

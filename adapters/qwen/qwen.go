@@ -1,0 +1,298 @@
+package qwen
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+)
+
+// Provider is the provider id the adapter serves.
+const Provider = "qwen"
+
+// Endpoints and defaults, each changeable with an option.
+const (
+	DefaultDeviceCodeURL = "https://chat.qwen.ai/api/v1/oauth2/device/code"
+	DefaultTokenURL      = "https://chat.qwen.ai/api/v1/oauth2/token"
+	// DefaultBaseURL is the OpenAI-compatible base that OAuth accounts use
+	// when the token response names none, and the base SDKs should be
+	// pointed at: Authorize moves requests to each account's own base.
+	DefaultBaseURL = "https://portal.qwen.ai/v1"
+	// MetaResourceURL is the Meta key holding the token response's
+	// resource_url.
+	MetaResourceURL = "resource_url"
+)
+
+// DefaultScopes are the scopes a login asks for.
+var DefaultScopes = []string{"openid", "profile", "email", "model.completion"}
+
+// QwenCodeClientID is the public OAuth client of Qwen Code (QwenLM's
+// qwen-code CLI). It belongs to that product, not to authvault: use it only
+// by choosing the "qwen-code" preset.
+const QwenCodeClientID = "f0304373b74a44d2b584a3fb70ca9e56"
+
+var presets = map[string]string{"qwen-code": QwenCodeClientID}
+
+// Preset returns the client id of a named public client: "qwen-code" is
+// Qwen Code's.
+func Preset(name string) (clientID string, ok bool) {
+	id, ok := presets[name]
+	return id, ok
+}
+
+// QuotaCodes are DashScope error codes that mean a spent quota or an
+// unpaid bill, on top of bearer.DefaultQuotaCodes.
+var QuotaCodes = []string{"Throttling.AllocationQuota", "AllocationQuota.FreeTierOnly", "Arrearage", "PrepaidBillOverdue", "PostpaidBillOverdue"}
+
+// Adapter is the Qwen adapter. Construct it with New. Safe for concurrent use.
+type Adapter struct {
+	err           error
+	http          *bearer.Adapter
+	clientID      string
+	deviceCodeURL string
+	tokenURL      string
+	baseURL       string
+	scopes        []string
+	userAgent     string
+	interval      time.Duration
+	maxInterval   time.Duration
+	now           func() time.Time
+	sleep         func(context.Context, time.Duration) error
+}
+
+// Option configures an Adapter.
+type Option func(*Adapter) error
+
+// WithClientID sets the OAuth client used by Login, and by Refresh for
+// records that name none.
+func WithClientID(id string) Option {
+	return func(a *Adapter) error {
+		if strings.TrimSpace(id) == "" {
+			return &bearer.ConfigError{Option: "WithClientID", Reason: "empty client id"}
+		}
+		a.clientID = id
+		return nil
+	}
+}
+
+// WithPreset sets the OAuth client to a named public client (see Preset).
+func WithPreset(name string) Option {
+	return func(a *Adapter) error {
+		id, ok := Preset(name)
+		if !ok {
+			return &bearer.ConfigError{Option: "WithPreset", Reason: fmt.Sprintf("unknown preset %q", name)}
+		}
+		a.clientID = id
+		return nil
+	}
+}
+
+// WithDeviceCodeURL sets the device authorization endpoint.
+func WithDeviceCodeURL(u string) Option {
+	return urlOption("WithDeviceCodeURL", u, func(a *Adapter) { a.deviceCodeURL = u })
+}
+
+// WithTokenURL sets the token endpoint, for polling and for refreshing
+// records that name none.
+func WithTokenURL(u string) Option {
+	return urlOption("WithTokenURL", u, func(a *Adapter) { a.tokenURL = u })
+}
+
+// WithBaseURL sets the base URL SDKs are pointed at (default
+// DefaultBaseURL), the prefix Authorize replaces with each account's own.
+func WithBaseURL(u string) Option {
+	return urlOption("WithBaseURL", u, func(a *Adapter) { a.baseURL = u })
+}
+
+func urlOption(name, u string, set func(*Adapter)) Option {
+	return func(a *Adapter) error {
+		if _, err := bearer.ParseBaseURL(u, true); err != nil {
+			return &bearer.ConfigError{Option: name, Reason: err.Error()}
+		}
+		set(a)
+		return nil
+	}
+}
+
+// WithScopes replaces DefaultScopes for Login.
+func WithScopes(scopes ...string) Option {
+	return func(a *Adapter) error {
+		a.scopes = append([]string(nil), scopes...)
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent of the requests the adapter makes
+// itself (login, refresh), for example the embedding application's name.
+// Default bearer.DefaultUserAgent().
+func WithUserAgent(ua string) Option {
+	return func(a *Adapter) error {
+		if strings.TrimSpace(ua) == "" {
+			return &bearer.ConfigError{Option: "WithUserAgent", Reason: "empty"}
+		}
+		a.userAgent = ua
+		return nil
+	}
+}
+
+// WithPollInterval sets the first poll interval, used when the server gives
+// none (default 2 s, Qwen's own cadence), and the cap slow_down raises it to
+// (default 10 s).
+func WithPollInterval(first, max time.Duration) Option {
+	return func(a *Adapter) error {
+		if first <= 0 || max < first {
+			return &bearer.ConfigError{Option: "WithPollInterval", Reason: "want 0 < first <= max"}
+		}
+		a.interval, a.maxInterval = first, max
+		return nil
+	}
+}
+
+// WithNow sets the clock. Default time.Now.
+func WithNow(now func() time.Time) Option {
+	return func(a *Adapter) error {
+		if now == nil {
+			return &bearer.ConfigError{Option: "WithNow", Reason: "nil clock"}
+		}
+		a.now = now
+		return nil
+	}
+}
+
+// WithSleep sets how Login waits between polls: sleep must wait d or until
+// ctx is done, and return ctx's error then. Tests pass one that advances a
+// fake clock instead.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(a *Adapter) error {
+		if sleep == nil {
+			return &bearer.ConfigError{Option: "WithSleep", Reason: "nil sleep"}
+		}
+		a.sleep = sleep
+		return nil
+	}
+}
+
+func init() { adapters.Register(New()) }
+
+// New returns an adapter with the given options. An option given an
+// unusable value makes every method return that *bearer.ConfigError.
+func New(opts ...Option) *Adapter {
+	a := &Adapter{
+		deviceCodeURL: DefaultDeviceCodeURL,
+		tokenURL:      DefaultTokenURL,
+		baseURL:       DefaultBaseURL,
+		scopes:        DefaultScopes,
+		userAgent:     bearer.DefaultUserAgent(),
+		interval:      2 * time.Second,
+		maxInterval:   10 * time.Second,
+		now:           time.Now,
+		sleep:         sleepContext,
+	}
+	for _, o := range opts {
+		if err := o(a); err != nil && a.err == nil {
+			a.err = err
+		}
+	}
+	bopts := []bearer.Option{
+		bearer.WithBaseURL(a.baseURL),
+		bearer.WithAccountBaseURL(MetaResourceURL, ResourceBaseURL),
+		bearer.WithTokenURL(a.tokenURL),
+		bearer.WithTokenMeta(MetaResourceURL),
+		bearer.WithClassifier(classifier),
+		bearer.WithUserAgent(a.userAgent),
+		bearer.WithNow(a.now),
+	}
+	if a.clientID != "" {
+		bopts = append(bopts, bearer.WithClientID(a.clientID))
+	}
+	h, err := bearer.New(Provider, bopts...)
+	if err != nil && a.err == nil {
+		a.err = err
+	}
+	a.http = h
+	return a
+}
+
+// Provider returns "qwen".
+func (a *Adapter) Provider() string { return Provider }
+
+// Authorize sends the access token as a bearer token and re-points req at
+// the account's base URL from Meta["resource_url"] (see ResourceBaseURL).
+func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
+	if a.err != nil {
+		return a.err
+	}
+	return a.http.Authorize(req, rec)
+}
+
+// Classify reads OpenAI-style errors, Retry-After, and DashScope's quota
+// codes (QuotaCodes).
+func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return classifier.Classify(resp, now)
+}
+
+var classifier = bearer.Classifier{Quota: QuotaCodes}
+
+// Refresh runs a form-encoded refresh grant and returns the updated copy of
+// rec: new access token, rotated refresh token, expiry, and resource_url
+// when the server sent a usable one (an unusable one is ignored: the
+// refresh token has already rotated, so the refresh must not fail now).
+func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	out, err := a.http.Refresh(ctx, client, rec)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := out.Meta[MetaResourceURL]; ok {
+		if _, err := ResourceBaseURL(v); err != nil {
+			if old, had := rec.Meta[MetaResourceURL]; had {
+				out.Meta[MetaResourceURL] = old
+			} else {
+				delete(out.Meta, MetaResourceURL)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ResourceBaseURL turns a token response's resource_url into the account's
+// API base URL: "https://" is put in front when it names no scheme, and
+// "/v1" is used as the path when it names none. The result must be https
+// (or http on a loopback host).
+//
+//	portal.qwen.ai                          → https://portal.qwen.ai/v1
+//	https://dashscope.aliyuncs.com/compatible-mode/v1 → unchanged
+func ResourceBaseURL(resource string) (*url.URL, error) {
+	s := strings.TrimSpace(resource)
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := bearer.ParseBaseURL(s, true)
+	if err != nil {
+		return nil, err
+	}
+	if u.Path == "" {
+		u.Path, u.RawPath = "/v1", ""
+	}
+	return u, nil
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
