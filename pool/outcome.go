@@ -46,6 +46,26 @@ func (k OutcomeKind) String() string {
 	return fmt.Sprintf("OutcomeKind(%d)", int(k))
 }
 
+// MarshalText encodes the kind as its name, so persisted pool state and
+// JSON output stay readable and stable if constants are ever added.
+func (k OutcomeKind) MarshalText() ([]byte, error) {
+	if k < 0 || int(k) >= len(outcomeNames) {
+		return nil, fmt.Errorf("pool: unknown outcome kind %d", int(k))
+	}
+	return []byte(outcomeNames[k]), nil
+}
+
+// UnmarshalText parses a name written by MarshalText.
+func (k *OutcomeKind) UnmarshalText(b []byte) error {
+	for i, n := range outcomeNames {
+		if string(b) == n {
+			*k = OutcomeKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("pool: unknown outcome kind %q", b)
+}
+
 // Outcome is what a provider's answer means for the account that sent it.
 type Outcome struct {
 	Kind OutcomeKind
@@ -59,8 +79,14 @@ type Outcome struct {
 	// that could echo a credential.
 	Reason string
 	// Model scopes a cooldown to (account, model) when the pool is
-	// configured for per-model scope. Empty: the whole account.
+	// configured with ScopeModel. Empty: the lease's Hint.Model, or the
+	// whole account when that is empty too.
 	Model string
 	// Status is the HTTP status code, 0 when no response arrived.
 	Status int
+	// Refreshed says the lease's credential was refreshed successfully
+	// before the request that produced this outcome. It counts a refresh,
+	// and a Success with Refreshed set clears the account's NeedsReauth
+	// flag: the account has proved it works again.
+	Refreshed bool
 }

@@ -168,7 +168,10 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 		return StateStamp{}, err
 	}
 	old, _, err := readState(v.store, keys, name)
-	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTampered) && !errors.Is(err, ErrCorrupt) {
+	// A blob that is not authentic or not even an envelope is replaced: the
+	// caller starts afresh. A newer envelope version is left alone.
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTampered) &&
+		!errors.Is(err, ErrCorrupt) && !errors.Is(err, records.ErrEnvelopeFormat) {
 		return StateStamp{}, err
 	}
 	data, err := fn(old)

@@ -1,0 +1,294 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authvault/authvault/records"
+)
+
+// Availability says whether an account can serve requests, or why not.
+type Availability int
+
+// The availabilities, from the best to the one that takes an operator.
+const (
+	// Ready: the account can serve now.
+	Ready Availability = iota
+	// Cooling: the account is rate limited or out of quota until a time.
+	Cooling
+	// ReauthNeeded: the credential needs a new login (see
+	// Pool.ClearNeedsReauth).
+	ReauthNeeded
+	// Disabled: an operator or a Fatal outcome took the account out of
+	// service (see Pool.Enable).
+	Disabled
+)
+
+var availabilityNames = [...]string{"ready", "cooling", "needs re-authentication", "disabled"}
+
+// String returns the availability in words.
+func (av Availability) String() string {
+	if av >= 0 && int(av) < len(availabilityNames) {
+		return availabilityNames[av]
+	}
+	return fmt.Sprintf("Availability(%d)", int(av))
+}
+
+// Account is a snapshot of one account of the pool, for display.
+type Account struct {
+	ID       records.ID
+	Position int // in the pool's order, from 0
+	// Availability is the account's as a whole; with ScopeModel an
+	// account Ready here may still be cooling for some models (see
+	// Cooldowns).
+	Availability Availability
+	// Until is when an account-wide cooldown ends, zero when none is open.
+	Until          time.Time
+	Disabled       bool
+	DisabledReason string
+	NeedsReauth    bool
+	ReauthReason   string
+	// Cooldowns lists the account's backoff entries, open or not: an
+	// entry whose Until has passed still sets the next backoff step until
+	// a success resets it. Sorted by model, the account-wide entry first.
+	Cooldowns []Cooldown
+	// Stats includes this process's counters not written yet; other
+	// processes' show once they write them.
+	Stats Stats
+}
+
+// Cooldown is one backoff entry of an account.
+type Cooldown struct {
+	Model  string      // "" for the whole account
+	Kind   OutcomeKind // RateLimited or QuotaExhausted
+	Until  time.Time   // the window's end
+	Step   int         // escalations since the last success, from 1
+	Reason string      // the outcome's reason
+	Status int         // the outcome's HTTP status
+}
+
+// Accounts returns every account of the pool in order, with its
+// availability, cooldowns and counters. It reads the pool state first if
+// another process changed it.
+func (p *Pool) Accounts(ctx context.Context) ([]Account, error) {
+	now := p.now()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	p.sync(ctx, now)
+	out := make([]Account, len(p.accounts))
+	for i, a := range p.accounts {
+		out[i] = p.snapshot(a, now)
+	}
+	p.unlock()
+	return out, nil
+}
+
+// Account returns one account's snapshot, as Accounts does.
+func (p *Pool) Account(ctx context.Context, id records.ID) (Account, error) {
+	now := p.now()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return Account{}, ErrClosed
+	}
+	p.sync(ctx, now)
+	a, err := p.lookup(id)
+	var acc Account
+	if err == nil {
+		acc = p.snapshot(a, now)
+	}
+	p.unlock()
+	return acc, err
+}
+
+func (p *Pool) snapshot(a *account, now time.Time) Account {
+	av, until := p.availability(a, "", now)
+	acc := Account{
+		ID:             a.id,
+		Position:       a.pos,
+		Availability:   av,
+		Until:          until,
+		Disabled:       a.st.Disabled,
+		DisabledReason: a.st.DisabledReason,
+		NeedsReauth:    a.st.NeedsReauth,
+		ReauthReason:   a.st.ReauthReason,
+		Stats:          a.st.Stats,
+	}
+	acc.Stats.add(a.pend)
+	for m, cd := range a.st.Cooldowns {
+		acc.Cooldowns = append(acc.Cooldowns, Cooldown{Model: m, Kind: cd.Kind, Until: cd.Until, Step: cd.Step, Reason: cd.Reason, Status: cd.Status})
+	}
+	slices.SortFunc(acc.Cooldowns, func(x, y Cooldown) int { return strings.Compare(x.Model, y.Model) })
+	return acc
+}
+
+func (p *Pool) lookup(id records.ID) (*account, error) {
+	if KeyOf(id) == p.key {
+		if a := p.byLabel[id.Label]; a != nil {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("pool %s: %w: %s", p.key, ErrUnknownAccount, id)
+}
+
+// Move puts the account at position to (from 0) in the pool's order,
+// shifting the accounts in between. The order is written at once and
+// every process follows it.
+func (p *Pool) Move(ctx context.Context, id records.ID, to int) error {
+	return p.reorder(ctx, func() ([]string, error) {
+		a, err := p.lookup(id)
+		if err != nil {
+			return nil, err
+		}
+		if to < 0 || to >= len(p.accounts) {
+			return nil, fmt.Errorf("pool %s: position %d out of range [0, %d)", p.key, to, len(p.accounts))
+		}
+		labels := p.orderLabels()
+		labels = slices.Delete(labels, a.pos, a.pos+1)
+		return slices.Insert(labels, to, a.label), nil
+	})
+}
+
+// Reorder puts the given accounts first, in the given order; the others
+// follow in their current order. Naming an account twice or one that is
+// not in the pool is an error.
+func (p *Pool) Reorder(ctx context.Context, ids []records.ID) error {
+	return p.reorder(ctx, func() ([]string, error) {
+		first := make([]string, 0, len(ids))
+		named := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			a, err := p.lookup(id)
+			if err != nil {
+				return nil, err
+			}
+			if named[a.label] {
+				return nil, fmt.Errorf("pool %s: %s named twice", p.key, id)
+			}
+			named[a.label] = true
+			first = append(first, a.label)
+		}
+		for _, l := range p.orderLabels() {
+			if !named[l] {
+				first = append(first, l)
+			}
+		}
+		return first, nil
+	})
+}
+
+func (p *Pool) orderLabels() []string {
+	labels := make([]string, len(p.accounts))
+	for i, a := range p.accounts {
+		labels[i] = a.label
+	}
+	return labels
+}
+
+func (p *Pool) reorder(ctx context.Context, want func() ([]string, error)) error {
+	now := p.now()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	p.sync(ctx, now)
+	labels, err := want()
+	if err != nil {
+		p.unlock()
+		return err
+	}
+	p.apply(reorderOp(labels))
+	p.rebuild(now)
+	p.unlock()
+	return p.persist(ctx)
+}
+
+// Disable takes the account out of service until Enable, with a reason
+// shown to the operator. Written at once.
+func (p *Pool) Disable(ctx context.Context, id records.ID, reason string) error {
+	if reason == "" {
+		reason = "disabled by the operator"
+	}
+	return p.change(ctx, id, func(st *acctState) { st.Disabled, st.DisabledReason = true, reason })
+}
+
+// Enable puts a disabled account back in service. Its cooldowns and
+// NeedsReauth flag are left as they are.
+func (p *Pool) Enable(ctx context.Context, id records.ID) error {
+	return p.change(ctx, id, func(st *acctState) { st.Disabled, st.DisabledReason = false, "" })
+}
+
+// Reset ends the account's cooldowns and resets its backoff, as a success
+// would. Written at once.
+func (p *Pool) Reset(ctx context.Context, id records.ID) error {
+	return p.change(ctx, id, func(st *acctState) { st.Cooldowns = nil })
+}
+
+// ClearNeedsReauth clears the account's NeedsReauth flag: call it after a
+// new login stored a fresh credential. A successful refresh clears it too
+// (RecordRefresh, or an Outcome with Refreshed set).
+func (p *Pool) ClearNeedsReauth(ctx context.Context, id records.ID) error {
+	return p.change(ctx, id, func(st *acctState) { st.NeedsReauth, st.ReauthReason = false, "" })
+}
+
+// RecordRefresh counts a token refresh of the account made outside a
+// reported request (a login tool, a background refresher). A successful
+// one clears NeedsReauth at once; a failed one is only counted: report a
+// NeedsReauth outcome when the refresh token is dead.
+func (p *Pool) RecordRefresh(ctx context.Context, id records.ID, ok bool) error {
+	now := p.now()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	a, err := p.lookup(id)
+	if err != nil {
+		p.unlock()
+		return err
+	}
+	if !ok {
+		a.pend.RefreshFailures++
+		p.markDirty(a)
+		p.unlock()
+		return nil
+	}
+	a.pend.Refreshes++
+	p.markDirty(a)
+	write := a.st.NeedsReauth
+	if write {
+		p.apply(accountOp(a.label, func(st *acctState) { st.NeedsReauth, st.ReauthReason = false, "" }))
+		p.reindex(a, now)
+	}
+	p.unlock()
+	if !write {
+		return nil
+	}
+	return p.persist(ctx)
+}
+
+// change applies fn to the account's state here and on disk.
+func (p *Pool) change(ctx context.Context, id records.ID, fn func(st *acctState)) error {
+	now := p.now()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	p.sync(ctx, now)
+	a, err := p.lookup(id)
+	if err != nil {
+		p.unlock()
+		return err
+	}
+	p.apply(accountOp(a.label, fn))
+	p.reindex(a, now)
+	p.unlock()
+	return p.persist(ctx)
+}

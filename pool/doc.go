@@ -1,0 +1,104 @@
+// Package pool decides which account of a provider serves the next
+// request, and remembers what happened to each account: rate limits,
+// exhausted quotas, dead credentials, counters.
+//
+// # Use
+//
+// Open a pool on a vault for one provider and namespace, then for every
+// request Acquire a lease, send the request with the lease's credential,
+// and Report the outcome on that lease:
+//
+//	p, err := pool.Open(ctx, v, pool.Key{Provider: "anthropic", Namespace: "default"})
+//	...
+//	defer p.Close()
+//
+//	lease, err := p.Acquire(ctx, pool.Hint{Session: conversationID, Model: "claude-sonnet-4-5"})
+//	var ex *pool.ExhaustedError
+//	if errors.As(err, &ex) {
+//		// every account is cooling down, disabled or needs a login;
+//		// ex.Soonest says when one is ready again (zero: not by itself)
+//	}
+//	rec, err := lease.Record(ctx) // the credential, read through the vault
+//	... send ...
+//	p.Report(lease, outcome) // an adapter's Classify builds the outcome
+//
+// Report blames the lease's account, never whichever account is current
+// by the time the response arrives: with many requests in flight, the one
+// that ran into a 429 is the one cooled down. The transport package does
+// all of this for an http.Client; use the pool directly only to build
+// something else.
+//
+// # Choosing an account
+//
+// Accounts are the vault's records for the key, in an order the operator
+// sets (Move, Reorder; new accounts are appended in label order). The
+// strategy picks among the accounts that are ready:
+//
+//   - FillFirst (default): the first ready account in order. Staying on one
+//     account keeps the provider's prompt cache warm; the next account is
+//     used only while the first cools down.
+//   - RoundRobin: each ready account in turn.
+//   - LeastRecentlyUsed: the ready account unused for longest.
+//
+// A Hint with a Session keeps that session on its account while the account
+// is ready (WithAffinityTTL, default 1h after its last use); bindings live
+// in memory only.
+//
+// # Cooldowns
+//
+// RateLimited and QuotaExhausted outcomes cool an account down (the whole
+// account, or only (account, model) with WithScope(ScopeModel)):
+//
+//   - until the server's hint (Outcome.Until), capped at 1h for rate
+//     limits and 7 days for quotas (WithHintCaps);
+//   - without a hint, by exponential backoff: 1s doubling up to 30min for
+//     rate limits (WithBackoff), 1h doubling up to 24h for quotas
+//     (WithQuotaBackoff);
+//   - a rate limit reported on a lease handed out before the current
+//     cooldown window opened does not escalate it: twenty requests in
+//     flight that all get a 429 step the backoff once, not twenty times;
+//   - a Success resets the backoff.
+//
+// AuthRejected is only counted (the transport refreshes and retries);
+// NeedsReauth sets a persistent flag that keeps the account out until a
+// successful refresh (RecordRefresh, or a Success reported with
+// Refreshed set) or a new login (ClearNeedsReauth); Fatal disables the
+// account with the outcome's reason until Enable. Overloaded and Transient
+// are not the account's fault and change nothing but counters.
+//
+// # Sharing between processes
+//
+// The pool state (order, cooldowns, flags, counters) is one sealed state
+// blob in the vault, named by StateName. Every change is written under the
+// vault's lock as a merge: the blob is re-read, this process's changes are
+// applied to it, and the result written, so a process never overwrites
+// another's newer cooldown with its own stale copy. Acquire checks with one
+// stat whether another process changed the blob and re-reads it when it
+// did: a cooldown reported in any process is honoured by the next Acquire
+// in every other. Cooldowns, flags and order are written at once; request
+// counters in batches (WithCounterFlush) and on Close.
+//
+// A state blob that fails authentication or does not decode does not stop
+// the pool: it starts from a clean state (every account ready, order by
+// label) and the records are not touched. The problem is returned by
+// Health, as a *StateError wrapping vault.ErrTampered or ErrCorruptState,
+// and passed to the WithStateErrorHandler handler when one is set.
+//
+// # Cost
+//
+// With FillFirst and RoundRobin, choosing an account does not depend on how
+// many accounts the pool has or how many are cooling down: ready accounts
+// are kept in a two-level bit set and cooldowns in a heap by end time.
+// Acquire plus Report allocate only the Lease, besides what the store's
+// StateChanged costs (for *vault.Vault, a stat of the state file). Acquire
+// does not read the credential: Lease.Record does, from the vault's
+// decrypted cache. LeastRecentlyUsed, and ScopeModel
+// while many accounts cool down for the requested model, step over the
+// unavailable accounts one by one.
+//
+// # Operating
+//
+// Accounts and Account return snapshots for display (availability,
+// cooldowns, reasons, counters). Move, Reorder, Disable, Enable, Reset,
+// ClearNeedsReauth and RecordRefresh change the shared state at once.
+package pool

@@ -1,0 +1,577 @@
+package pool
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/vault"
+)
+
+// writeRetry is how long Acquire waits after a failed state write before
+// it tries to write again on its own (Report and the operations always try).
+const writeRetry = 5 * time.Second
+
+// Pool hands out the accounts of one provider and namespace. It is safe
+// for concurrent use, and several processes may open pools on the same
+// vault and key: they share one pool state.
+type Pool struct {
+	store Store
+	key   Key
+	name  string
+	cfg   config
+
+	persistMu sync.Mutex // serializes state writes; taken before mu
+
+	mu      sync.Mutex
+	closed  bool
+	state   *state // the last state read or written, plus pending ops
+	stamp   vault.StateStamp
+	pending []op // applied to state, not yet written
+	writing bool // a write is in flight: its result is newer than the disk
+
+	listed    map[string]struct{} // labels of the last vault listing
+	labels    []string            // the same, sorted
+	listStart time.Time
+	relistAt  time.Time
+	relistNow bool
+
+	accounts []*account // the pool's accounts, by position
+	byLabel  map[string]*account
+	ready    readySet
+	cooling  coolingHeap
+	lruHead  *account
+	lruTail  *account
+	rr       int // position handed out last, for RoundRobin
+	useSeq   uint64
+	sessions map[string]binding
+	sweepAt  int
+
+	dirty     []*account // accounts with unwritten counters
+	unflushed int        // outcomes reported since the last write
+	lastFlush time.Time
+	retryAt   time.Time
+
+	readErr  error // sticky: the last state blob that could not be read
+	badBlob  bool  // the blob on disk is the one readErr reports
+	writeErr error // the last write, if it failed
+	notes    []error
+}
+
+// account is the in-memory side of one account: its position, its
+// persisted state and what this process has not written yet.
+type account struct {
+	id    records.ID
+	label string
+	pos   int
+	st    *acctState
+	gone  bool
+
+	pend   Stats // counters not written yet
+	dirty  bool
+	useSeq uint64
+
+	lruPrev, lruNext *account
+}
+
+func (a *account) eligible(now time.Time) bool {
+	if a.st.Disabled || a.st.NeedsReauth {
+		return false
+	}
+	cd := a.st.Cooldowns[""]
+	return cd == nil || !cd.Until.After(now)
+}
+
+type binding struct {
+	a       *account
+	expires time.Time
+}
+
+// Open returns the pool of key's accounts in store. It lists the vault
+// and reads the pool state; a state blob that is tampered with or corrupt
+// does not fail Open: the pool starts from a clean state, and the problem
+// is reported through Health and the WithStateErrorHandler handler.
+// Close the pool to write the last counters.
+func Open(ctx context.Context, store Store, key Key, opts ...Option) (*Pool, error) {
+	if err := key.validate(); err != nil {
+		return nil, err
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p := &Pool{
+		store:    store,
+		key:      key,
+		name:     StateName(key),
+		cfg:      cfg,
+		state:    newState(),
+		byLabel:  map[string]*account{},
+		rr:       -1,
+		sessions: map[string]binding{},
+		sweepAt:  defaultAffinitySweepSize,
+	}
+	now := p.now()
+	p.lastFlush = now
+	p.mu.Lock()
+	if err := p.reload(ctx, now); err != nil {
+		p.mu.Unlock()
+		return nil, err
+	}
+	if err := p.relist(ctx, now); err != nil {
+		p.mu.Unlock()
+		return nil, err
+	}
+	save := len(p.pending) > 0
+	p.unlock()
+	if save {
+		// A failure is reported through Health; the pool works anyway.
+		_ = p.persist(ctx)
+	}
+	return p, nil
+}
+
+// Key returns the provider and namespace the pool serves.
+func (p *Pool) Key() Key { return p.key }
+
+// Close writes the counters not written yet and releases the pool.
+// Acquire and Report fail with ErrClosed afterwards. Closing twice is a
+// no-op.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)
+	defer cancel()
+	return p.persist(ctx)
+}
+
+// Health returns nil when the pool state was read and last written
+// without trouble; otherwise the *StateError(s) describing what went
+// wrong. A state blob found tampered with or corrupt stays reported for
+// the pool's lifetime, even after a clean state replaced it: an operator
+// should see it.
+func (p *Pool) Health() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return errors.Join(p.readErr, p.writeErr)
+}
+
+// Refresh lists the vault and reads the pool state again now, instead of
+// waiting for Acquire to notice (see WithRelistInterval).
+func (p *Pool) Refresh(ctx context.Context) error {
+	now := p.now()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	err := p.relist(ctx, now)
+	if err == nil && !p.writing {
+		err = p.reload(ctx, now)
+	}
+	save := len(p.pending) > 0
+	p.unlock()
+	if save {
+		if werr := p.persist(ctx); err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+func (p *Pool) now() time.Time { return p.cfg.clock.Now().Round(0) }
+
+// unlock releases mu and then tells the handler about the state errors
+// noted while it was held, so the handler may call the pool.
+func (p *Pool) unlock() {
+	notes := p.notes
+	p.notes = nil
+	p.mu.Unlock()
+	for _, err := range notes {
+		p.cfg.onStateError(err)
+	}
+}
+
+// unlockBoth is unlock for persist, which also holds persistMu.
+func (p *Pool) unlockBoth() {
+	notes := p.notes
+	p.notes = nil
+	p.mu.Unlock()
+	p.persistMu.Unlock()
+	for _, err := range notes {
+		p.cfg.onStateError(err)
+	}
+}
+
+func (p *Pool) note(op string, err error) *StateError {
+	se := &StateError{Key: p.key, Name: p.name, Op: op, Err: err}
+	if p.cfg.onStateError != nil {
+		p.notes = append(p.notes, se)
+	}
+	return se
+}
+
+// sync brings the process's view up to date: the pool state when another
+// process changed it, the account list when it is due, and cooldowns that
+// have ended. Called with mu held.
+func (p *Pool) sync(ctx context.Context, now time.Time) {
+	// While a write of ours is in flight its result is newer than
+	// anything on disk, and adopting it brings every other process's
+	// changes too.
+	if !p.writing && p.store.StateChanged(p.name, p.stamp) {
+		_ = p.reload(ctx, now)
+	}
+	if p.relistNow || p.cfg.relist > 0 && !now.Before(p.relistAt) {
+		_ = p.relist(ctx, now)
+	}
+	for len(p.cooling) > 0 && !p.cooling[0].until.After(now) {
+		e := p.cooling.pop()
+		if !e.a.gone && e.a.eligible(now) {
+			p.ready.set(e.a.pos)
+		}
+	}
+}
+
+// reload reads the state blob. A blob that fails authentication or
+// decoding is reported and replaced by a clean state. Only an error that
+// says nothing about the blob (I/O, context) is returned, and the current
+// state kept. Called with mu held.
+func (p *Pool) reload(ctx context.Context, now time.Time) error {
+	data, stamp, err := p.store.ReadState(ctx, p.name)
+	bad := unreadable(err)
+	switch {
+	case errors.Is(err, vault.ErrNotFound), bad:
+	case err != nil:
+		return p.note("read", err)
+	default:
+		var s *state
+		if s, err = decodeState(data); err == nil {
+			p.badBlob = false
+			p.adopt(s, stamp, now)
+			return nil
+		}
+		bad = true
+	}
+	if bad {
+		p.readErr = p.note("read", err)
+	}
+	p.badBlob = bad
+	p.adopt(cleanState(p.labels, now), stamp, now)
+	return nil
+}
+
+// unreadable reports whether a ReadState error condemns the blob itself
+// (as opposed to the disk or the vault being unavailable).
+func unreadable(err error) bool {
+	return errors.Is(err, vault.ErrTampered) || errors.Is(err, vault.ErrCorrupt) ||
+		errors.Is(err, records.ErrEnvelopeFormat) || errors.Is(err, records.ErrEnvelopeVersion)
+}
+
+// relist lists the vault's accounts for the key. Called with mu held.
+func (p *Pool) relist(ctx context.Context, now time.Time) error {
+	p.relistNow = false
+	p.relistAt = now.Add(p.cfg.relist)
+	entries, err := p.store.List(ctx, vault.Filter{Provider: p.key.Provider, Namespace: p.key.Namespace})
+	if err != nil {
+		return p.note("list", err)
+	}
+	labels := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.ID.Provider == p.key.Provider && e.ID.Namespace == p.key.Namespace {
+			labels = append(labels, e.ID.Label)
+		}
+	}
+	slices.Sort(labels)
+	labels = slices.Compact(labels)
+	p.listStart = now
+	changed := p.listed == nil || !slices.Equal(labels, p.labels)
+	if changed {
+		p.labels = labels
+		p.listed = make(map[string]struct{}, len(labels))
+		for _, l := range labels {
+			p.listed[l] = struct{}{}
+		}
+	}
+	if p.reconcile(now) || changed {
+		p.rebuild(now)
+	}
+	return nil
+}
+
+// cleanState is the state the pool starts from when there is none, or
+// none it can read: the listed accounts in label order, all ready.
+func cleanState(labels []string, now time.Time) *state {
+	s := newState()
+	membershipOp(labels, nil, now, time.Time{})(s)
+	return s
+}
+
+// adopt makes s, read from or written to disk, the process's state, with
+// the ops not yet written applied on top. Called with mu held.
+func (p *Pool) adopt(s *state, stamp vault.StateStamp, now time.Time) {
+	for _, fn := range p.pending {
+		fn(s)
+	}
+	p.state, p.stamp = s, stamp
+	p.reconcile(now)
+	p.rebuild(now)
+}
+
+// reconcile appends listed accounts the state lacks and forgets accounts
+// whose records are gone, reporting whether it changed the state. Called
+// with mu held.
+func (p *Pool) reconcile(now time.Time) bool {
+	if p.listed == nil {
+		return false // not listed yet (Open reads the state first)
+	}
+	var add, drop []string
+	for _, l := range p.labels {
+		if p.state.Accounts[l] == nil {
+			add = append(add, l)
+		}
+	}
+	for _, l := range p.state.Order {
+		if _, ok := p.listed[l]; ok {
+			continue
+		}
+		if p.state.Accounts[l].Added.Before(p.listStart) {
+			drop = append(drop, l)
+		} else {
+			// Another process saw a record our listing predates.
+			p.relistNow = true
+		}
+	}
+	if len(add) == 0 && len(drop) == 0 {
+		return false
+	}
+	p.apply(membershipOp(add, drop, now, p.listStart))
+	return true
+}
+
+// apply applies fn to the process's state and queues it for writing.
+func (p *Pool) apply(fn op) {
+	fn(p.state)
+	p.pending = append(p.pending, fn)
+}
+
+// rebuild recomputes positions and indexes from the state. Called with mu
+// held after any change of membership or order.
+func (p *Pool) rebuild(now time.Time) {
+	old := p.byLabel
+	p.byLabel = make(map[string]*account, len(p.state.Order))
+	p.accounts = p.accounts[:0]
+	for _, l := range p.state.Order {
+		if _, ok := p.listed[l]; !ok {
+			continue
+		}
+		a := old[l]
+		if a == nil {
+			a = &account{id: records.ID{Provider: p.key.Provider, Namespace: p.key.Namespace, Label: l}, label: l}
+		}
+		a.st = p.state.Accounts[l]
+		a.pos = len(p.accounts)
+		p.accounts = append(p.accounts, a)
+		p.byLabel[l] = a
+	}
+	for l, a := range old {
+		if p.byLabel[l] != a {
+			a.gone = true
+		}
+	}
+	clear(p.accounts[len(p.accounts):cap(p.accounts)])
+	p.ready.reset(len(p.accounts))
+	p.cooling = p.cooling[:0]
+	for _, a := range p.accounts {
+		p.reindex(a, now)
+	}
+	if p.rr >= len(p.accounts) {
+		p.rr = -1
+	}
+	if p.cfg.strategy == LeastRecentlyUsed {
+		p.rebuildLRU()
+	}
+	dirty := p.dirty[:0]
+	for _, a := range p.dirty {
+		if !a.gone {
+			dirty = append(dirty, a)
+		}
+	}
+	p.dirty = dirty
+}
+
+// reindex puts a in or out of the ready set after its state changed.
+func (p *Pool) reindex(a *account, now time.Time) {
+	if a.eligible(now) {
+		p.ready.set(a.pos)
+		return
+	}
+	p.ready.clear(a.pos)
+	if cd := a.st.Cooldowns[""]; cd != nil && !a.st.Disabled && !a.st.NeedsReauth {
+		p.cooling.push(cd.Until, a)
+	}
+}
+
+// rebuildLRU orders the accounts by last use, least recent first: by
+// time, whichever process used them, then by this process's sequence of
+// uses (for uses within one clock tick), then by position.
+func (p *Pool) rebuildLRU() {
+	order := slices.Clone(p.accounts)
+	lastUse := func(a *account) time.Time {
+		if a.pend.LastUsed.After(a.st.Stats.LastUsed) {
+			return a.pend.LastUsed
+		}
+		return a.st.Stats.LastUsed
+	}
+	slices.SortStableFunc(order, func(a, b *account) int {
+		if c := lastUse(a).Compare(lastUse(b)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.useSeq, b.useSeq)
+	})
+	p.lruHead, p.lruTail = nil, nil
+	for _, a := range order {
+		a.lruPrev, a.lruNext = p.lruTail, nil
+		if p.lruTail != nil {
+			p.lruTail.lruNext = a
+		} else {
+			p.lruHead = a
+		}
+		p.lruTail = a
+	}
+}
+
+// touchLRU moves a to the most recently used end.
+func (p *Pool) touchLRU(a *account) {
+	if p.lruTail == a {
+		return
+	}
+	if a.lruPrev != nil {
+		a.lruPrev.lruNext = a.lruNext
+	} else {
+		p.lruHead = a.lruNext
+	}
+	a.lruNext.lruPrev = a.lruPrev
+	a.lruPrev, a.lruNext = p.lruTail, nil
+	p.lruTail.lruNext = a
+	p.lruTail = a
+}
+
+func (p *Pool) markDirty(a *account) {
+	if !a.dirty {
+		a.dirty = true
+		p.dirty = append(p.dirty, a)
+	}
+}
+
+// persist writes the pending ops and counters under the vault lock,
+// merged into the state on disk, and adopts the result. Writes are
+// serialized: a caller that finds its ops already written by another
+// returns at once.
+func (p *Pool) persist(ctx context.Context) error {
+	p.persistMu.Lock()
+	p.mu.Lock()
+	n := len(p.pending)
+	ops := p.pending[:n:n]
+	accts := make([]*account, 0, len(p.dirty))
+	deltas := make([]Stats, 0, len(p.dirty))
+	for _, a := range p.dirty {
+		if !a.gone && !a.pend.isZero() {
+			accts = append(accts, a)
+			deltas = append(deltas, a.pend)
+		}
+	}
+	unflushed := p.unflushed
+	labels := p.labels // replaced, never modified: safe to read unlocked
+	if n == 0 && len(accts) == 0 {
+		p.mu.Unlock()
+		p.persistMu.Unlock()
+		return nil
+	}
+	p.writing = true
+	p.mu.Unlock()
+
+	var merged *state
+	var readErr error
+	start := p.now()
+	stamp, err := p.store.UpdateState(ctx, p.name, func(old []byte) ([]byte, error) {
+		s := cleanState(labels, start)
+		if len(old) > 0 {
+			var derr error
+			s, derr = decodeState(old)
+			if errors.Is(derr, ErrNewerState) {
+				return nil, derr
+			}
+			if derr != nil {
+				readErr, s = derr, cleanState(labels, start)
+			}
+		}
+		for _, fn := range ops {
+			fn(s)
+		}
+		for i, a := range accts {
+			if st := s.Accounts[a.label]; st != nil {
+				st.Stats.add(deltas[i])
+			}
+		}
+		b, err := s.encode()
+		merged = s
+		return b, err
+	})
+
+	now := p.now()
+	p.mu.Lock()
+	p.writing = false
+	if err != nil {
+		if readErr == nil && errors.Is(err, ErrNewerState) && !p.badBlob {
+			p.readErr = p.note("read", err)
+		}
+		p.writeErr = p.note("write", err)
+		p.retryAt = now.Add(writeRetry)
+		werr := p.writeErr
+		p.unlockBoth()
+		return werr
+	}
+	p.writeErr = nil
+	if readErr != nil && !p.badBlob {
+		// Gone bad since this process last read it.
+		p.readErr = p.note("read", readErr)
+	}
+	p.badBlob = false
+	p.pending = append([]op(nil), p.pending[n:]...)
+	for i, a := range accts {
+		a.pend.sub(deltas[i])
+	}
+	dirty := p.dirty[:0]
+	for _, a := range p.dirty {
+		if a.gone || a.pend.isZero() {
+			a.dirty = false
+			continue
+		}
+		dirty = append(dirty, a)
+	}
+	p.dirty = dirty
+	p.unflushed -= unflushed
+	p.lastFlush = now
+	p.adopt(merged, stamp, now)
+	p.unlockBoth()
+	return nil
+}
+
+// flushDue reports whether the counters should be written now. Called
+// with mu held.
+func (p *Pool) flushDue(now time.Time) bool {
+	if p.unflushed == 0 || now.Before(p.retryAt) {
+		return false
+	}
+	return p.cfg.flushEvery > 0 && p.unflushed >= p.cfg.flushEvery ||
+		p.cfg.flushInterval > 0 && now.Sub(p.lastFlush) >= p.cfg.flushInterval
+}
