@@ -108,7 +108,10 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 		}
 		c.Vault, c.ownVault = v, true
 	}
-	p, err := pool.Open(ctx, c.Vault, pool.Key{Provider: provider, Namespace: o.namespace}, o.poolOpts...)
+	// Write-behind: a request rotating past a rate-limited account does not
+	// wait for the cooldown's durable write.
+	popts := append([]pool.Option{pool.WithWriteBehind()}, o.poolOpts...)
+	p, err := pool.Open(ctx, c.Vault, pool.Key{Provider: provider, Namespace: o.namespace}, popts...)
 	if err != nil {
 		c.closeVault()
 		return nil, err

@@ -97,8 +97,12 @@ func (p *Pool) Acquire(ctx context.Context, hint Hint) (*Lease, error) {
 	save := len(p.pending) > 0 && !p.writing && !now.Before(p.retryAt)
 	p.unlock()
 	if save {
-		// A failure is reported through Health and retried later.
-		_ = p.persist(ctx)
+		if p.cfg.writeBehind {
+			p.kickWriter()
+		} else {
+			// A failure is reported through Health and retried later.
+			_ = p.persist(ctx)
+		}
 	}
 	return l, err
 }
@@ -280,6 +284,10 @@ func (p *Pool) Report(l *Lease, o Outcome) error {
 	flush := write || p.flushDue(now)
 	p.unlock()
 	if !flush {
+		return nil
+	}
+	if p.cfg.writeBehind {
+		p.kickWriter()
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)

@@ -123,6 +123,7 @@ type config struct {
 	flushInterval time.Duration
 	relist        time.Duration
 	writeTimeout  time.Duration
+	writeBehind   bool
 	onStateError  func(error)
 }
 
@@ -236,3 +237,11 @@ func WithWriteTimeout(d time.Duration) Option {
 // errors too. The handler runs outside the pool's locks and may call the
 // pool.
 func WithStateErrorHandler(fn func(error)) Option { return func(c *config) { c.onStateError = fn } }
+
+// WithWriteBehind makes Report hand the state write to a background
+// writer instead of waiting for it: the outcome is in effect in this
+// process at once, and written to the vault right after, so a request that
+// rotates past a rate-limited account does not wait for a durable write.
+// Other processes see the change a write later (milliseconds). Close and
+// Flush wait for the writer. The transport built by authvault.Open uses it.
+func WithWriteBehind() Option { return func(c *config) { c.writeBehind = true } }

@@ -25,6 +25,13 @@ type Pool struct {
 	name  string
 	cfg   config
 
+	// The write-behind writer (WithWriteBehind): at most one runs; a kick
+	// while it runs makes it go round once more.
+	wbMu      sync.Mutex
+	wbRunning bool
+	wbAgain   bool
+	wbDone    chan struct{}
+
 	persistMu sync.Mutex // serializes state writes; taken before mu
 
 	mu      sync.Mutex
@@ -149,9 +156,59 @@ func (p *Pool) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
+	p.waitWriter()
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)
 	defer cancel()
 	return p.persist(ctx)
+}
+
+// Flush writes every change and counter not written yet, and waits for a
+// write-behind write in progress.
+func (p *Pool) Flush(ctx context.Context) error {
+	p.waitWriter()
+	return p.persist(ctx)
+}
+
+// kickWriter starts the write-behind writer, or asks the running one for
+// another round.
+func (p *Pool) kickWriter() {
+	p.wbMu.Lock()
+	if p.wbRunning {
+		p.wbAgain = true
+		p.wbMu.Unlock()
+		return
+	}
+	p.wbRunning = true
+	done := make(chan struct{})
+	p.wbDone = done
+	p.wbMu.Unlock()
+	go func() {
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)
+			// A failure is recorded for Health and retried by the next write.
+			_ = p.persist(ctx)
+			cancel()
+			p.wbMu.Lock()
+			if !p.wbAgain {
+				p.wbRunning = false
+				close(done)
+				p.wbMu.Unlock()
+				return
+			}
+			p.wbAgain = false
+			p.wbMu.Unlock()
+		}
+	}()
+}
+
+func (p *Pool) waitWriter() {
+	p.wbMu.Lock()
+	done := p.wbDone
+	running := p.wbRunning
+	p.wbMu.Unlock()
+	if running {
+		<-done
+	}
 }
 
 // Health returns nil when the pool state was read and last written

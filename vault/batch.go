@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/authvault/authvault/records"
 )
@@ -18,6 +19,7 @@ type Batch struct {
 	keys *records.Keys
 	man  *manifest
 	gen  uint64
+	base Stamp // manifest.avm as of the lock, for a FencedStore commit
 	puts map[records.ID]*records.Record
 	dels map[records.ID]string // id -> file to remove after commit
 }
@@ -37,6 +39,10 @@ func (v *Vault) Batch(ctx context.Context, fn func(b *Batch) error) error {
 		return err
 	}
 	defer unlock()
+	base, err := manifestBase(v.store)
+	if err != nil {
+		return err
+	}
 
 	v.mu.Lock()
 	if v.cache == nil {
@@ -57,7 +63,7 @@ func (v *Vault) Batch(ctx context.Context, fn func(b *Batch) error) error {
 		return err
 	}
 
-	b := &Batch{ctx: ctx, v: v, keys: keys, man: man, gen: man.Generation + 1,
+	b := &Batch{ctx: ctx, v: v, keys: keys, man: man, gen: man.Generation + 1, base: base,
 		puts: map[records.ID]*records.Record{}, dels: map[records.ID]string{}}
 	if err := fn(b); err != nil {
 		return err
@@ -174,7 +180,7 @@ func (b *Batch) commit() error {
 		delete(b.man.Entries, id)
 	}
 	b.man.Generation = b.gen
-	if err := writeManifest(store, keys, manifestName, b.man); err != nil {
+	if err := commitManifest(store, keys, b.man, b.base); err != nil {
 		return fmt.Errorf("committing the manifest: %w", err)
 	}
 	// Committed. What follows only tidies up; a failure leaves
@@ -204,4 +210,33 @@ func (b *Batch) commit() error {
 		v.cache[id] = r
 	}
 	return nil
+}
+
+// manifestBase is the version of manifest.avm a batch starts from, taken
+// right after the lock and before the manifest is read, so that a
+// conditional commit fails if anything replaced the manifest since.
+// Stores without conditional writes skip the round trip.
+func manifestBase(store Store) (Stamp, error) {
+	if _, ok := store.(FencedStore); !ok {
+		return Stamp{}, nil
+	}
+	st, err := store.Stamp(manifestName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Stamp{}, nil
+	}
+	return st, err
+}
+
+// commitManifest writes manifest.avm, on condition that it is still the
+// version base when the store can make the write conditional.
+func commitManifest(store Store, keys *records.Keys, man *manifest, base Stamp) error {
+	fenced, ok := store.(FencedStore)
+	if !ok {
+		return writeManifest(store, keys, manifestName, man)
+	}
+	blob, err := keys.Seal(records.BlobManifest, manifestName, man.marshal())
+	if err != nil {
+		return err
+	}
+	return fenced.WriteIf(manifestName, blob, base)
 }

@@ -117,6 +117,16 @@ func (s *dirStore) Stamp(name string) (Stamp, error) {
 }
 
 func (s *dirStore) Write(name string, data []byte) error {
+	return s.write(name, data, true)
+}
+
+// WriteVolatile replaces a blob by rename without fsync: atomic, not
+// durable.
+func (s *dirStore) WriteVolatile(name string, data []byte) error {
+	return s.write(name, data, false)
+}
+
+func (s *dirStore) write(name string, data []byte, durable bool) error {
 	p := s.path(name)
 	dir := filepath.Dir(p)
 	if err := s.ensureDir(dir); err != nil {
@@ -125,8 +135,11 @@ func (s *dirStore) Write(name string, data []byte) error {
 	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		return &PermissionError{Path: p, Mode: fi.Mode(), Symlink: true}
 	}
-	if err := atomicWrite(dir, p, data); err != nil {
+	if err := atomicWrite(dir, p, data, durable); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

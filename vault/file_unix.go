@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/google/renameio/v2"
@@ -29,10 +30,31 @@ func inode(fi fs.FileInfo) uint64 {
 
 func modeIsLoose(m fs.FileMode) bool { return m.Perm()&0o077 != 0 }
 
-// atomicWrite writes data to a temporary file in dir, fsyncs it and renames
-// it over path.
-func atomicWrite(dir, path string, data []byte) error {
-	return renameio.WriteFile(path, data, 0o600, renameio.WithTempDir(dir), renameio.WithStaticPermissions(0o600))
+// atomicWrite writes data to a temporary file in dir, fsyncs it (when
+// durable) and renames it over path.
+func atomicWrite(dir, path string, data []byte, durable bool) error {
+	if durable {
+		return renameio.WriteFile(path, data, 0o600, renameio.WithTempDir(dir), renameio.WithStaticPermissions(0o600))
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // syncDir makes a rename in dir durable.

@@ -37,7 +37,7 @@ func modeIsLoose(fs.FileMode) bool { return false }
 
 // atomicWrite writes a temporary file in dir, flushes it and replaces path
 // with MoveFileEx (renameio does not support Windows).
-func atomicWrite(dir, path string, data []byte) error {
+func atomicWrite(dir, path string, data []byte, durable bool) error {
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -53,8 +53,10 @@ func atomicWrite(dir, path string, data []byte) error {
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -67,7 +69,11 @@ func atomicWrite(dir, path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := windows.MoveFileEx(from, to, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH); err != nil {
+	flags := uint32(windows.MOVEFILE_REPLACE_EXISTING)
+	if durable {
+		flags |= windows.MOVEFILE_WRITE_THROUGH
+	}
+	if err := windows.MoveFileEx(from, to, flags); err != nil {
 		return err
 	}
 	ok = true

@@ -235,7 +235,7 @@ func (v *Vault) Rekey(ctx context.Context, recipients []age.Recipient, opts Reke
 		}
 		hook(StepHeader)
 
-		if err := writeManifest(v.store, nkeys, manifestName, nman); err != nil {
+		if err := commitManifest(v.store, nkeys, nman, b.base); err != nil {
 			return err
 		}
 		_ = v.store.Remove(manifestNextName)

@@ -186,7 +186,12 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 	if err != nil {
 		return StateStamp{}, err
 	}
-	if err := v.store.Write(file, blob); err != nil {
+	if vw, ok := v.store.(VolatileWriter); ok {
+		err = vw.WriteVolatile(file, blob)
+	} else {
+		err = v.store.Write(file, blob)
+	}
+	if err != nil {
 		return StateStamp{}, err
 	}
 	st, err := v.store.Stamp(file)

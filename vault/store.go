@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 )
 
 // Store is the storage seam under a vault: a flat namespace of blobs with
@@ -47,3 +48,32 @@ type Stamp struct {
 	// fills it with the blob's first bytes, which hold a random nonce.
 	Tag [24]byte
 }
+
+// VolatileWriter is implemented by stores that can replace a blob
+// atomically but without making it durable: a crash may bring back the
+// previous version, never a torn one. The vault uses it for state blobs
+// (cooldowns and counters), which are cheap to lose and written often.
+type VolatileWriter interface {
+	WriteVolatile(name string, data []byte) error
+}
+
+// FencedStore is a Store that can make a write conditional on the blob
+// being unchanged. Shared stores implement it: their locks expire when a
+// holder stops renewing them (a paused or partitioned process), so two
+// writers may for a moment both believe they hold the vault lock. Through
+// a FencedStore the vault commits its manifest with WriteIf against the
+// version it started from under the lock, so the second of two such
+// commits fails instead of overwriting the first.
+type FencedStore interface {
+	Store
+	// WriteIf is Write on condition that the blob is still the version
+	// prev was taken from (the zero Stamp: that there is no such blob).
+	// Otherwise it writes nothing and returns an error wrapping
+	// ErrConflict.
+	WriteIf(name string, data []byte, prev Stamp) error
+}
+
+// ErrConflict: a conditional write (FencedStore.WriteIf) found that the
+// blob changed since the writer read it: another process committed in
+// between. Nothing was written; the operation may be tried again.
+var ErrConflict = errors.New("the vault changed since it was read: concurrent commit")
