@@ -141,10 +141,14 @@ type attempt struct {
 	hint    pool.Hint
 	n       int
 	tried   map[records.ID]int
-	last    *http.Response // the last rate-limited answer, buffered
+	last    *http.Response // the last failed answer, buffered
 	lastID  records.ID
 	lastWhy string
 	waited  time.Duration
+	// The account the request last failed on, for the rotate event.
+	failedID     records.ID
+	failedWhy    string
+	failedStatus int
 }
 
 func (a *attempt) maxAttempts() int {
@@ -223,6 +227,9 @@ func (a *attempt) waitFor(ex *pool.ExhaustedError) time.Duration {
 // move on to the next account.
 func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http.Response, done bool, err error) {
 	t := a.t
+	if a.failedID != (records.ID{}) && a.failedID != lease.ID {
+		a.emit(Event{Kind: EventRotate, Account: lease.ID, From: a.failedID, Reason: a.failedWhy, Status: a.failedStatus, Attempt: a.n + 1})
+	}
 	rec, err := lease.Record(ctx)
 	if err != nil {
 		// The account vanished (deleted) or cannot be read: not the
@@ -296,6 +303,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 }
 
 func (a *attempt) noteFailure(lease *pool.Lease, out pool.Outcome) {
+	a.failedID, a.failedWhy, a.failedStatus = lease.ID, reasonOr(out), out.Status
 	switch out.Kind {
 	case pool.RateLimited, pool.QuotaExhausted:
 		a.emit(Event{Kind: EventCooldown, Account: lease.ID, Status: out.Status, Reason: reasonOr(out), Until: out.Until})
@@ -324,6 +332,7 @@ func (a *attempt) refreshFailed(lease *pool.Lease, err error) {
 		}
 	}
 	a.t.pool.Report(lease, out)
+	a.failedID, a.failedWhy, a.failedStatus = lease.ID, out.Reason, out.Status
 	if out.Kind == pool.NeedsReauth {
 		a.emit(Event{Kind: EventDisabled, Account: lease.ID, Status: out.Status, Reason: out.Reason})
 	}
@@ -347,9 +356,6 @@ func (a *attempt) send(ctx context.Context, lease *pool.Lease, rec *records.Reco
 			out.Body.Close()
 		}
 		return nil, fmt.Errorf("authvault: authorizing for %s: %w", lease.ID, err)
-	}
-	if a.n > 1 && a.lastID != (records.ID{}) {
-		a.emit(Event{Kind: EventRotate, Account: lease.ID, From: a.lastID, Reason: a.lastWhy, Attempt: a.n})
 	}
 	a.emit(Event{Kind: EventAttempt, Account: lease.ID, Attempt: a.n})
 	return t.cfg.base.RoundTrip(out)
