@@ -250,3 +250,10 @@ func (s *dirStore) Lock(ctx context.Context, name string) (func(), error) {
 }
 
 func (s *dirStore) Close() error { return nil }
+
+// DirStore returns the directory store for dir: the Store a vault uses
+// when none is given. Tools that copy a vault between stores use it.
+func DirStore(dir string, opts ...Option) Store {
+	o := buildOptions(opts)
+	return newDirStore(dir, o.insecure)
+}
