@@ -14,6 +14,7 @@ import (
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/transport"
 	"github.com/authvault/authvault/vault"
+	"github.com/authvault/authvault/vault/redisstore"
 )
 
 // Option configures Open and HTTPClient.
@@ -128,10 +129,28 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 
 // OpenVault opens the vault in dir with the key found by chain (nil: the
 // default chain for that vault: AUTHVAULT_KEY and friends, the OS keyring,
-// the key file).
+// the key file). dir may also be a Redis URL
+// (redis://host:port/db?prefix=team-a), for replicas that share one pool.
 func OpenVault(ctx context.Context, dir string, chain *keysource.Chain, opts ...vault.Option) (*vault.Vault, error) {
+	if !redisstore.IsURL(dir) {
+		return openWithChain(ctx, dir, func() (string, error) { return vault.ReadID(dir) }, chain, opts)
+	}
+	st, err := redisstore.Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	// The vault closes its store; until it owns it, close it here.
+	v, err := openWithChain(ctx, st.String(), st.VaultID, chain, append(opts, vault.WithStore(st)))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+func openWithChain(ctx context.Context, name string, readID func() (string, error), chain *keysource.Chain, opts []vault.Option) (*vault.Vault, error) {
 	if chain == nil {
-		id, err := vault.ReadID(dir)
+		id, err := readID()
 		if err != nil {
 			if errors.Is(err, vault.ErrNoVault) {
 				return nil, fmt.Errorf("authvault: %w (create one with: vaultkey init)", err)
@@ -144,7 +163,7 @@ func OpenVault(ctx context.Context, dir string, chain *keysource.Chain, opts ...
 	if err != nil {
 		return nil, err
 	}
-	return vault.Open(ctx, dir, ids, opts...)
+	return vault.Open(ctx, name, ids, opts...)
 }
 
 func (c *Client) closeVault() {
