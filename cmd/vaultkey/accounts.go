@@ -1,0 +1,361 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/vault"
+)
+
+var accountsCommand = &command{
+	name:     "accounts",
+	synopsis: "accounts list | add-key | rm | move | reset | disable | enable",
+	summary:  "list and manage the accounts of each provider",
+	help: `The vault holds any number of accounts per provider and namespace; each
+provider+namespace is a pool, whose accounts serve requests in order
+(the first healthy one by default) and cool down when rate limited.
+
+An account is named by its ID, provider/namespace/label, or provider/label
+in the "default" namespace: anthropic/default/me@example.com, openai/work.`,
+	subs: []*command{
+		accountsListCommand, accountsAddKeyCommand, accountsRmCommand, accountsMoveCommand,
+		accountsResetCommand, accountsDisableCommand, accountsEnableCommand,
+	},
+}
+
+var accountsListCommand = &command{
+	name:     "list",
+	synopsis: "accounts list [--provider P] [--json]",
+	summary:  "show every account with its state and counters",
+	help: `Lists every account, pool by pool in pool order: provider, namespace,
+label, kind (oauth, api, wellknown), state, when it was last used, and its
+successes and 429s (rate-limited and quota-exhausted answers). The state is
+"ready", "cooling until HH:MM:SS (reason)", "needs re-auth" (log in again)
+or "disabled (reason)".
+
+  --provider P   only that provider's accounts
+  --json         print a JSON array with every detail (cooldowns per model,
+                 all counters); credentials are never shown`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		provider := fs.String("provider", "", "")
+		asJSON := fs.Bool("json", false, "")
+		return func(e *env, args []string) error {
+			if len(args) > 0 {
+				return cli.Usagef("unexpected argument %q", args[0])
+			}
+			return runAccountsList(e, *provider, *asJSON)
+		}
+	},
+}
+
+func runAccountsList(e *env, provider string, asJSON bool) error {
+	u, err := e.openVault()
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	entries, err := u.List(e.ctx, vault.Filter{Provider: provider})
+	if err != nil {
+		return err
+	}
+	kinds := make(map[records.ID]records.Kind, len(entries))
+	var keys []pool.Key
+	for _, en := range entries {
+		kinds[en.ID] = en.Kind
+		if k := pool.KeyOf(en.ID); len(keys) == 0 || keys[len(keys)-1] != k {
+			keys = append(keys, k) // List is sorted by provider, namespace
+		}
+	}
+	var accts []pool.Account
+	for _, k := range keys {
+		p, err := pool.Open(e.ctx, u.Vault, k)
+		if err != nil {
+			return fmt.Errorf("pool %s: %w", k, err)
+		}
+		got, err := p.Accounts(e.ctx)
+		if herr := p.Health(); herr != nil {
+			e.notef("warning: %v", herr)
+		}
+		p.Close()
+		if err != nil {
+			return fmt.Errorf("pool %s: %w", k, err)
+		}
+		accts = append(accts, got...)
+	}
+	now := time.Now()
+	if asJSON {
+		return cli.WriteJSON(e.stdout, cli.AccountsJSON(accts, now, cli.WithKinds(kinds)))
+	}
+	if len(accts) == 0 {
+		e.notef("no accounts%s yet: add an API key with: vaultkey accounts add-key PROVIDER --label NAME", forProvider(provider))
+		return nil
+	}
+	return cli.WriteAccountsTable(e.stdout, accts, now, cli.WithKinds(kinds))
+}
+
+func forProvider(p string) string {
+	if p == "" {
+		return ""
+	}
+	return " for " + p
+}
+
+var accountsAddKeyCommand = &command{
+	name:     "add-key",
+	synopsis: "accounts add-key PROVIDER --label L [--namespace N]",
+	summary:  "add an account with an API key",
+	help: `Adds an account that authenticates with a static API key. The key is read
+from standard input when it is not a terminal (echo "$KEY" | vaultkey …,
+or < keyfile), else asked for on the terminal without echo. It is never
+taken from the command line, where other users and shell history see it.
+
+  --label L       the account's name, unique within provider and namespace
+                  (required)
+  --namespace N   the namespace (default "default"), e.g. "work" or an
+                  enterprise host
+
+Example:
+  printf %s "$OPENAI_API_KEY" | vaultkey accounts add-key openai --label work`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		label := fs.String("label", "", "")
+		namespace := fs.String("namespace", records.DefaultNamespace, "")
+		return func(e *env, args []string) error {
+			if len(args) != 1 {
+				return cli.Usagef("name exactly one provider")
+			}
+			if *label == "" {
+				return cli.Usagef("--label is required")
+			}
+			id := records.ID{Provider: args[0], Namespace: *namespace, Label: *label}
+			if err := id.Validate(); err != nil {
+				return cli.Usagef("%v", err)
+			}
+			return runAddKey(e, id)
+		}
+	},
+}
+
+func runAddKey(e *env, id records.ID) error {
+	u, err := e.openVault()
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	if _, err := u.Get(e.ctx, id); err == nil {
+		return fmt.Errorf("account %s already exists: remove it first (vaultkey accounts rm %s)", id, id)
+	} else if !errors.Is(err, vault.ErrNotFound) {
+		return err
+	}
+	key, err := cli.ReadSecret(e.stdin, e.stderr, "API key for "+id.String()+": ")
+	if err != nil {
+		return fmt.Errorf("reading the API key: %w", err)
+	}
+	defer clear(key)
+	if strings.IndexFunc(string(key), func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return errors.New("the API key holds white space or control characters: give only the key")
+	}
+	rec := &records.Record{
+		Provider: id.Provider, Namespace: id.Namespace, Label: id.Label,
+		Kind: records.KindAPI, API: &records.APIKey{Key: records.Secret(key)},
+	}
+	err = u.Batch(e.ctx, func(b *vault.Batch) error {
+		if _, err := b.Get(id); err == nil {
+			return fmt.Errorf("account %s already exists: remove it first (vaultkey accounts rm %s)", id, id)
+		} else if !errors.Is(err, vault.ErrNotFound) {
+			return err
+		}
+		return b.Put(rec)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "added %s (api key)\n", id)
+	return nil
+}
+
+var accountsRmCommand = &command{
+	name:     "rm",
+	synopsis: "accounts rm ID",
+	summary:  "remove an account and its credential",
+	help: `Removes the account ID and its credential from the vault. Its pool forgets
+it at the next listing.`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		return func(e *env, args []string) error {
+			id, err := oneID(args)
+			if err != nil {
+				return err
+			}
+			u, err := e.openVault()
+			if err != nil {
+				return err
+			}
+			defer u.Close()
+			if err := u.Delete(e.ctx, id); err != nil {
+				if errors.Is(err, vault.ErrNotFound) {
+					return noAccount(id)
+				}
+				return err
+			}
+			fmt.Fprintf(e.stdout, "removed %s\n", id)
+			return nil
+		}
+	},
+}
+
+var accountsMoveCommand = &command{
+	name:     "move",
+	synopsis: "accounts move ID --to N",
+	summary:  "put an account at position N of its pool",
+	help: `Moves the account ID to position N (from 1, as "accounts list" numbers
+them) in its pool's order, shifting the accounts in between. With the
+default fill-first strategy, position 1 serves every request while it is
+healthy. Every process using the vault follows the new order.
+
+  --to N   the new position (required)`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		to := fs.Int("to", 0, "")
+		return func(e *env, args []string) error {
+			id, err := oneID(args)
+			if err != nil {
+				return err
+			}
+			if *to < 1 {
+				return cli.Usagef("--to N is required, N from 1")
+			}
+			return poolChange(e, id, func(p *pool.Pool, a pool.Account) (string, error) {
+				if err := p.Move(e.ctx, id, *to-1); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("moved %s to position %d", id, *to), nil
+			})
+		}
+	},
+}
+
+var accountsResetCommand = &command{
+	name:     "reset",
+	synopsis: "accounts reset ID",
+	summary:  "end an account's cooldowns and clear its needs-re-auth flag",
+	help: `Ends every cooldown of the account ID and resets its backoff, and clears
+its needs-re-auth flag, so that it serves the next request. A disabled
+account stays disabled (see: accounts enable).`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		return func(e *env, args []string) error {
+			id, err := oneID(args)
+			if err != nil {
+				return err
+			}
+			return poolChange(e, id, func(p *pool.Pool, a pool.Account) (string, error) {
+				if err := p.Reset(e.ctx, id); err != nil {
+					return "", err
+				}
+				if a.NeedsReauth {
+					if err := p.ClearNeedsReauth(e.ctx, id); err != nil {
+						return "", err
+					}
+				}
+				return fmt.Sprintf("reset %s", id), nil
+			})
+		}
+	},
+}
+
+var accountsDisableCommand = &command{
+	name:     "disable",
+	synopsis: "accounts disable ID [--reason R]",
+	summary:  "take an account out of service",
+	help: `Takes the account ID out of service until "accounts enable"; its credential
+stays in the vault.
+
+  --reason R   shown in "accounts list" (default "disabled by the operator")`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		reason := fs.String("reason", "", "")
+		return func(e *env, args []string) error {
+			id, err := oneID(args)
+			if err != nil {
+				return err
+			}
+			return poolChange(e, id, func(p *pool.Pool, a pool.Account) (string, error) {
+				if err := p.Disable(e.ctx, id, *reason); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("disabled %s", id), nil
+			})
+		}
+	},
+}
+
+var accountsEnableCommand = &command{
+	name:     "enable",
+	synopsis: "accounts enable ID",
+	summary:  "put a disabled account back in service",
+	help:     `Puts the disabled account ID back in service. Its cooldowns, if any, still run out.`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		return func(e *env, args []string) error {
+			id, err := oneID(args)
+			if err != nil {
+				return err
+			}
+			return poolChange(e, id, func(p *pool.Pool, a pool.Account) (string, error) {
+				if err := p.Enable(e.ctx, id); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("enabled %s", id), nil
+			})
+		}
+	},
+}
+
+// oneID parses the single ID argument of an account command.
+func oneID(args []string) (records.ID, error) {
+	if len(args) != 1 {
+		return records.ID{}, cli.Usagef("name exactly one account ID (provider/namespace/label)")
+	}
+	id, err := records.ParseID(args[0])
+	if err != nil {
+		return records.ID{}, cli.Usagef("%v", err)
+	}
+	return id, nil
+}
+
+func noAccount(id records.ID) error {
+	return fmt.Errorf("no account %s in the vault (see: vaultkey accounts list)", id)
+}
+
+// poolChange opens the pool of id's account and applies change to it; the
+// message it returns is printed.
+func poolChange(e *env, id records.ID, change func(p *pool.Pool, a pool.Account) (string, error)) error {
+	u, err := e.openVault()
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	p, err := pool.Open(e.ctx, u.Vault, pool.KeyOf(id))
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	a, err := p.Account(e.ctx, id)
+	if errors.Is(err, pool.ErrUnknownAccount) {
+		return noAccount(id)
+	}
+	if err != nil {
+		return err
+	}
+	msg, err := change(p, a)
+	if err != nil {
+		return err
+	}
+	if err := p.Close(); err != nil {
+		return fmt.Errorf("writing the pool state: %w", err)
+	}
+	fmt.Fprintln(e.stdout, msg)
+	return nil
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+)
+
+func TestAccounts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newSandbox(t)
+	s.initFile()
+	s.run(0, "accounts", "list") // no accounts yet: a note, exit 0
+
+	keys := map[string]string{
+		"anthropic/default/first":  "sk-ant-canary-first-000",
+		"anthropic/default/second": "sk-ant-canary-second-111",
+		"anthropic/default/third":  "sk-ant-canary-third-222",
+		"openai/work/team":         "sk-canary-openai-team-333",
+	}
+	// The key is read from stdin: never from argv, never echoed.
+	for _, id := range []string{"anthropic/default/first", "anthropic/default/second", "anthropic/default/third"} {
+		parts := strings.Split(id, "/")
+		r := s.runIn(keys[id]+"\n", 0, "accounts", "add-key", parts[0], "--label", parts[2])
+		if strings.TrimSpace(r.stdout) != "added "+id+" (api key)" {
+			t.Errorf("add-key:\n%s", r)
+		}
+		s.addSecret(keys[id])
+	}
+	// Flags before the positional argument work as well as after.
+	s.addSecret(keys["openai/work/team"])
+	s.runIn(keys["openai/work/team"], 0, "accounts", "add-key", "--namespace", "work", "--label", "team", "openai")
+
+	v := openVault(t, s.dir, s.identitiesFromFile())
+	for id, key := range keys {
+		rid, _ := records.ParseID(id)
+		rec, err := v.Get(ctx, rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Kind != records.KindAPI || rec.API.Key.Reveal() != key {
+			t.Errorf("%s: stored %s record with another key", id, rec.Kind)
+		}
+	}
+
+	// Errors: an existing account, an empty key, an invalid id, no label.
+	if r := s.runIn("sk-other", 1, "accounts", "add-key", "anthropic", "--label", "first"); !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("add-key over an existing account:\n%s", r)
+	}
+	if r := s.runIn("\n", 1, "accounts", "add-key", "anthropic", "--label", "empty"); !strings.Contains(r.stderr, "empty") {
+		t.Errorf("add-key with an empty key:\n%s", r)
+	}
+	s.addSecret("sk-two words")
+	if r := s.runIn("sk-two words", 1, "accounts", "add-key", "anthropic", "--label", "spaces"); !strings.Contains(r.stderr, "white space") {
+		t.Errorf("add-key with white space in the key:\n%s", r)
+	}
+	s.run(2, "accounts", "add-key", "Anthropic", "--label", "x")
+	s.run(2, "accounts", "add-key", "anthropic")
+	s.run(2, "accounts", "add-key", "anthropic", "--label", "a/b")
+
+	// Pool state from "another process": a cooldown and some traffic.
+	now := time.Now().UTC()
+	until := now.Add(30 * time.Minute).Truncate(time.Second) // under the pool's 1h cap on hints
+	p, err := pool.Open(ctx, v, pool.Key{Provider: "anthropic", Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		l, err := p.Acquire(ctx, pool.Hint{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Report(l, pool.Outcome{Kind: pool.Success, Status: 200})
+	}
+	l, _ := p.Acquire(ctx, pool.Hint{})
+	if err := p.Report(l, pool.Outcome{Kind: pool.RateLimited, Until: until, Reason: "rate_limit_error", Status: 429}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r := s.run(0, "accounts", "list")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("accounts list: %d lines, want a header and 4 accounts:\n%s", len(lines), r.stdout)
+	}
+	wantRows := []*regexp.Regexp{
+		regexp.MustCompile(`^#\s+PROVIDER\s+NAMESPACE\s+LABEL\s+KIND\s+STATE\s+LAST USED\s+SUCCESSES\s+429S$`),
+		regexp.MustCompile(`^1\s+anthropic\s+default\s+first\s+api\s+cooling until (\w{3} \d{1,2} |\d{4}-\d{2}-\d{2} )?` + until.Format("15:04:05") + ` \(rate_limit_error\)\s+(just now|\d+s ago)\s+3\s+1$`),
+		regexp.MustCompile(`^2\s+anthropic\s+default\s+second\s+api\s+ready\s+never\s+0\s+0$`),
+		regexp.MustCompile(`^3\s+anthropic\s+default\s+third\s+api\s+ready\s+never\s+0\s+0$`),
+		regexp.MustCompile(`^1\s+openai\s+work\s+team\s+api\s+ready\s+never\s+0\s+0$`),
+	}
+	for i, re := range wantRows {
+		if !re.MatchString(lines[i]) {
+			t.Errorf("line %d %q does not match %s", i, lines[i], re)
+		}
+	}
+	if r := s.run(0, "accounts", "list", "--provider", "openai"); strings.Count(r.stdout, "\n") != 2 {
+		t.Errorf("--provider openai:\n%s", r.stdout)
+	}
+
+	// --json, with the flag before the subcommand's name.
+	var accts []cli.AccountJSON
+	if err := json.Unmarshal([]byte(s.run(0, "accounts", "--json", "list").stdout), &accts); err != nil {
+		t.Fatal(err)
+	}
+	if len(accts) != 4 {
+		t.Fatalf("--json: %d accounts", len(accts))
+	}
+	first := accts[0]
+	if first.ID != "anthropic/default/first" || first.State != "cooling" || !first.Until.Equal(until) ||
+		first.Stats.Successes != 3 || first.Stats.RateLimited != 1 || first.Kind != "api" || first.Position != 1 ||
+		len(first.Cooldowns) != 1 || first.Cooldowns[0].Reason != "rate_limit_error" {
+		t.Errorf("--json first account: %+v", first)
+	}
+
+	// move, disable, enable, reset, rm.
+	s.run(0, "accounts", "move", "anthropic/default/third", "--to", "1")
+	s.run(0, "accounts", "move", "--to", "3", "anthropic/first") // provider/label: the default namespace
+	s.run(0, "accounts", "disable", "anthropic/default/second", "--reason", "billing review")
+	got := listStates(t, s)
+	want := []string{
+		"anthropic/default/third ready",
+		"anthropic/default/second disabled (billing review)",
+		"anthropic/default/first cooling",
+		"openai/work/team ready",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("after move and disable:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	s.run(0, "accounts", "enable", "anthropic/default/second")
+	s.run(0, "accounts", "reset", "anthropic/default/first")
+	want[1], want[2] = "anthropic/default/second ready", "anthropic/default/first ready"
+	if got := listStates(t, s); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("after enable and reset:\n%s", strings.Join(got, "\n"))
+	}
+	s.run(0, "accounts", "rm", "anthropic/default/second")
+	if got := listStates(t, s); len(got) != 3 {
+		t.Errorf("after rm: %v", got)
+	}
+
+	// Unknown accounts are failures; malformed ids and flags are usage errors.
+	for _, args := range [][]string{
+		{"accounts", "rm", "anthropic/default/second"},
+		{"accounts", "disable", "anthropic/default/nobody"},
+		{"accounts", "move", "openai/work/nobody", "--to", "1"},
+	} {
+		if r := s.run(1, args...); !strings.Contains(r.stderr, "no account") {
+			t.Errorf("%v:\n%s", args, r)
+		}
+	}
+	s.run(1, "accounts", "move", "openai/work/team", "--to", "5") // out of range
+	s.run(2, "accounts", "move", "openai/work/team")
+	s.run(2, "accounts", "rm", "not-an-id")
+	s.run(2, "accounts", "rm", "a/b/c/d")
+	s.run(2, "accounts", "reset")
+	s.run(2, "accounts", "list", "--bogus")
+}
+
+// listStates returns "id state" for every account, in list order.
+func listStates(t *testing.T, s *sandbox) []string {
+	t.Helper()
+	var accts []cli.AccountJSON
+	if err := json.Unmarshal([]byte(s.run(0, "accounts", "list", "--json").stdout), &accts); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range accts {
+		st := a.State
+		if a.DisabledReason != "" {
+			st += " (" + a.DisabledReason + ")"
+		}
+		out = append(out, a.ID+" "+st)
+	}
+	return out
+}

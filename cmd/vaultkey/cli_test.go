@@ -1,0 +1,162 @@
+package main
+
+import (
+	"flag"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestHelpAndUsage(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+
+	r := s.run(2)
+	if !strings.Contains(r.stderr, "Usage: vaultkey [--dir DIR] COMMAND") || r.stdout != "" {
+		t.Errorf("no arguments:\n%s", r)
+	}
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		r := s.run(0, args...)
+		for _, c := range []string{"init", "status", "export", "import", "rotate", "recipients", "accounts", "version"} {
+			if !regexp.MustCompile(`(?m)^  ` + c + `\s`).MatchString(r.stdout) {
+				t.Errorf("%v does not list %s:\n%s", args, c, r.stdout)
+			}
+		}
+	}
+	// "help CMD" and "CMD -h" print the same manual on stdout.
+	for _, path := range [][]string{{"init"}, {"export"}, {"import"}, {"rotate"}, {"status"}, {"accounts"}, {"accounts", "list"}, {"recipients", "remove"}} {
+		h := s.run(0, append([]string{"help"}, path...)...)
+		if !strings.HasPrefix(h.stdout, "Usage: vaultkey "+strings.Join(path, " ")) {
+			t.Errorf("help %v:\n%s", path, h.stdout)
+		}
+		for _, flagArg := range []string{"-h", "--help"} {
+			if r := s.run(0, append(path, flagArg)...); r.stdout != h.stdout {
+				t.Errorf("%v %s differs from help %v", path, flagArg, path)
+			}
+		}
+	}
+	if r := s.run(0, "help", "export"); !strings.Contains(r.stdout, "age 1.1.1") {
+		t.Error("export's help does not say which age versions decrypt post-quantum backups")
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nosuch"}, `unknown command "nosuch"`},
+		{[]string{"help", "nosuch"}, `unknown command "nosuch"`},
+		{[]string{"help", "accounts", "nosuch"}, `no subcommand "nosuch"`},
+		{[]string{"--bogus", "status"}, "flag provided but not defined"},
+		{[]string{"status", "--bogus"}, "usage: vaultkey status [--json]"},
+		{[]string{"status", "extra"}, `unexpected argument "extra"`},
+		{[]string{"init", "--key-store", "cloud"}, "want keyring, file or env"},
+		{[]string{"accounts"}, "name a subcommand"},
+		{[]string{"accounts", "--reason", "x"}, "name a subcommand"},
+		{[]string{"accounts", "nosuch"}, `unknown subcommand "nosuch"`},
+		{[]string{"accounts", "rm", "--", "-x/y/z"}, "invalid record id"},
+		{[]string{"accounts", "move", "a/b/c", "--to"}, "flag needs an argument"},
+		{[]string{"recipients"}, "name a subcommand"},
+	} {
+		r := s.run(2, tc.args...)
+		if !strings.Contains(r.stderr, tc.want) || !strings.HasPrefix(r.stderr, "vaultkey: ") {
+			t.Errorf("%v: want %q on stderr:\n%s", tc.args, tc.want, r)
+		}
+		if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n > 0 && tc.args[0] != "--bogus" {
+			t.Errorf("%v: the error is %d lines, want one:\n%s", tc.args, n+1, r.stderr)
+		}
+	}
+}
+
+func TestErrorsAreOneLine(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	for _, args := range [][]string{
+		{"status"},
+		{"accounts", "list"},
+		{"rotate"},
+		{"export", "--passphrase", "-o", "x.age"},
+	} {
+		r := s.run(1, args...)
+		if !strings.HasPrefix(r.stderr, "vaultkey: ") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%v: want one line on stderr:\n%s", args, r.stderr)
+		}
+		if args[0] == "status" && !strings.Contains(r.stderr, "vaultkey init") {
+			t.Errorf("status without a vault does not say how to make one:\n%s", r.stderr)
+		}
+	}
+}
+
+func TestFlagsAnywhere(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	dir := filepath.Join(s.root, "elsewhere")
+	// --dir before the command, after it, and after a positional argument.
+	s.run(0, "--dir", dir, "init", "--key-store", "file")
+	s.initFileSecrets()
+	for _, args := range [][]string{
+		{"--dir", dir, "status"},
+		{"status", "--dir", dir},
+		{"status", "--dir=" + dir, "--json"},
+		{"accounts", "list", "--dir", dir},
+		{"accounts", "--dir", dir, "list"},
+	} {
+		r := s.run(0, args...)
+		if !strings.Contains(r.stdout, dir) && args[0] == "status" {
+			t.Errorf("%v did not use %s:\n%s", args, dir, r.stdout)
+		}
+	}
+	s.addSecret("sk-canary-anywhere")
+	s.runIn("sk-canary-anywhere", 0, "accounts", "add-key", "openai", "--dir", dir, "--label", "x")
+	s.runIn("", 0, "--dir", dir, "accounts", "disable", "openai/x", "--reason", "r")
+	s.runIn("", 0, "accounts", "--dir", dir, "enable", "openai/default/x")
+	// Without --dir the default vault (AUTHVAULT_DIR) has none.
+	s.run(1, "accounts", "list")
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	r := s.run(0, "version")
+	if !regexp.MustCompile(`^vaultkey \S+ \(go\S+ \S+/\S+\)\n$`).MatchString(r.stdout) {
+		t.Errorf("version: %q", r.stdout)
+	}
+	s.run(2, "version", "extra")
+}
+
+// TestHelpMentionsEveryFlag keeps the manuals in step with the flags.
+func TestHelpMentionsEveryFlag(t *testing.T) {
+	var check func(c *command, path string)
+	check = func(c *command, path string) {
+		if c.synopsis == "" || c.summary == "" || c.help == "" {
+			t.Errorf("%s: missing synopsis, summary or help", path)
+		}
+		if !strings.HasPrefix(c.synopsis, path) {
+			t.Errorf("%s: synopsis %q does not start with the command", path, c.synopsis)
+		}
+		if len(c.subs) > 0 {
+			for _, s := range c.subs {
+				check(s, path+" "+s.name)
+			}
+			return
+		}
+		var dir string
+		fs := newFlagSet(path, &dir)
+		c.setup(fs)
+		fs.VisitAll(func(f *flag.Flag) {
+			if f.Name == "dir" {
+				return
+			}
+			want := "--" + f.Name
+			if len(f.Name) == 1 {
+				want = "-" + f.Name
+			}
+			if !strings.Contains(c.help, want) && !strings.Contains(c.synopsis, want) {
+				t.Errorf("%s: the help does not mention %s", path, want)
+			}
+		})
+	}
+	for _, c := range commands {
+		check(c, c.name)
+	}
+}

@@ -1,0 +1,232 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+)
+
+// TableOption adjusts WriteAccountsTable and AccountsJSON.
+type TableOption func(*tableOptions)
+
+type tableOptions struct {
+	kinds map[records.ID]records.Kind
+}
+
+// WithKinds gives the credential kind of each account (from the vault's
+// List), shown in the KIND column; accounts missing from kinds show "-".
+func WithKinds(kinds map[records.ID]records.Kind) TableOption {
+	return func(o *tableOptions) { o.kinds = kinds }
+}
+
+func buildTableOptions(opts []TableOption) tableOptions {
+	var o tableOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
+	return o
+}
+
+func (o tableOptions) kind(id records.ID) string {
+	if k, ok := o.kinds[id]; ok {
+		return string(k)
+	}
+	return "-"
+}
+
+// WriteAccountsTable writes accounts as an aligned table, one row per
+// account in the order given (a pool's Accounts are in pool order):
+//
+//	#  PROVIDER   NAMESPACE  LABEL  KIND  STATE                                LAST USED  SUCCESSES  429S
+//	1  anthropic  default    work   api   cooling until 14:03:10 (rate_limit)  2m ago     120        3
+//
+// # is the account's position in its pool, from 1. STATE is "ready",
+// "cooling until HH:MM:SS (reason)" (with the date when not today),
+// "needs re-auth (reason)" or "disabled (reason)"; a ready account whose
+// cooldowns hold only for some models says how many. LAST USED is
+// relative to now. 429S counts rate-limited and quota-exhausted outcomes.
+// Times are shown in now's location.
+func WriteAccountsTable(w io.Writer, accts []pool.Account, now time.Time, opts ...TableOption) error {
+	o := buildTableOptions(opts)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tPROVIDER\tNAMESPACE\tLABEL\tKIND\tSTATE\tLAST USED\tSUCCESSES\t429S")
+	for _, a := range accts {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n",
+			a.Position+1, cell(a.ID.Provider), cell(a.ID.Namespace), cell(a.ID.Label), o.kind(a.ID),
+			cell(AccountState(a, now)), LastUsed(a.Stats.LastUsed, now),
+			a.Stats.Successes, a.Stats.RateLimited+a.Stats.QuotaExhausted)
+	}
+	return tw.Flush()
+}
+
+// cell keeps a value on its table cell: tabs and line breaks (which labels
+// and reasons cannot hold, but a table must never trust) become spaces.
+func cell(s string) string {
+	b := []rune(s)
+	for i, r := range b {
+		if r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+// AccountState describes an account's availability in words, as the
+// STATE column of WriteAccountsTable shows it.
+func AccountState(a pool.Account, now time.Time) string {
+	switch a.Availability {
+	case pool.Disabled:
+		return withReason("disabled", a.DisabledReason)
+	case pool.ReauthNeeded:
+		return withReason("needs re-auth", a.ReauthReason)
+	case pool.Cooling:
+		if a.Until.After(now) {
+			return withReason("cooling until "+clock(a.Until, now), coolingReason(a))
+		}
+	}
+	n := 0
+	for _, cd := range a.Cooldowns {
+		if cd.Model != "" && cd.Until.After(now) {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return "ready"
+	case 1:
+		return "ready (1 model cooling)"
+	}
+	return "ready (" + strconv.Itoa(n) + " models cooling)"
+}
+
+func withReason(s, reason string) string {
+	if reason == "" {
+		return s
+	}
+	return s + " (" + reason + ")"
+}
+
+// coolingReason is the reason of the account-wide cooldown, or its kind.
+func coolingReason(a pool.Account) string {
+	for _, cd := range a.Cooldowns {
+		if cd.Model == "" {
+			if cd.Reason != "" {
+				return cd.Reason
+			}
+			return cd.Kind.String()
+		}
+	}
+	return ""
+}
+
+// clock formats t as HH:MM:SS in now's location, with the date in front
+// when t is not on now's day.
+func clock(t, now time.Time) string {
+	t = t.In(now.Location())
+	y1, m1, d1 := t.Date()
+	y2, m2, d2 := now.Date()
+	if y1 == y2 && m1 == m2 && d1 == d2 {
+		return t.Format("15:04:05")
+	}
+	if y1 == y2 {
+		return t.Format("Jan 2 15:04:05")
+	}
+	return t.Format("2006-01-02 15:04:05")
+}
+
+// LastUsed says how long before now t was: "never" for the zero time,
+// else "just now", "42s ago", "5m ago", "3h ago" or "2d ago".
+func LastUsed(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s ago"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + "h ago"
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + "d ago"
+}
+
+// AccountJSON is one account in `vaultkey accounts list --json`.
+type AccountJSON struct {
+	ID        string `json:"id"`
+	Provider  string `json:"provider"`
+	Namespace string `json:"namespace"`
+	Label     string `json:"label"`
+	Kind      string `json:"kind,omitempty"`
+	// Position is the account's place in its pool's order, from 1.
+	Position int `json:"position"`
+	// State is "ready", "cooling", "needs-reauth" or "disabled".
+	State string `json:"state"`
+	// Until is when an account-wide cooldown ends.
+	Until          time.Time      `json:"until,omitzero"`
+	Disabled       bool           `json:"disabled"`
+	DisabledReason string         `json:"disabled_reason,omitempty"`
+	NeedsReauth    bool           `json:"needs_reauth"`
+	ReauthReason   string         `json:"reauth_reason,omitempty"`
+	Cooldowns      []CooldownJSON `json:"cooldowns,omitempty"`
+	Stats          pool.Stats     `json:"stats"`
+}
+
+// CooldownJSON is one backoff entry of an account.
+type CooldownJSON struct {
+	Model  string    `json:"model,omitempty"`
+	Kind   string    `json:"kind"`
+	Until  time.Time `json:"until"`
+	Active bool      `json:"active"`
+	Step   int       `json:"step"`
+	Reason string    `json:"reason,omitempty"`
+	Status int       `json:"status,omitempty"`
+}
+
+var stateNames = map[pool.Availability]string{
+	pool.Ready: "ready", pool.Cooling: "cooling", pool.ReauthNeeded: "needs-reauth", pool.Disabled: "disabled",
+}
+
+// AccountsJSON converts accounts for JSON output. It never includes a
+// credential: pool accounts carry none.
+func AccountsJSON(accts []pool.Account, now time.Time, opts ...TableOption) []AccountJSON {
+	o := buildTableOptions(opts)
+	out := make([]AccountJSON, 0, len(accts))
+	for _, a := range accts {
+		j := AccountJSON{
+			ID: a.ID.String(), Provider: a.ID.Provider, Namespace: a.ID.Namespace, Label: a.ID.Label,
+			Position: a.Position + 1, State: stateNames[a.Availability],
+			Disabled: a.Disabled, DisabledReason: a.DisabledReason,
+			NeedsReauth: a.NeedsReauth, ReauthReason: a.ReauthReason,
+			Stats: a.Stats,
+		}
+		if k, ok := o.kinds[a.ID]; ok {
+			j.Kind = string(k)
+		}
+		if j.State == "" {
+			j.State = a.Availability.String()
+		}
+		if a.Availability == pool.Cooling && !a.Until.After(now) {
+			j.State = "ready"
+		}
+		if j.State == "cooling" {
+			j.Until = a.Until
+		}
+		for _, cd := range a.Cooldowns {
+			j.Cooldowns = append(j.Cooldowns, CooldownJSON{
+				Model: cd.Model, Kind: cd.Kind.String(), Until: cd.Until, Active: cd.Until.After(now),
+				Step: cd.Step, Reason: cd.Reason, Status: cd.Status,
+			})
+		}
+		out = append(out, j)
+	}
+	return out
+}

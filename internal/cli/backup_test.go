@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/authvault/authvault/records"
+)
+
+func testRecords() []*records.Record {
+	t0 := time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)
+	return []*records.Record{
+		{Provider: "anthropic", Namespace: "default", Label: "me@example.com", Kind: records.KindOAuth,
+			OAuth: &records.OAuth{Access: "at-<&>-secret", Refresh: "rt-secret", Expiry: t0.Add(time.Hour), Scopes: []string{"a"}},
+			Meta:  map[string]string{"plan": "max"}, Created: t0, Updated: t0.Add(time.Minute), Generation: 3},
+		{Provider: "openai", Namespace: "work", Label: "team", Kind: records.KindAPI,
+			API: &records.APIKey{Key: "sk-secret"}, Created: t0, Updated: t0, Generation: 1},
+	}
+}
+
+func testIdentity(t *testing.T) *age.X25519Identity {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestBundleRoundTrip(t *testing.T) {
+	id := testIdentity(t)
+	for _, b := range []*Bundle{
+		{VaultID: "v1", Exported: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Identity: id.String(), Records: testRecords(), HasRecords: true},
+		{VaultID: "v1", Exported: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Identity: id.String()},
+		{VaultID: "v1", Exported: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), HasRecords: true, Records: testRecords()},
+		{VaultID: "v1", Exported: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), HasRecords: true},
+	} {
+		data, err := MarshalBundle(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseBundle(data)
+		if err != nil {
+			t.Fatalf("ParseBundle(MarshalBundle(b)): %v\n%s", err, data)
+		}
+		if d := cmp.Diff(b, got); d != "" && !(len(b.Records) == 0 && len(got.Records) == 0 && b.HasRecords == got.HasRecords) {
+			t.Errorf("round trip (-want +got):\n%s", d)
+		}
+		if b.Identity == "" && bytes.Contains(data, []byte(`"identity"`)) {
+			t.Error("a bundle without a key has an identity field")
+		}
+		if !b.HasRecords && bytes.Contains(data, []byte(`"records"`)) {
+			t.Error("a key-only bundle has a records field")
+		}
+	}
+}
+
+func TestParseBundleRejects(t *testing.T) {
+	good, err := MarshalBundle(&Bundle{VaultID: "v", Exported: time.Unix(0, 0), Records: testRecords(), HasRecords: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := records.Marshal(testRecords()[1])
+	for name, data := range map[string]string{
+		"truncated":        string(good[:len(good)/2]),
+		"empty":            "",
+		"not json":         "sk-secret-looking garbage",
+		"trailing":         string(good) + "{}",
+		"unknown field":    `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","records":[],"extra":1}`,
+		"wrong format":     `{"format":"something/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","records":[]}`,
+		"newer format":     `{"format":"authvault-backup/2","vault_id":"v","exported":"2025-01-01T00:00:00Z","records":[]}`,
+		"no vault id":      `{"format":"authvault-backup/1","vault_id":"","exported":"2025-01-01T00:00:00Z","records":[]}`,
+		"bad time":         `{"format":"authvault-backup/1","vault_id":"v","exported":"yesterday","records":[]}`,
+		"nothing":          `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z"}`,
+		"bad identity":     `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","identity":"AGE-SECRET-KEY-1NOPE"}`,
+		"empty identity":   `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","identity":""}`,
+		"duplicate record": `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","records":[` + string(rec) + `,` + string(rec) + `]}`,
+		"non-canonical":    `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","records":[` + strings.Replace(string(rec), `{"v":1,`, `{ "v":1,`, 1) + `]}`,
+		"invalid record":   `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","records":[{"v":1}]}`,
+		"records null":     `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","records":null}`,
+	} {
+		_, err := ParseBundle([]byte(data))
+		if !errors.Is(err, ErrBadBundle) {
+			t.Errorf("%s: %v, want ErrBadBundle", name, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "sk-secret") || strings.Contains(err.Error(), "NOPE") {
+			t.Errorf("%s: the error quotes the input: %v", name, err)
+		}
+	}
+}
+
+func TestEncryptDecryptBundle(t *testing.T) {
+	id := testIdentity(t)
+	plain := []byte(`{"hello":"world"}`)
+	var buf bytes.Buffer
+	if err := EncryptBundle(&buf, plain, []age.Recipient{id.Recipient()}); err != nil {
+		t.Fatal(err)
+	}
+	armored := buf.Bytes()
+	got, err := DecryptBundle(bytes.NewReader(armored), id)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("DecryptBundle = %q, %v", got, err)
+	}
+	// Binary (unarmored) age files decrypt too.
+	var bin bytes.Buffer
+	w, _ := age.Encrypt(&bin, id.Recipient())
+	w.Write(plain)
+	w.Close()
+	if got, err := DecryptBundle(&bin, id); err != nil || !bytes.Equal(got, plain) {
+		t.Errorf("binary: %q, %v", got, err)
+	}
+
+	other := testIdentity(t)
+	if _, err := DecryptBundle(bytes.NewReader(armored), other); err == nil || !strings.Contains(err.Error(), "-i") {
+		t.Errorf("wrong identity: %v", err)
+	}
+	lines := strings.Split(string(armored), "\n")
+	for name, data := range map[string]string{
+		"truncated":  string(armored[:len(armored)-40]),
+		"tampered":   strings.Join(append(append([]string{}, lines[:2]...), append([]string{strings.ToUpper(lines[2])}, lines[3:]...)...), "\n"),
+		"not age":    "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQ\n",
+		"empty file": "",
+	} {
+		_, err := DecryptBundle(strings.NewReader(data), id)
+		if err == nil {
+			t.Errorf("%s: decrypted", name)
+			continue
+		}
+		if strings.Contains(err.Error(), "QQQQ") {
+			t.Errorf("%s: the error quotes the input: %v", name, err)
+		}
+	}
+}
+
+func TestPassphraseIdentity(t *testing.T) {
+	r, err := age.NewScryptRecipient("pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetWorkFactor(10)
+	var buf bytes.Buffer
+	if err := EncryptBundle(&buf, []byte("x"), []age.Recipient{r}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	ask := func(p string) *PassphraseIdentity {
+		return &PassphraseIdentity{Get: func() (string, error) { calls++; return p, nil }}
+	}
+	if got, err := DecryptBundle(bytes.NewReader(buf.Bytes()), testIdentity(t), ask("pass")); err != nil || string(got) != "x" {
+		t.Errorf("right passphrase: %q, %v", got, err)
+	}
+	if _, err := DecryptBundle(bytes.NewReader(buf.Bytes()), ask("wrong")); err == nil || err.Error() != "incorrect passphrase" {
+		t.Errorf("wrong passphrase: %v", err)
+	}
+	failing := &PassphraseIdentity{Get: func() (string, error) { return "", ErrNoTerminal }}
+	if _, err := DecryptBundle(bytes.NewReader(buf.Bytes()), failing); !errors.Is(err, ErrNoTerminal) {
+		t.Errorf("no passphrase: %v", err)
+	}
+	// A file encrypted to a key never asks for a passphrase.
+	calls = 0
+	id := testIdentity(t)
+	buf.Reset()
+	EncryptBundle(&buf, []byte("y"), []age.Recipient{id.Recipient()})
+	if _, err := DecryptBundle(bytes.NewReader(buf.Bytes()), ask("pass"), id); err != nil || calls != 0 {
+		t.Errorf("key-encrypted file: %v, %d passphrase requests", err, calls)
+	}
+}
+
+func TestLazyIdentities(t *testing.T) {
+	id := testIdentity(t)
+	var buf bytes.Buffer
+	EncryptBundle(&buf, []byte("z"), []age.Recipient{id.Recipient()})
+	resolved := 0
+	lazy := &LazyIdentities{Get: func() ([]age.Identity, error) { resolved++; return []age.Identity{testIdentity(t), id}, nil }}
+	if got, err := DecryptBundle(bytes.NewReader(buf.Bytes()), lazy); err != nil || string(got) != "z" || resolved != 1 {
+		t.Errorf("lazy: %q, %v, resolved %d times", got, err, resolved)
+	}
+	broken := &LazyIdentities{Get: func() ([]age.Identity, error) { return nil, errors.New("no vault key") }}
+	if _, err := DecryptBundle(bytes.NewReader(buf.Bytes()), broken); err == nil {
+		t.Error("a failing lazy identity decrypted")
+	}
+}

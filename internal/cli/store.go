@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/authvault/authvault/vault"
+	"github.com/authvault/authvault/vault/redisstore"
+)
+
+// A vault is named by a directory, or by a Redis URL
+// (redis://[user:password@]host:port/db?prefix=P, or rediss:// for TLS)
+// for a vault that replicas on several machines share. Every command
+// that opens a vault takes either; messages name a URL without its
+// password.
+
+// IsStoreURL reports whether s names a Redis store rather than a
+// directory.
+func IsStoreURL(s string) bool { return redisstore.IsURL(s) }
+
+// DisplayName returns s for messages: a directory as it is, a Redis URL
+// without its password.
+func DisplayName(s string) string {
+	if IsStoreURL(s) {
+		return redisstore.Redact(s)
+	}
+	return s
+}
+
+// OpenStore returns the store that s names, a directory or a Redis URL,
+// and the name to pass to vault.Open or vault.Create with it (the
+// directory, or the URL without its password). Close the store when done
+// unless a vault opened on it owns it. A directory need not exist yet.
+func OpenStore(ctx context.Context, s string) (vault.Store, string, error) {
+	if !IsStoreURL(s) {
+		return vault.DirStore(s), s, nil
+	}
+	st, err := redisstore.Open(ctx, s)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, st.String(), nil
+}
+
+// location is where an existing vault is: the name to open it under, its
+// id, and the options that select its store.
+type location struct {
+	name string
+	id   string
+	opts []vault.Option
+	// close releases the store while no vault owns it.
+	close func()
+}
+
+// locate finds the vault in dir, a directory or a Redis URL, without
+// opening it. A place without a vault is vault.ErrNoVault.
+func locate(ctx context.Context, dir string) (*location, error) {
+	if !IsStoreURL(dir) {
+		id, err := vault.ReadID(dir)
+		if err != nil {
+			return nil, err
+		}
+		return &location{name: dir, id: id, close: func() {}}, nil
+	}
+	st, err := redisstore.Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	id, err := st.VaultID()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &location{
+		name:  st.String(),
+		id:    id,
+		opts:  []vault.Option{vault.WithStore(st)},
+		close: func() { st.Close() },
+	}, nil
+}
+
+// storeURLError refuses to create a vault at a Redis URL: init and import
+// make vaults in directories, which vaultkey copy then moves.
+func storeURLError(s string) error {
+	return fmt.Errorf("%s is a Redis store: a new vault is made in a directory, then copied there with: vaultkey copy DIR URL", redisstore.Redact(s))
+}
