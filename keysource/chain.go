@@ -16,23 +16,37 @@ type Chain struct {
 }
 
 // Default returns the standard chain for the vault named vaultName: the
-// environment ([Env]), then the OS keyring entry for that vault ([Keyring]),
-// then the key file under the user config directory ([File]).
+// environment ([Env]), then the OS keyring entry for that vault ([Keyring],
+// under the service AUTHVAULT_KEYRING_SERVICE names, if set) and its
+// rotation entry ([PendingSuffix]), then the key file under the user config
+// directory ([File]).
 //
 // getenv reads the environment (AUTHVAULT_KEY, AUTHVAULT_KEY_FILE,
-// AUTHVAULT_KEY_CMD, AUTHVAULT_PASSPHRASE); nil means [os.Getenv].
+// AUTHVAULT_KEY_CMD, AUTHVAULT_PASSPHRASE, AUTHVAULT_KEYRING_SERVICE);
+// nil means [os.Getenv].
 func Default(vaultName string, getenv func(string) string) *Chain {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	service := getenv(EnvKeyringService)
 	// An unknown config directory leaves Path empty; File then reports why.
 	path, _ := DefaultFilePath()
 	return &Chain{Sources: []Source{
 		&Env{Getenv: getenv},
-		&Keyring{Account: vaultName},
+		&Keyring{Service: service, Account: vaultName, Pending: true},
 		&File{Path: path, Getenv: getenv},
 	}}
 }
+
+// EnvKeyringService overrides the keyring service vault keys are kept
+// under (default DefaultKeyringService).
+const EnvKeyringService = "AUTHVAULT_KEYRING_SERVICE"
+
+// PendingSuffix names a vault's second keyring entry, which holds the next
+// key while a key rotation is under way (vaultkey rotate writes it before
+// the vault commits and removes it after), so the vault opens at every
+// step of a rotation, even an interrupted one.
+const PendingSuffix = ".next"
 
 // Resolve returns the identities of the first source that has the vault key,
 // and that source.

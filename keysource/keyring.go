@@ -36,6 +36,10 @@ type Keyring struct {
 	Account string
 	// Timeout bounds each keyring call; 0 means DefaultKeyringTimeout.
 	Timeout time.Duration
+	// Pending makes Identities also read the rotation entry
+	// (Account+PendingSuffix) when the main entry is missing: during a key
+	// rotation that entry holds the key that opens the vault.
+	Pending bool
 
 	// backend is the keyring; nil means the system's, through go-keyring.
 	backend keyringBackend
@@ -89,6 +93,14 @@ func (k *Keyring) service() string {
 // *NotFoundError; no reachable keyring an *UnavailableError.
 func (k *Keyring) Identities(ctx context.Context) ([]age.Identity, error) {
 	secret, err := k.get(ctx)
+	var nf *NotFoundError
+	if k.Pending && errors.As(err, &nf) {
+		pk := *k
+		pk.Account, pk.Pending = k.Account+PendingSuffix, false
+		if ids, perr := pk.Identities(ctx); perr == nil || !errors.As(perr, &nf) {
+			return ids, perr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

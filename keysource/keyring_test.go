@@ -445,3 +445,36 @@ func startBareBus(t *testing.T) string {
 	}
 	return strings.TrimSpace(addr)
 }
+
+func TestKeyringPendingEntry(t *testing.T) {
+	ctx := context.Background()
+	mem := &memKeyring{}
+	main := &Keyring{Account: "vault-1", backend: mem, Pending: true}
+	next := &Keyring{Account: "vault-1" + PendingSuffix, backend: mem}
+	var nf *NotFoundError
+	if _, err := main.Identities(ctx); !errors.As(err, &nf) {
+		t.Fatalf("no entries: %v, want *NotFoundError", err)
+	}
+	// Mid-rotation: only the pending entry exists.
+	k := newTestKey(t, X25519)
+	if err := next.Store(ctx, k.encoded); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := main.Identities(ctx)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("pending entry not read: %v %v", ids, err)
+	}
+	// Without Pending the rotation entry is not consulted.
+	if _, err := (&Keyring{Account: "vault-1", backend: mem}).Identities(ctx); !errors.As(err, &nf) {
+		t.Fatalf("Pending unset: %v", err)
+	}
+	// The main entry wins when both exist.
+	k2 := newTestKey(t, X25519)
+	if err := (&Keyring{Account: "vault-1", backend: mem}).Store(ctx, k2.encoded); err != nil {
+		t.Fatal(err)
+	}
+	ids, err = main.Identities(ctx)
+	if err != nil || ids[0].(interface{ String() string }).String() != k2.encoded {
+		t.Fatalf("main entry not preferred: %v", err)
+	}
+}
