@@ -60,6 +60,10 @@ var commands = []*command{
 	rotateCommand,
 	recipientsCommand,
 	accountsCommand,
+	loginCommand,
+	migrateCommand,
+	modelsCommand,
+	copyCommand,
 	versionCommand,
 	helpCommand,
 }

@@ -1,0 +1,424 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authvault/authvault/adapters/anthropic"
+	"github.com/authvault/authvault/adapters/copilot"
+	"github.com/authvault/authvault/adapters/qwen"
+	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+)
+
+// getRecord reads id from the sandbox's vault in this process.
+func getRecord(t *testing.T, s *sandbox, id string) *records.Record {
+	t.Helper()
+	rid, err := records.ParseID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := openVault(t, s.dir, s.identitiesFromFile()).Get(context.Background(), rid)
+	if err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	return rec
+}
+
+// accountJSON returns the "accounts list --json" entry of id.
+func accountJSON(t *testing.T, s *sandbox, id string) cli.AccountJSON {
+	t.Helper()
+	var accts []cli.AccountJSON
+	if err := json.Unmarshal([]byte(s.run(0, "accounts", "list", "--json").stdout), &accts); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range accts {
+		if a.ID == id {
+			return a
+		}
+	}
+	t.Fatalf("no account %s in accounts list", id)
+	return cli.AccountJSON{}
+}
+
+var urlLine = regexp.MustCompile(`^\s+(https?://\S+)$`)
+
+func TestLoginAnthropic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newSandbox(t)
+	s.initFile()
+	f := newFakeAuth(t)
+	var mu sync.Mutex
+	access, refresh := "sk-ant-oat01-CANARY-login-1", "sk-ant-ort01-CANARY-login-1"
+	for _, v := range []string{access, refresh, "sk-ant-oat01-CANARY-login-2", "sk-ant-ort01-CANARY-login-2"} {
+		s.addSecret(v)
+	}
+	f.token = func(p map[string]string) (int, any) {
+		mu.Lock()
+		defer mu.Unlock()
+		return 200, map[string]any{
+			"access_token": access, "refresh_token": refresh, "expires_in": 3600, "token_type": "Bearer",
+			"account":      map[string]string{"uuid": "acct-uuid-1", "email_address": "me@example.com"},
+			"organization": map[string]string{"uuid": "org-1", "name": "Example"},
+		}
+	}
+	endpoints := []string{"--auth-url", f.URL + "/authorize", "--token-url", f.URL + "/token"}
+
+	// Loopback: the URL goes to stderr, the browser comes back to the
+	// listener, the account is named by its email.
+	p := s.start(append([]string{"login", "anthropic", "--client-id", "my-client", "--no-browser"}, endpoints...)...)
+	m := p.waitLine(urlLine)
+	if status, page := browse(t, m[1]); status != 0 && (status != 200 || !strings.Contains(page, "Signed in")) {
+		t.Errorf("the loopback listener answered %d: %s", status, page)
+	}
+	r := p.wait(0)
+	if r.stdout != "logged in: anthropic/default/me@example.com\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	if strings.Contains(r.stderr, "public client") {
+		t.Errorf("a note about presets for an own client:\n%s", r.stderr)
+	}
+	tr := f.tokenRequests()
+	if len(tr) != 1 || tr[0]["client_id"] != "my-client" || tr[0]["grant_type"] != "authorization_code" {
+		t.Errorf("token requests: %v", tr)
+	}
+	rec := getRecord(t, s, "anthropic/default/me@example.com")
+	if rec.Kind != records.KindOAuth || rec.OAuth.Access.Reveal() != access || rec.OAuth.Refresh.Reveal() != refresh ||
+		rec.OAuth.ClientID != "my-client" || rec.OAuth.TokenURL != f.URL+"/token" || rec.OAuth.AccountID != "acct-uuid-1" ||
+		rec.Meta["email"] != "me@example.com" || rec.Meta[metaClientPreset] != "" {
+		t.Errorf("stored record: %+v %+v", rec, rec.OAuth)
+	}
+	created := rec.Created
+
+	// The account stops working: another process marks it, and the user
+	// adds metadata of their own.
+	v := openVault(t, s.dir, s.identitiesFromFile())
+	if _, err := v.Update(ctx, rec.ID(), func(r *records.Record) error {
+		r.Meta["project"] = "kept"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := pool.Open(ctx, v, pool.KeyOf(rec.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := pl.Acquire(ctx, pool.Hint{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.Report(l, pool.Outcome{Kind: pool.NeedsReauth, Reason: "invalid_grant"}); err != nil {
+		t.Fatal(err)
+	}
+	pl.Close()
+	if a := accountJSON(t, s, "anthropic/default/me@example.com"); !a.NeedsReauth {
+		t.Fatalf("the account is not marked: %+v", a)
+	}
+
+	// Log in again, with the preset, pasting the code page's text: the
+	// credential is replaced, creation time and user metadata are kept,
+	// the flag is cleared, and the terms note is printed once.
+	mu.Lock()
+	access, refresh = "sk-ant-oat01-CANARY-login-2", "sk-ant-ort01-CANARY-login-2"
+	mu.Unlock()
+	p = s.start(append([]string{"login", "anthropic", "--client", "claude-code", "--paste", "--no-browser", "--redirect-url", f.URL + "/code"}, endpoints...)...)
+	m = p.waitLine(urlLine)
+	_, page := browse(t, m[1])
+	if !strings.Contains(page, "#") {
+		t.Fatalf("code page: %q", page)
+	}
+	if _, err := p.stdin.Write([]byte(page)); err != nil {
+		t.Fatal(err)
+	}
+	r = p.wait(0)
+	if r.stdout != "logged in: anthropic/default/me@example.com\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	note := "using the public client of Claude Code (preset claude-code); use is subject to Anthropic's terms"
+	if strings.Count(r.stderr, note) != 1 || !strings.Contains(r.stderr, "already in the vault") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if q := f.authorizeRequests(); q[len(q)-1].Get("client_id") != anthropic.PresetClaudeCode.ID || q[len(q)-1].Get("redirect_uri") != f.URL+"/code" {
+		t.Errorf("authorization request: %v", q[len(q)-1])
+	}
+	rec = getRecord(t, s, "anthropic/default/me@example.com")
+	if rec.OAuth.Access.Reveal() != access || rec.OAuth.ClientID != anthropic.PresetClaudeCode.ID ||
+		rec.Meta[metaClientPreset] != "claude-code" || rec.Meta["project"] != "kept" || !rec.Created.Equal(created) {
+		t.Errorf("record after the second login: %+v %+v", rec, rec.OAuth)
+	}
+	if a := accountJSON(t, s, "anthropic/default/me@example.com"); a.NeedsReauth || a.State != "ready" {
+		t.Errorf("needs-re-auth not cleared: %+v", a)
+	}
+
+	// --label and --namespace name the account; a paste of another
+	// login's code is refused and stores nothing.
+	p = s.start(append([]string{"login", "anthropic", "--client-id", "my-client", "--label", "work", "--namespace", "team", "--paste", "--no-browser", "--redirect-url", f.URL + "/code"}, endpoints...)...)
+	p.waitLine(urlLine)
+	p.stdin.Write([]byte("code-xyz#not-the-state\n"))
+	if r := p.wait(1); !strings.Contains(r.stderr, "state") || r.stdout != "" {
+		t.Errorf("foreign paste:\n%s", r)
+	}
+	p = s.start(append([]string{"login", "anthropic", "--client-id", "my-client", "--label", "work", "--namespace", "team", "--no-browser"}, endpoints...)...)
+	browse(t, p.waitLine(urlLine)[1])
+	if r := p.wait(0); r.stdout != "logged in: anthropic/team/work\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}
+
+func TestLoginOpenAI(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.initFile()
+	f := newFakeAuth(t)
+	access, refresh := "CANARY-openai-access", "CANARY-openai-refresh"
+	idToken := fakeJWT(map[string]any{
+		"email":                       "dev@example.com",
+		"https://api.openai.com/auth": map[string]string{"chatgpt_account_id": "acct-openai-1", "chatgpt_plan_type": "plus"},
+	})
+	s.addSecret(access)
+	s.addSecret(refresh)
+	s.addSecret(idToken)
+	f.token = func(map[string]string) (int, any) {
+		return 200, map[string]any{"access_token": access, "refresh_token": refresh, "id_token": idToken, "expires_in": 3600, "token_type": "Bearer"}
+	}
+
+	p := s.start("login", "openai", "--client-id", "app_test", "--issuer", f.URL, "--port", "0", "--no-browser")
+	browse(t, p.waitLine(urlLine)[1])
+	if r := p.wait(0); r.stdout != "logged in: openai/default/dev@example.com\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	rec := getRecord(t, s, "openai/default/dev@example.com")
+	if rec.OAuth.Access.Reveal() != access || rec.OAuth.AccountID != "acct-openai-1" || rec.OAuth.ClientID != "app_test" ||
+		rec.OAuth.TokenURL != f.URL+"/oauth/token" {
+		t.Errorf("stored: %+v", rec.OAuth)
+	}
+
+	// Paste: the browser elsewhere cannot reach localhost; the user
+	// pastes the URL it tried to load.
+	p = s.start("login", "openai", "--client-id", "app_test", "--issuer", f.URL, "--port", "1455", "--paste", "--no-browser", "--label", "work")
+	m := p.waitLine(urlLine)
+	if !strings.Contains(m[1], "localhost%3A1455%2Fauth%2Fcallback") {
+		t.Errorf("the paste form's redirect is not the registered port: %s", m[1])
+	}
+	p.stdin.Write([]byte(browseElsewhere(t, m[1]) + "\n"))
+	if r := p.wait(0); r.stdout != "logged in: openai/default/work\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}
+
+func TestLoginGoogle(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.initFile()
+	f := newFakeAuth(t)
+	access, refresh := "ya29.CANARY-google-access", "1//CANARY-google-refresh"
+	s.addSecret(access)
+	s.addSecret(refresh)
+	polls := 0
+	var mu sync.Mutex
+	f.token = func(p map[string]string) (int, any) {
+		if p["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code" {
+			mu.Lock()
+			defer mu.Unlock()
+			if polls++; polls == 1 {
+				return 428, map[string]string{"error": "authorization_pending"}
+			}
+		}
+		return 200, map[string]any{"access_token": access, "refresh_token": refresh, "expires_in": 3599, "token_type": "Bearer",
+			"id_token": fakeJWT(map[string]any{"email": "g@example.com", "sub": "1234"})}
+	}
+
+	p := s.start("login", "google", "--client-id", "own.apps.googleusercontent.com", "--client-secret", "GOCSPX-own-public",
+		"--auth-url", f.URL+"/authorize", "--token-url", f.URL+"/token", "--no-browser")
+	browse(t, p.waitLine(urlLine)[1])
+	if r := p.wait(0); r.stdout != "logged in: google/default/g@example.com\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	rec := getRecord(t, s, "google/default/g@example.com")
+	if rec.OAuth.Refresh.Reveal() != refresh || rec.OAuth.ClientID != "own.apps.googleusercontent.com" || rec.Meta["client_secret"] != "GOCSPX-own-public" {
+		t.Errorf("stored: %+v %v", rec.OAuth, rec.Meta)
+	}
+	if tr := f.tokenRequests(); tr[0]["client_secret"] != "GOCSPX-own-public" {
+		t.Errorf("the code exchange did not send the client secret")
+	}
+
+	// The device flow: the code is shown, the poll waits for approval.
+	p = s.start("login", "google", "--device", "--client-id", "tv.apps.googleusercontent.com", "--label", "tv",
+		"--device-url", f.URL+fakeDevicePath, "--token-url", f.URL+"/token", "--no-browser")
+	p.waitLine(regexp.MustCompile(`enter the code WXYZ-1234`))
+	r := p.wait(0)
+	if r.stdout != "logged in: google/default/tv\n" || !strings.Contains(r.stderr, fakeVerifyURL) {
+		t.Errorf("device login:\n%s", r)
+	}
+	mu.Lock()
+	if polls != 2 {
+		t.Errorf("%d polls, want 2", polls)
+	}
+	mu.Unlock()
+	// The preset cannot use the device flow, and says so.
+	if r := s.run(1, "login", "google", "--device", "--client", "gemini-cli", "--device-url", f.URL+fakeDevicePath); !strings.Contains(r.stderr, "device flow") ||
+		!strings.Contains(r.stderr, "preset gemini-cli") {
+		t.Errorf("gemini-cli with --device:\n%s", r)
+	}
+}
+
+func TestLoginCopilot(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.initFile()
+	f := newFakeAuth(t)
+	gh, cp := "ghu_CANARYcopilotGitHubToken", "tid=CANARY-copilot-token;exp=1"
+	s.addSecret(gh)
+	s.addSecret(cp)
+	var mu sync.Mutex
+	polls := 0
+	f.token = func(p map[string]string) (int, any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p["device_code"] != "device-code-CANARY-0001" {
+			return 200, map[string]string{"error": "bad_verification_code"}
+		}
+		if polls++; polls == 1 {
+			return 200, map[string]string{"error": "authorization_pending"} // GitHub's way
+		}
+		return 200, map[string]string{"access_token": gh, "token_type": "bearer", "scope": "read:user"}
+	}
+	f.copilot = func(token string) (int, any) {
+		if token != gh {
+			return 401, map[string]string{"message": "Bad credentials"}
+		}
+		return 200, map[string]any{"token": cp, "expires_at": time.Now().Add(30 * time.Minute).Unix(), "refresh_in": 1500,
+			"endpoints": map[string]string{"api": "https://copilot-api.octo.ghe.com"}, "sku": "copilot_enterprise_seat"}
+	}
+
+	p := s.start("login", "copilot", "--client", "github-copilot", "--label", "work", "--enterprise", "octo.ghe.com",
+		"--device-url", f.URL+fakeDevicePath, "--token-url", f.URL+"/token", "--api-url", f.URL)
+	p.waitLine(regexp.MustCompile(`enter the code WXYZ-1234`))
+	r := p.wait(0)
+	if r.stdout != "logged in: copilot/octo.ghe.com/work\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	id, _ := copilot.Preset("github-copilot")
+	if !strings.Contains(r.stderr, "using the public client of GitHub Copilot's editor integrations (preset github-copilot); use is subject to GitHub's terms") {
+		t.Errorf("no terms note:\n%s", r.stderr)
+	}
+	if d := f.deviceRequests(); len(d) != 1 || d[0]["client_id"] != id || d[0]["scope"] != "read:user" {
+		t.Errorf("device requests: %v", d)
+	}
+	rec := getRecord(t, s, "copilot/octo.ghe.com/work")
+	if rec.OAuth.Refresh.Reveal() != gh || rec.OAuth.Access.Reveal() != cp || rec.OAuth.ClientID != id ||
+		rec.Meta["api_endpoint"] != "https://copilot-api.octo.ghe.com" || rec.Meta[metaClientPreset] != "github-copilot" {
+		t.Errorf("stored: %+v %v", rec.OAuth, rec.Meta)
+	}
+
+	// Copilot accounts live in the namespace of their host.
+	s.run(2, "login", "copilot", "--client", "github-copilot", "--label", "x", "--namespace", "work")
+	s.run(2, "login", "copilot", "--client", "github-copilot", "--label", "x", "--enterprise", "not a host")
+}
+
+func TestLoginQwen(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.initFile()
+	f := newFakeAuth(t)
+	access, refresh := "CANARY-qwen-access", "CANARY-qwen-refresh"
+	s.addSecret(access)
+	s.addSecret(refresh)
+	var mu sync.Mutex
+	polls := 0
+	f.token = func(p map[string]string) (int, any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if polls++; polls == 1 {
+			return 400, map[string]string{"error": "authorization_pending"} // Qwen's way
+		}
+		return 200, map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+			"expires_in": 3600, "resource_url": "portal.qwen.ai"}
+	}
+	p := s.start("login", "qwen", "--client", "qwen-code", "--label", "me",
+		"--device-url", f.URL+fakeDevicePath, "--token-url", f.URL+"/token")
+	p.waitLine(regexp.MustCompile(`enter the code WXYZ-1234`))
+	r := p.wait(0)
+	if r.stdout != "logged in: qwen/default/me\n" || !strings.Contains(r.stderr, "(preset qwen-code); use is subject to Qwen's terms") {
+		t.Errorf("qwen login:\n%s", r)
+	}
+	// PKCE: the poll's verifier matches the device request's challenge.
+	d, tr := f.deviceRequests(), f.tokenRequests()
+	sum := sha256.Sum256([]byte(tr[len(tr)-1]["code_verifier"]))
+	if d[0]["client_id"] != qwen.QwenCodeClientID || d[0]["code_challenge_method"] != "S256" ||
+		d[0]["code_challenge"] != base64.RawURLEncoding.EncodeToString(sum[:]) {
+		t.Errorf("device request %v, poll %v", d[0], tr[len(tr)-1])
+	}
+	rec := getRecord(t, s, "qwen/default/me")
+	if rec.OAuth.Access.Reveal() != access || rec.OAuth.ClientID != qwen.QwenCodeClientID || rec.Meta["resource_url"] != "portal.qwen.ai" {
+		t.Errorf("stored: %+v %v", rec.OAuth, rec.Meta)
+	}
+}
+
+func TestLoginUsage(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	// No vault: the login fails before anything is sent.
+	if r := s.run(1, "login", "anthropic", "--client", "claude-code", "--auth-url", "http://127.0.0.1:1/authorize"); !strings.Contains(r.stderr, "vaultkey init") {
+		t.Errorf("no vault:\n%s", r)
+	}
+	s.initFile()
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		// Without a client: a usage error that lists the presets with
+		// whose client each is.
+		{[]string{"anthropic"}, []string{"--client-id ID", "--client claude-code (the public OAuth client of Claude Code"}},
+		{[]string{"openai"}, []string{"--client codex (the public OAuth client of the Codex CLI"}},
+		{[]string{"google"}, []string{"--client gemini-cli (the public installed-app OAuth client of Gemini CLI"}},
+		{[]string{"copilot", "--label", "x"}, []string{"--client github-copilot (the GitHub App"}},
+		{[]string{"qwen", "--label", "x"}, []string{"--client qwen-code (the public OAuth client of Qwen Code"}},
+		{[]string{"anthropic", "--client", "codex"}, []string{`no preset "codex"`}},
+		{[]string{"anthropic", "--client", "claude-code", "--client-id", "x"}, []string{"exclude each other"}},
+		{[]string{"cursor"}, []string{"accounts add-key cursor"}},
+		{[]string{"acme"}, []string{`no login for "acme"`}},
+		{[]string{}, []string{"name exactly one provider"}},
+		{[]string{"openai", "--client", "codex", "--auth-url", "x"}, []string{"--auth-url does not apply to openai"}},
+		{[]string{"anthropic", "--client", "claude-code", "--enterprise", "h"}, []string{"--enterprise does not apply"}},
+		{[]string{"anthropic", "--client", "claude-code", "--device"}, []string{"--device does not apply"}},
+		{[]string{"google", "--client", "gemini-cli", "--device", "--paste"}, []string{"exclude each other"}},
+		{[]string{"anthropic", "--client", "claude-code", "--redirect-url", "x"}, []string{"needs --paste"}},
+		{[]string{"anthropic", "--client", "claude-code", "--port", "70000"}, []string{"--port"}},
+		{[]string{"copilot", "--client", "github-copilot"}, []string{"--label is required"}},
+		{[]string{"anthropic", "--client", "claude-code", "--label", "a/b"}, []string{"invalid"}},
+		{[]string{"google", "--client", "gemini-cli", "--client-secret", "s"}, []string{"--client-secret"}},
+	} {
+		r := s.run(2, append([]string{"login"}, tc.args...)...)
+		for _, w := range tc.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("login %v: want %q on stderr:\n%s", tc.args, w, r.stderr)
+			}
+		}
+		if strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
+			t.Errorf("login %v: want one line on stderr and nothing on stdout:\n%s", tc.args, r)
+		}
+	}
+	// Cursor accounts are API keys, added without a login.
+	s.addKey("cursor", "ci", "key_canary_cursor_0001")
+	if rec := getRecord(t, s, "cursor/default/ci"); rec.Kind != records.KindAPI || rec.API.Key.Reveal() != "key_canary_cursor_0001" {
+		t.Errorf("cursor account: %+v", rec)
+	}
+
+	// The manual documents every preset and whose client it is.
+	h := s.run(0, "help", "login").stdout
+	for _, w := range []string{"claude-code", "codex", "gemini-cli", "github-copilot", "qwen-code", "terms"} {
+		if !strings.Contains(h, w) {
+			t.Errorf("help login does not mention %q", w)
+		}
+	}
+}
