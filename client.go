@@ -202,3 +202,13 @@ func HTTPClient(ctx context.Context, provider string, opts ...Option) (*http.Cli
 func NewHTTPClient(v *vault.Vault, p *pool.Pool, a adapters.Adapter, opts ...transport.Option) *http.Client {
 	return &http.Client{Transport: transport.New(p, a, v, opts...)}
 }
+
+// Format implements fmt.Formatter: a Client prints as its pool's key,
+// never walking into the vault it holds, whatever the verb.
+func (c *Client) Format(f fmt.State, _ rune) {
+	if c.Pool == nil {
+		fmt.Fprint(f, "authvault.Client{}")
+		return
+	}
+	fmt.Fprintf(f, "authvault.Client{%s}", c.Pool.Key())
+}

@@ -1,6 +1,7 @@
 package records
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 )
@@ -48,3 +49,10 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `
 // MarshalText implements encoding.TextMarshaler, used by encoders that
 // prefer text (encoding/xml, map keys, some loggers).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
+
+// ErrGobSecret is returned when a Secret is given to encoding/gob, which
+// would otherwise write it in clear. Encode records with Marshal.
+var ErrGobSecret = errors.New("records: a Secret cannot be gob-encoded (it would be written in clear); use records.Marshal")
+
+// GobEncode implements gob.GobEncoder by refusing.
+func (Secret) GobEncode() ([]byte, error) { return nil, ErrGobSecret }

@@ -54,6 +54,13 @@ func (s *dirStore) checkMode(path string, fi fs.FileInfo) error {
 
 func (s *dirStore) Read(name string) ([]byte, error) {
 	p := s.path(name)
+	// O_NOFOLLOW guards the last component only: refuse a symlinked
+	// records/ or state/ directory too.
+	if dir := filepath.Dir(p); dir != s.dir {
+		if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, &PermissionError{Path: dir, Mode: fi.Mode(), Symlink: true}
+		}
+	}
 	f, err := openNoFollow(p)
 	if err != nil {
 		if isSymlinkErr(err) {

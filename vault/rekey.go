@@ -53,7 +53,7 @@ func (v *Vault) rewrap(ctx context.Context, edit func([]string) ([]string, error
 	return v.Batch(ctx, func(b *Batch) error {
 		v.mu.Lock()
 		h := *v.hdr
-		dek := v.dek
+		dek := v.dek.b
 		v.mu.Unlock()
 		next, err := edit(h.Recipients)
 		if err != nil {
@@ -86,10 +86,10 @@ func (v *Vault) writeHeader(h *header, keys *records.Keys, dek []byte) error {
 	if err != nil {
 		st = Stamp{} // re-read the header next time
 	}
-	if &dek[0] != &v.dek[0] {
-		clear(v.dek)
+	if v.dek != nil && (len(v.dek.b) == 0 || &dek[0] != &v.dek.b[0]) {
+		v.dek.wipe()
 	}
-	v.hdr, v.hdrStamp, v.keys, v.dek, v.hdrRaw = h, st, keys, dek, hb
+	v.hdr, v.hdrStamp, v.keys, v.dek, v.hdrRaw = h, st, keys, &dataKey{b: dek}, hb
 	return nil
 }
 

@@ -34,7 +34,7 @@ type Vault struct {
 	// slow fsync in another goroutine.
 	mu        sync.RWMutex
 	keys      *records.Keys
-	dek       []byte // kept to re-wrap it for a new key slot; cleared on Close
+	dek       *dataKey // kept to re-wrap it for a new key slot; cleared on Close
 	hdr       *header
 	hdrRaw    []byte // vault.json as last read or written
 	hdrStamp  Stamp
@@ -130,7 +130,7 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 	if err := store.Write(headerName, hb); err != nil {
 		return nil, err
 	}
-	v := &Vault{dir: dir, store: store, opts: o, keys: keys, dek: dek, hdr: h, hdrRaw: hb, man: man, cache: map[records.ID]*records.Record{}}
+	v := &Vault{dir: dir, store: store, opts: o, keys: keys, dek: &dataKey{b: dek}, hdr: h, hdrRaw: hb, man: man, cache: map[records.ID]*records.Record{}}
 	v.hdrStamp, _ = store.Stamp(headerName)
 	v.manStamp, _ = store.Stamp(manifestName)
 	return v, nil
@@ -228,8 +228,8 @@ func (v *Vault) loadHeaderLocked() error {
 		clear(dek)
 		return err
 	}
-	clear(v.dek)
-	v.hdr, v.keys, v.dek, v.hdrStamp, v.hdrRaw = h, keys, dek, st, data
+	v.dek.wipe()
+	v.hdr, v.keys, v.dek, v.hdrStamp, v.hdrRaw = h, keys, &dataKey{b: dek}, st, data
 	v.cache = map[records.ID]*records.Record{}
 	if v.man != nil {
 		v.man = v.man.clone() // drops file names derived under the old key
@@ -380,7 +380,7 @@ func (v *Vault) Close() error {
 	v.mu.Lock()
 	v.cache = nil
 	v.keys = nil
-	clear(v.dek)
+	v.dek.wipe()
 	v.dek = nil
 	v.mu.Unlock()
 	return v.store.Close()
@@ -566,3 +566,21 @@ func (v *Vault) Update(ctx context.Context, id records.ID, fn func(*records.Reco
 func (v *Vault) Delete(ctx context.Context, id records.ID) error {
 	return v.Batch(ctx, func(b *Batch) error { return b.Delete(id) })
 }
+
+// dataKey holds the vault's data key behind a pointer, so that printing a
+// Vault (or a struct holding one) with any verb shows an address, and
+// printing the key itself shows nothing.
+type dataKey struct{ b []byte }
+
+func (k *dataKey) wipe() {
+	if k != nil {
+		clear(k.b)
+	}
+}
+
+// Format implements fmt.Formatter: a data key never prints.
+func (*dataKey) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[REDACTED]")) }
+
+// Format implements fmt.Formatter: a Vault prints as its directory, never
+// its keys, whatever the verb.
+func (v *Vault) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "vault.Vault{%s}", v.dir) }
