@@ -1,10 +1,10 @@
 package anthropic
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/authvault/authvault/adapters/internal/credential"
 	"github.com/authvault/authvault/records"
 )
 
@@ -13,25 +13,13 @@ import (
 // OAuthBeta appended to the caller's anthropic-beta flags. It sets
 // anthropic-version only when the caller did not.
 func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
-	if rec == nil {
-		return ErrNoCredential
+	secret, apiKey, err := credential.Of(rec, ErrNoCredential, ErrUnsupportedKind)
+	if err != nil {
+		return err
 	}
-	switch {
-	case rec.Kind == records.KindAPI && rec.API != nil:
-		if rec.API.Key.IsZero() {
-			return ErrNoCredential
-		}
-		req.Header.Del("Authorization")
-		req.Header.Set("x-api-key", rec.API.Key.Reveal())
-	case rec.Kind == records.KindOAuth && rec.OAuth != nil:
-		if rec.OAuth.Access.IsZero() {
-			return ErrNoCredential
-		}
-		req.Header.Del("x-api-key")
-		req.Header.Set("Authorization", "Bearer "+rec.OAuth.Access.Reveal())
+	credential.Send(req.Header, "x-api-key", secret, apiKey)
+	if !apiKey {
 		appendBeta(req.Header, OAuthBeta)
-	default:
-		return fmt.Errorf("%w: %q", ErrUnsupportedKind, rec.Kind)
 	}
 	if req.Header.Get("anthropic-version") == "" {
 		req.Header.Set("anthropic-version", a.apiVersion)

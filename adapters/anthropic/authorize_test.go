@@ -1,13 +1,12 @@
 package anthropic
 
 import (
-	"errors"
 	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/records"
 )
 
@@ -81,34 +80,11 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestAuthorizeRefuses(t *testing.T) {
-	wk := &records.Record{Provider: ProviderID, Namespace: "default", Label: "x", Kind: records.KindWellKnown, WellKnown: &records.WellKnown{Key: "k", Token: "t"}}
-	cases := []struct {
-		name string
-		rec  *records.Record
-		want error
-	}{
-		{"nil", nil, ErrNoCredential},
-		{"well-known", wk, ErrUnsupportedKind},
-		{"empty key", NewAPIKeyRecord("x", ""), ErrNoCredential},
-		{"empty token", &records.Record{Kind: records.KindOAuth, OAuth: &records.OAuth{}}, ErrNoCredential},
-		{"kind without section", &records.Record{Kind: records.KindOAuth}, ErrUnsupportedKind},
-	}
-	for _, c := range cases {
-		req, _ := http.NewRequest(http.MethodGet, "https://api.anthropic.com/v1/models", nil)
-		if err := New().Authorize(req, c.rec); !errors.Is(err, c.want) {
-			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
-		}
-	}
+	adaptertest.AuthorizeRefuses(t, New().Authorize, ErrNoCredential, ErrUnsupportedKind)
 }
 
 func TestRegistered(t *testing.T) {
-	a, ok := adapters.Lookup(ProviderID)
-	if !ok {
-		t.Fatal("anthropic not registered")
-	}
-	if a.Provider() != ProviderID {
-		t.Errorf("Provider() = %q", a.Provider())
-	}
+	adaptertest.Registered(t, ProviderID)
 }
 
 func TestPresets(t *testing.T) {

@@ -1,13 +1,13 @@
 package anthropic
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
 
-	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/hint"
 	"github.com/authvault/authvault/pool"
 )
@@ -59,16 +59,12 @@ const unifiedPrefix = "Anthropic-Ratelimit-Unified-" // canonical form
 // capped at pool.MaxRetryAfter. At most adapters.MaxErrorBody bytes of an
 // error body are read, and the body is restored for the caller.
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
-	if resp == nil {
-		return pool.Outcome{Kind: pool.Transient}
-	}
-	o := pool.Outcome{Status: resp.StatusCode}
-	if resp.StatusCode < 400 {
-		o.Kind = pool.Success
+	o, body, isError := hint.ErrorResponse(resp)
+	if !isError {
 		return o
 	}
 	var e apiError
-	_ = json.Unmarshal(adapters.PeekBody(resp, adapters.MaxErrorBody), &e)
+	_ = json.Unmarshal(body, &e)
 	etype := hint.Code(e.Error.Type)
 	msg := strings.ToLower(e.Error.Message)
 	h := resp.Header
@@ -92,7 +88,7 @@ func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 			}
 			break
 		}
-		o.Kind, o.Reason = pool.RateLimited, or(etype, "rate_limit_error")
+		o.Kind, o.Reason = pool.RateLimited, cmp.Or(etype, "rate_limit_error")
 		if t, ok := hint.RetryAfter(h, now); ok {
 			o.Until = t
 		} else {
@@ -104,11 +100,11 @@ func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 		o.Kind, o.Reason = pool.QuotaExhausted, "api_usage_limits"
 		o.Until, _ = regainDate(e.Error.Message, now)
 	case status == 402 || e.Error.Type == "billing_error":
-		o.Kind, o.Reason = pool.QuotaExhausted, or(etype, "billing_error")
+		o.Kind, o.Reason = pool.QuotaExhausted, cmp.Or(etype, "billing_error")
 	case status == 401:
-		o.Kind, o.Reason = pool.AuthRejected, or(etype, "authentication_error")
+		o.Kind, o.Reason = pool.AuthRejected, cmp.Or(etype, "authentication_error")
 	case status == 403:
-		o.Kind, o.Reason = pool.AuthRejected, or(etype, "permission_error")
+		o.Kind, o.Reason = pool.AuthRejected, cmp.Or(etype, "permission_error")
 	case status == 408 || status >= 500:
 		o.Kind, o.Reason = pool.Transient, etype
 	default:
@@ -211,11 +207,4 @@ func restrictedReason(msg string) string {
 		}
 	}
 	return "credential only authorized for use with " + name
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

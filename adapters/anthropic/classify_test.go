@@ -91,16 +91,8 @@ func TestClassify(t *testing.T) {
 	a := New()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var body []byte
-			if c.fixture != "" {
-				body = adaptertest.Fixture(t, c.fixture)
-			}
-			resp := adaptertest.Response(c.status, c.header, body, messagesURL)
-			got := a.Classify(resp, now)
-			if diff := cmp.Diff(c.want, got); diff != "" {
-				t.Errorf("outcome (-want +got):\n%s", diff)
-			}
-			adaptertest.BodyRestored(t, resp, body)
+			resp, body := adaptertest.FixtureResponse(t, c.status, c.header, c.fixture, messagesURL)
+			adaptertest.Classified(t, a.Classify, resp, body, now, c.want)
 		})
 	}
 }

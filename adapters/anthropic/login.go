@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -89,45 +90,26 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if cfg.ClientID == "" {
 		return nil, ErrClientIDRequired
 	}
-	authURL := or(cfg.AuthURL, DefaultAuthURL)
-	tokenURL := or(cfg.TokenURL, DefaultTokenURL)
-	scope := or(cfg.Scope, DefaultScope)
+	tokenURL := cmp.Or(cfg.TokenURL, DefaultTokenURL)
+	scope := cmp.Or(cfg.Scope, DefaultScope)
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
 	flow := &oauthflow.CodeFlow{
+		Mode:               oauthflow.Mode(cfg.RedirectMode), // the same values; Run refuses others
 		Loopback:           oauthflow.LoopbackConfig{Port: cfg.LoopbackPort, Path: "/callback", RedirectHost: "localhost"},
-		PasteRedirectURI:   or(cfg.PasteRedirectURI, DefaultPasteRedirectURI),
+		PasteRedirectURI:   cmp.Or(cfg.PasteRedirectURI, DefaultPasteRedirectURI),
 		PasteRequiresState: true,
 		Open:               cfg.Open,
 		In:                 cfg.Prompt,
 		Out:                cfg.Out,
-		AuthorizeURL: func(redirectURI, state string, p oauthflow.PKCE) (string, error) {
-			u, err := url.Parse(authURL)
-			if err != nil {
-				return "", fmt.Errorf("anthropic: authorization URL: %w", err)
-			}
-			q := u.Query()
-			q.Set("code", "true")
-			q.Set("client_id", cfg.ClientID)
-			q.Set("response_type", "code")
-			q.Set("redirect_uri", redirectURI)
-			q.Set("scope", scope)
-			q.Set("code_challenge", p.Challenge)
-			q.Set("code_challenge_method", oauthflow.Method)
-			q.Set("state", state)
-			u.RawQuery = q.Encode()
-			return u.String(), nil
-		},
-	}
-	switch cfg.RedirectMode {
-	case RedirectLoopback:
-		flow.Mode = oauthflow.ModeLoopback
-	case RedirectPaste:
-		flow.Mode = oauthflow.ModePaste
-	default:
-		return nil, fmt.Errorf("anthropic: unknown redirect mode %d", cfg.RedirectMode)
+		AuthorizeURL: oauthflow.AuthRequest{
+			Endpoint: cmp.Or(cfg.AuthURL, DefaultAuthURL),
+			ClientID: cfg.ClientID,
+			Scope:    scope,
+			Extra:    url.Values{"code": {"true"}},
+		}.URL,
 	}
 	g, err := flow.Run(ctx)
 	if err != nil {
@@ -152,17 +134,9 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 		Provider:  ProviderID,
 		Namespace: records.DefaultNamespace,
 		Kind:      records.KindOAuth,
-		OAuth: &records.OAuth{
-			Access:   tok.AccessToken,
-			Refresh:  tok.RefreshToken,
-			Expiry:   tok.Expiry(now()),
-			Scopes:   tok.Scopes(),
-			ClientID: cfg.ClientID,
-		},
+		OAuth:     &records.OAuth{ClientID: cfg.ClientID, Scopes: strings.Fields(scope)},
 	}
-	if len(rec.OAuth.Scopes) == 0 {
-		rec.OAuth.Scopes = strings.Fields(scope)
-	}
+	tok.Apply(rec.OAuth, now())
 	if tokenURL != DefaultTokenURL {
 		rec.OAuth.TokenURL = tokenURL
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/internal/oauthflow"
 	"github.com/authvault/authvault/adapters/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -162,5 +163,11 @@ func TestLoginErrors(t *testing.T) {
 	cancel()
 	if _, err := Login(ctx, LoginConfig{ClientID: "c", AuthURL: srv.AuthorizeURL()}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestRedirectModesAreTheFlowsModes(t *testing.T) {
+	if oauthflow.Mode(RedirectLoopback) != oauthflow.ModeLoopback || oauthflow.Mode(RedirectPaste) != oauthflow.ModePaste {
+		t.Error("Login hands RedirectMode on as an oauthflow.Mode: the values must match")
 	}
 }

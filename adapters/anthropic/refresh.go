@@ -3,7 +3,6 @@ package anthropic
 import (
 	"context"
 	"net/http"
-	"net/url"
 
 	"github.com/authvault/authvault/adapters/internal/oauthflow"
 	"github.com/authvault/authvault/records"
@@ -21,33 +20,12 @@ import (
 // *adapters.RefreshError; Permanent is set for invalid_grant and the
 // other codes that mean the refresh token is dead.
 func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
-	t, err := oauthflow.ResolveRefresh(ProviderID, rec, a.clientID, a.tokenURL)
-	if err != nil {
-		return nil, err
-	}
-	tok, err := oauthflow.PostToken(ctx, client, oauthflow.Request{
-		URL: t.TokenURL,
-		Params: url.Values{
-			"grant_type":    {"refresh_token"},
-			"refresh_token": {t.RefreshToken},
-			"client_id":     {t.ClientID},
-		},
-		JSON:   true,
-		Header: http.Header{"Anthropic-Beta": {OAuthBeta}},
-	})
-	if err != nil {
-		return nil, oauthflow.AsRefreshError(ProviderID, err)
-	}
-	out := rec.Clone()
-	o := out.OAuth
-	o.Access = tok.AccessToken
-	if !tok.RefreshToken.IsZero() {
-		o.Refresh = tok.RefreshToken
-	}
-	o.Expiry = tok.Expiry(a.now())
-	if s := tok.Scopes(); len(s) > 0 {
-		o.Scopes = s
-	}
-	o.ClientID = t.ClientID
-	return out, nil
+	out, _, err := oauthflow.RefreshGrant{
+		Provider: ProviderID,
+		ClientID: a.clientID,
+		TokenURL: a.tokenURL,
+		JSON:     true,
+		Header:   http.Header{"Anthropic-Beta": {OAuthBeta}},
+	}.Run(ctx, client, rec, a.now)
+	return out, err
 }

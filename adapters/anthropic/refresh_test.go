@@ -3,8 +3,6 @@ package anthropic
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/adapters/internal/oauthtest"
-	"github.com/authvault/authvault/records"
 )
 
 const (
@@ -108,19 +105,13 @@ func TestRefreshFailures(t *testing.T) {
 			rec := oauthRecord()
 			rec.OAuth.TokenURL = srv.TokenURL()
 			_, err := New().Refresh(context.Background(), srv.Client(), rec)
-			adaptertest.NoSecret(t, err, testRefresh, testAccess, newAccess)
-			var re *adapters.RefreshError
-			if !errors.As(err, &re) {
-				t.Fatalf("err = %T %v", err, err)
-			}
+			got := adaptertest.RefreshError(t, err, testRefresh, testAccess, newAccess)
 			if c.want == nil {
-				if re.Permanent || re.Err == nil {
-					t.Errorf("malformed success reported as %+v", re)
+				if got.Permanent || errors.Unwrap(err) == nil {
+					t.Errorf("malformed success reported as %v", err)
 				}
 				return
 			}
-			got := *re
-			got.Err = nil
 			if diff := cmp.Diff(*c.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -129,53 +120,19 @@ func TestRefreshFailures(t *testing.T) {
 }
 
 func TestRefreshWithoutRequest(t *testing.T) {
-	hits := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
-	defer srv.Close()
-	noClient := oauthRecord()
-	noClient.OAuth.ClientID = ""
-	noRefresh := oauthRecord()
-	noRefresh.OAuth.Refresh = ""
-	cases := []struct {
-		name      string
-		rec       *records.Record
-		wantIs    error
-		permanent bool
-	}{
-		{"api key", NewAPIKeyRecord("k", testKey), adapters.ErrNotRefreshable, false},
-		{"nil", nil, adapters.ErrNotRefreshable, false},
-		{"no client id", noClient, ErrClientIDRequired, true},
-		{"no refresh token", noRefresh, ErrNoRefreshToken, true},
-	}
-	for _, c := range cases {
-		_, err := New(WithTokenURL(srv.URL)).Refresh(context.Background(), srv.Client(), c.rec)
-		if !errors.Is(err, c.wantIs) {
-			t.Errorf("%s: err = %v, want %v", c.name, err, c.wantIs)
-		}
-		var re *adapters.RefreshError
-		if errors.As(err, &re) != c.permanent || c.permanent && !re.Permanent {
-			t.Errorf("%s: permanent mismatch: %v", c.name, err)
-		}
-	}
-	if hits != 0 {
-		t.Errorf("%d requests sent", hits)
-	}
+	srv := adaptertest.NoRequestServer(t)
+	adaptertest.RefreshRefusals(t, New(WithTokenURL(srv.URL)).Refresh, oauthRecord(), ErrClientIDRequired, ErrNoRefreshToken)
 }
 
 func TestRefreshNetworkError(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	u := srv.URL
-	srv.Close()
 	rec := oauthRecord()
-	rec.OAuth.TokenURL = u
+	rec.OAuth.TokenURL = adaptertest.ClosedURL(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := New().Refresh(ctx, nil, rec)
-	var re *adapters.RefreshError
-	if !errors.As(err, &re) || re.Permanent || re.Status != 0 {
+	if re := adaptertest.RefreshError(t, err, testRefresh, testAccess); re.Permanent || re.Status != 0 {
 		t.Fatalf("err = %v", err)
 	}
-	adaptertest.NoSecret(t, err, testRefresh, testAccess)
 	cancel()
 	_, err = New().Refresh(ctx, nil, rec)
 	if !errors.Is(err, context.Canceled) {

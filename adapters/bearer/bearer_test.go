@@ -4,12 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/records"
 )
 
@@ -137,7 +137,7 @@ func TestAuthorize(t *testing.T) {
 				} else if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("Authorize = %v, want %v", err, tt.wantErr)
 				}
-				assertNoSecret(t, err, "sk-key", "pw", "sk\r\nX-Evil")
+				adaptertest.NoSecret(t, err, "sk-key", "pw", "sk\r\nX-Evil")
 				return
 			}
 			if err != nil {
@@ -210,7 +210,7 @@ func TestParseBaseURL(t *testing.T) {
 				if !errors.As(err, &bue) {
 					t.Fatalf("ParseBaseURL = %v, %v; want *BaseURLError", u, err)
 				}
-				assertNoSecret(t, err, ":p@")
+				adaptertest.NoSecret(t, err, ":p@")
 				return
 			}
 			if err != nil {
@@ -265,17 +265,4 @@ func mustParse(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
-}
-
-func assertNoSecret(t *testing.T, err error, secrets ...string) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	msg := err.Error()
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			t.Errorf("error %q reveals a secret", msg)
-		}
-	}
 }

@@ -1,41 +1,20 @@
 package bearer
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/pool"
 )
 
 var testNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-
-// loadResponse parses a raw HTTP response fixture and returns it with the
-// exact body bytes it holds.
-func loadResponse(t *testing.T, path string) (*http.Response, []byte) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, body, ok := bytes.Cut(raw, []byte("\n\n"))
-	if !ok {
-		t.Fatalf("%s: no header/body separator", path)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return resp, body
-}
 
 func TestClassifierFixtures(t *testing.T) {
 	qwenLike := Classifier{Quota: []string{"Throttling.AllocationQuota"}}
@@ -64,18 +43,7 @@ func TestClassifierFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			resp, body := loadResponse(t, filepath.Join("testdata", "classify", tt.file))
-			got := tt.cl.Classify(resp, testNow)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Classify (-want +got):\n%s", diff)
-			}
-			rest, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(rest, body) {
-				t.Errorf("body not restored: got %q, want %q", rest, body)
-			}
+			adaptertest.ClassifyFixture(t, tt.cl.Classify, tt.file, testNow, tt.want)
 		})
 	}
 }

@@ -10,18 +10,23 @@ import (
 	"unicode"
 
 	"golang.org/x/oauth2"
+
+	"github.com/authvault/authvault/adapters/internal/oauthflow"
 )
 
 // Device-login results shared by every adapter with an RFC 8628 login, so a
-// caller can tell them apart whatever the provider.
+// caller can tell them apart whatever the provider. They are the values the
+// Anthropic, OpenAI and Google logins return too (their ErrClientIDRequired
+// is ErrNoClientID, and their *AuthorizationError with the code
+// access_denied is ErrAccessDenied).
 var (
 	// ErrAccessDenied: the user declined the authorization request.
-	ErrAccessDenied = errors.New("the authorization request was denied")
+	ErrAccessDenied = oauthflow.ErrAccessDenied
 	// ErrDeviceCodeExpired: the device code expired before the user
 	// approved it. Start the login again.
-	ErrDeviceCodeExpired = errors.New("the device code expired before it was approved")
+	ErrDeviceCodeExpired = oauthflow.ErrDeviceCodeExpired
 	// ErrNoClientID: a login needs an OAuth client registration.
-	ErrNoClientID = errors.New("no OAuth client id configured")
+	ErrNoClientID = oauthflow.ErrClientIDRequired
 )
 
 // LoginError is a login step the provider refused. It names the step, the

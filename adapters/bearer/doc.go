@@ -42,7 +42,11 @@
 // [ErrAccessDenied], [ErrDeviceCodeExpired], [ErrNoClientID], or a
 // *[LoginError] naming the step, status and OAuth error code. They show the
 // user code with [ShowDeviceCode], which refuses non-https verification
-// URLs and codes that are not plain text.
+// URLs and codes that are not plain text. The three errors are the very
+// values the Anthropic, OpenAI and Google logins return (errors.Is finds
+// ErrNoClientID in their ErrClientIDRequired, ErrDeviceCodeExpired in
+// Google's device login, and ErrAccessDenied in an *AuthorizationError
+// with the code access_denied).
 //
 // Nothing here formats a token into an error or a log line: tokens are
 // records.Secret values and leave that type only to be sent.

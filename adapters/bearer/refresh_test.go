@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/records"
 )
 
@@ -205,15 +206,13 @@ func TestRefreshFailures(t *testing.T) {
 			if re.Provider != "custom" {
 				t.Errorf("Provider = %q", re.Provider)
 			}
-			assertNoSecret(t, err, oldRefresh, oldAccess, newRefresh, newAccess, "<script>")
+			adaptertest.NoSecret(t, err, oldRefresh, oldAccess, newRefresh, newAccess, "<script>")
 		})
 	}
 }
 
 func TestRefreshNetworkAndContext(t *testing.T) {
-	ts := newTokenServer(t, 200, "application/json", `{}`)
-	closedURL := ts.URL
-	ts.Close()
+	closedURL := adaptertest.ClosedURL(t)
 	a, err := New("custom")
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +223,7 @@ func TestRefreshNetworkAndContext(t *testing.T) {
 	if !errors.As(err, &re) || re.Permanent || re.Status != 0 || !errors.As(err, &ue) {
 		t.Errorf("Refresh against a closed server = %v", err)
 	}
-	assertNoSecret(t, err, oldRefresh, oldAccess)
+	adaptertest.NoSecret(t, err, oldRefresh, oldAccess)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

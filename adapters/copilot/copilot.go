@@ -12,6 +12,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/internal/login"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -130,17 +131,15 @@ func validHost(h string) error {
 // Adapter is the Copilot adapter. Construct it with New. Safe for
 // concurrent use.
 type Adapter struct {
-	err           error
-	clientID      string
+	err error
+	// device is the login's client, poll cadence, clock and User-Agent;
+	// the token exchange uses the same clock and User-Agent.
+	device        login.Device
 	hosts         map[string]Endpoints
 	apiBase       *url.URL
 	integrationID string
 	editorVersion string
 	pluginVersion string
-	userAgent     string
-	interval      time.Duration
-	now           func() time.Time
-	sleep         func(context.Context, time.Duration) error
 }
 
 // Option configures an Adapter.
@@ -148,25 +147,12 @@ type Option func(*Adapter) error
 
 // WithClientID sets the OAuth client used by Login.
 func WithClientID(id string) Option {
-	return func(a *Adapter) error {
-		if strings.TrimSpace(id) == "" {
-			return &bearer.ConfigError{Option: "WithClientID", Reason: "empty client id"}
-		}
-		a.clientID = id
-		return nil
-	}
+	return func(a *Adapter) error { return a.device.SetClientID(id) }
 }
 
 // WithPreset sets the OAuth client to a named public client (see Preset).
 func WithPreset(name string) Option {
-	return func(a *Adapter) error {
-		id, ok := Preset(name)
-		if !ok {
-			return &bearer.ConfigError{Option: "WithPreset", Reason: fmt.Sprintf("unknown preset %q", name)}
-		}
-		a.clientID = id
-		return nil
-	}
+	return func(a *Adapter) error { return a.device.SetPreset(Preset, name) }
 }
 
 // WithEndpoints replaces the endpoints of one GitHub host (for example a
@@ -218,7 +204,7 @@ func WithEditorPluginVersion(v string) Option {
 // WithUserAgent sets the User-Agent of the requests the adapter makes
 // itself (login, token exchange). Default bearer.DefaultUserAgent().
 func WithUserAgent(ua string) Option {
-	return headerOption("WithUserAgent", ua, func(a *Adapter) { a.userAgent = ua })
+	return headerOption("WithUserAgent", ua, func(a *Adapter) { a.device.UserAgent = ua })
 }
 
 func headerOption(name, v string, set func(*Adapter)) Option {
@@ -238,32 +224,20 @@ func WithPollInterval(d time.Duration) Option {
 		if d <= 0 {
 			return &bearer.ConfigError{Option: "WithPollInterval", Reason: "must be positive"}
 		}
-		a.interval = d
+		a.device.Interval = d
 		return nil
 	}
 }
 
 // WithNow sets the clock. Default time.Now.
 func WithNow(now func() time.Time) Option {
-	return func(a *Adapter) error {
-		if now == nil {
-			return &bearer.ConfigError{Option: "WithNow", Reason: "nil clock"}
-		}
-		a.now = now
-		return nil
-	}
+	return func(a *Adapter) error { return a.device.SetNow(now) }
 }
 
 // WithSleep sets how Login waits between polls: sleep must wait d or until
 // ctx is done, and return ctx's error then.
 func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(a *Adapter) error {
-		if sleep == nil {
-			return &bearer.ConfigError{Option: "WithSleep", Reason: "nil sleep"}
-		}
-		a.sleep = sleep
-		return nil
-	}
+	return func(a *Adapter) error { return a.device.SetSleep(sleep) }
 }
 
 func init() { adapters.Register(New()) }
@@ -273,14 +247,17 @@ func init() { adapters.Register(New()) }
 func New(opts ...Option) *Adapter {
 	api, _ := url.Parse(DefaultAPIURL)
 	a := &Adapter{
+		device: login.Device{
+			Provider:  Provider,
+			UserAgent: bearer.DefaultUserAgent(),
+			Interval:  5 * time.Second,
+			SlowDown:  githubSlowDown,
+			Now:       time.Now,
+		},
 		hosts:         map[string]Endpoints{},
 		apiBase:       api,
 		integrationID: DefaultIntegrationID,
 		editorVersion: bearer.DefaultUserAgent(),
-		userAgent:     bearer.DefaultUserAgent(),
-		interval:      5 * time.Second,
-		now:           time.Now,
-		sleep:         sleepContext,
 	}
 	for _, o := range opts {
 		if err := o(a); err != nil && a.err == nil {
@@ -355,15 +332,4 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 // 403 AuthRejected (the transport then refreshes the Copilot token once).
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return bearer.Classify(resp, now)
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

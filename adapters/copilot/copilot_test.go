@@ -1,24 +1,19 @@
 package copilot
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -30,9 +25,7 @@ func TestMain(m *testing.M) {
 var testNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 func TestRegistered(t *testing.T) {
-	if a, ok := adapters.Lookup(Provider); !ok || a.Provider() != Provider {
-		t.Fatal("copilot adapter not registered")
-	}
+	adaptertest.Registered(t, Provider)
 }
 
 func TestPreset(t *testing.T) {
@@ -201,18 +194,8 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestAccountsReachTheirOwnHosts(t *testing.T) {
-	var mu sync.Mutex
-	got := map[string][]string{}
-	server := func(name string) *httptest.Server {
-		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			got[name] = append(got[name], r.URL.Path+" "+r.Header.Get("Authorization"))
-			mu.Unlock()
-		}))
-		t.Cleanup(s.Close)
-		return s
-	}
-	one, two := server("one"), server("two")
+	var hosts adaptertest.Hosts
+	one, two := hosts.Server(t, "one"), hosts.Server(t, "two")
 	a := New()
 	for _, rec := range []*records.Record{
 		copilotRecord("default", "A", "copilot-A", "gh-A", map[string]string{MetaAPIEndpoint: one.URL}),
@@ -229,23 +212,9 @@ func TestAccountsReachTheirOwnHosts(t *testing.T) {
 		resp.Body.Close()
 	}
 	want := map[string][]string{"one": {"/chat/completions Bearer copilot-A"}, "two": {"/chat/completions Bearer copilot-B"}}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, hosts.Seen()); diff != "" {
 		t.Errorf("requests per host (-want +got):\n%s", diff)
 	}
-}
-
-func loadResponse(t *testing.T, path string) (*http.Response, []byte) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, body, _ := bytes.Cut(raw, []byte("\n\n"))
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
 }
 
 func TestClassifyFixtures(t *testing.T) {
@@ -266,27 +235,14 @@ func TestClassifyFixtures(t *testing.T) {
 	a := New()
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			resp, body := loadResponse(t, filepath.Join("testdata", "classify", tt.file))
-			if diff := cmp.Diff(tt.want, a.Classify(resp, testNow)); diff != "" {
-				t.Errorf("Classify (-want +got):\n%s", diff)
-			}
-			rest, _ := io.ReadAll(resp.Body)
-			if !bytes.Equal(rest, body) {
-				t.Errorf("body not restored: %q", rest)
-			}
+			adaptertest.ClassifyFixture(t, a.Classify, tt.file, testNow, tt.want)
 		})
 	}
 }
 
 func TestClassifyHugeBody(t *testing.T) {
 	body := bytes.Repeat([]byte(`{"error":{"code":"quota_exceeded"}}`), (10<<20)/35)
-	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"garbage"}}, Body: io.NopCloser(bytes.NewReader(body))}
+	resp := adaptertest.Response(429, adaptertest.Headers("Retry-After", "garbage"), body, DefaultAPIURL+"/chat/completions")
 	want := pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited"}
-	if diff := cmp.Diff(want, New().Classify(resp, testNow)); diff != "" {
-		t.Errorf("Classify (-want +got):\n%s", diff)
-	}
-	rest, _ := io.ReadAll(resp.Body)
-	if !bytes.Equal(rest, body) {
-		t.Error("10 MB body not restored")
-	}
+	adaptertest.Classified(t, New().Classify, resp, body, testNow, want)
 }

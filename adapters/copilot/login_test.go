@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,39 +15,13 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
 
-// fakeClock is the adapter's clock and sleep: sleeping advances time at
-// once and records the wait.
-type fakeClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	waits []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.t = c.t.Add(d)
-	return nil
-}
-
-type reply struct {
-	status int
-	header http.Header
-	body   string
-}
+// reply is one scripted answer of the fake GitHub.
+type reply = oauthtest.Reply
 
 const (
 	deviceCode = "dc-github-device-secret"
@@ -57,72 +29,35 @@ const (
 	copTok     = "tid=abc;exp=1777777777;sku=copilot_for_business_seat;proxy-ep=proxy.business.githubcopilot.com"
 )
 
+// The paths of one GitHub host's endpoints.
+const (
+	devicePath   = "/login/device/code"
+	tokenPath    = "/login/oauth/access_token"
+	exchangePath = "/copilot_internal/v2/token"
+)
+
 // github plays one GitHub host: device code, access token and Copilot
 // token endpoints, each from a script (the last reply repeats).
-type github struct {
-	*httptest.Server
-	device   reply
-	polls    []reply
-	exchange []reply
-
-	mu          sync.Mutex
-	deviceForms []url.Values
-	pollForms   []url.Values
-	exchanges   []http.Header
-}
+type github struct{ *oauthtest.Scripted }
 
 func newGitHub(t *testing.T, device reply, polls []reply, exchange ...reply) *github {
 	t.Helper()
-	g := &github{device: device, polls: polls, exchange: exchange}
-	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
-	t.Cleanup(g.Close)
-	return g
-}
-
-func next(script []reply, n int) reply {
-	if len(script) == 0 {
-		return reply{status: 500, body: "no script"}
-	}
-	return script[min(n, len(script))-1]
-}
-
-func (g *github) serve(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	g.mu.Lock()
-	var rep reply
-	switch r.URL.Path {
-	case "/login/device/code":
-		g.deviceForms = append(g.deviceForms, r.PostForm)
-		rep = g.device
-	case "/login/oauth/access_token":
-		g.pollForms = append(g.pollForms, r.PostForm)
-		rep = next(g.polls, len(g.pollForms))
-	case "/copilot_internal/v2/token":
-		g.exchanges = append(g.exchanges, r.Header.Clone())
-		rep = next(g.exchange, len(g.exchanges))
-	default:
-		rep = reply{status: 404, body: `{"message":"Not Found"}`}
-	}
-	g.mu.Unlock()
-	for k, v := range rep.header {
-		w.Header()[k] = v
-	}
-	if w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(rep.status)
-	io.WriteString(w, rep.body)
+	return &github{oauthtest.NewScripted(t, map[string][]reply{
+		devicePath:   {device},
+		tokenPath:    polls,
+		exchangePath: exchange,
+	})}
 }
 
 func (g *github) endpoints() Endpoints {
 	return Endpoints{
-		DeviceCodeURL:   g.URL + "/login/device/code",
-		AccessTokenURL:  g.URL + "/login/oauth/access_token",
-		CopilotTokenURL: g.URL + "/copilot_internal/v2/token",
+		DeviceCodeURL:   g.URL + devicePath,
+		AccessTokenURL:  g.URL + tokenPath,
+		CopilotTokenURL: g.URL + exchangePath,
 	}
 }
 
-func (g *github) adapter(host string, clock *fakeClock, opts ...Option) *Adapter {
+func (g *github) adapter(host string, clock *adaptertest.Clock, opts ...Option) *Adapter {
 	return New(append([]Option{
 		WithClientID("Ov23liTestClient"),
 		WithEndpoints(host, g.endpoints()),
@@ -132,18 +67,18 @@ func (g *github) adapter(host string, clock *fakeClock, opts ...Option) *Adapter
 }
 
 func deviceReply(interval, expiresIn int) reply {
-	return reply{status: 200, body: fmt.Sprintf(`{"device_code":%q,"user_code":"WDJB-MJHT","verification_uri":"https://github.com/login/device","expires_in":%d,"interval":%d}`, deviceCode, expiresIn, interval)}
+	return reply{Status: 200, Body: fmt.Sprintf(`{"device_code":%q,"user_code":"WDJB-MJHT","verification_uri":"https://github.com/login/device","expires_in":%d,"interval":%d}`, deviceCode, expiresIn, interval)}
 }
 
 func exchangeReply(api string) reply {
-	return reply{status: 200, body: fmt.Sprintf(`{"token":%q,"expires_at":%d,"refresh_in":1500,"endpoints":{"api":%q,"proxy":"https://proxy.business.githubcopilot.com"},"sku":"copilot_for_business_seat","chat_enabled":true}`, copTok, testNow.Add(30*time.Minute).Unix(), api)}
+	return reply{Status: 200, Body: fmt.Sprintf(`{"token":%q,"expires_at":%d,"refresh_in":1500,"endpoints":{"api":%q,"proxy":"https://proxy.business.githubcopilot.com"},"sku":"copilot_for_business_seat","chat_enabled":true}`, copTok, testNow.Add(30*time.Minute).Unix(), api)}
 }
 
 var (
-	pending  = reply{status: 200, body: `{"error":"authorization_pending","error_description":"The authorization request is still pending.","error_uri":"https://docs.github.com"}`}
-	slowDown = reply{status: 200, body: `{"error":"slow_down","error_description":"Too many requests have been made in the same timeframe.","interval":10}`}
-	slowBare = reply{status: 200, body: `{"error":"slow_down"}`}
-	granted  = reply{status: 200, body: `{"access_token":"` + ghToken + `","token_type":"bearer","scope":"read:user"}`}
+	pending  = reply{Status: 200, Body: `{"error":"authorization_pending","error_description":"The authorization request is still pending.","error_uri":"https://docs.github.com"}`}
+	slowDown = reply{Status: 200, Body: `{"error":"slow_down","error_description":"Too many requests have been made in the same timeframe.","interval":10}`}
+	slowBare = reply{Status: 200, Body: `{"error":"slow_down"}`}
+	granted  = reply{Status: 200, Body: `{"access_token":"` + ghToken + `","token_type":"bearer","scope":"read:user"}`}
 )
 
 func TestLogin(t *testing.T) {
@@ -165,7 +100,7 @@ func TestLogin(t *testing.T) {
 			if tt.namespace != "" && tt.namespace != "default" {
 				host = tt.namespace
 			}
-			clock := &fakeClock{t: testNow}
+			clock := adaptertest.NewClock(testNow)
 			var prompt strings.Builder
 			rec, err := g.adapter(host, clock).Login(t.Context(), g.Client(), records.ID{Namespace: tt.namespace, Label: "octocat"}, &prompt)
 			if err != nil {
@@ -191,18 +126,18 @@ func TestLogin(t *testing.T) {
 			if diff := cmp.Diff(want, rec); diff != "" {
 				t.Errorf("record (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantWaits, clock.waits); diff != "" {
+			if diff := cmp.Diff(tt.wantWaits, clock.Waits()); diff != "" {
 				t.Errorf("poll waits (-want +got):\n%s", diff)
 			}
 			wantDevice := url.Values{"client_id": {"Ov23liTestClient"}, "scope": {"read:user"}}
-			if diff := cmp.Diff(wantDevice, g.deviceForms[0]); diff != "" {
+			if diff := cmp.Diff(wantDevice, g.Requests(devicePath)[0].Form); diff != "" {
 				t.Errorf("device code form (-want +got):\n%s", diff)
 			}
 			wantPoll := url.Values{"client_id": {"Ov23liTestClient"}, "device_code": {deviceCode}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}}
-			if diff := cmp.Diff(wantPoll, g.pollForms[0]); diff != "" {
+			if diff := cmp.Diff(wantPoll, g.Requests(tokenPath)[0].Form); diff != "" {
 				t.Errorf("poll form (-want +got):\n%s", diff)
 			}
-			x := g.exchanges[0]
+			x := g.Requests(exchangePath)[0].Header
 			if got := x.Get("Authorization"); got != "token "+ghToken {
 				t.Error("exchange did not send the GitHub token as 'token <t>'")
 			}
@@ -221,7 +156,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginFailures(t *testing.T) {
-	noSeat := reply{status: 403, body: `{"error_details":{"url":"https://github.com/github-copilot/signup","message":"No access to GitHub Copilot found. You are currently logged in as octocat.","title":"Signup for GitHub Copilot","notification_id":"no_copilot_access"},"message":"Resource not accessible by integration"}`}
+	noSeat := reply{Status: 403, Body: `{"error_details":{"url":"https://github.com/github-copilot/signup","message":"No access to GitHub Copilot found. You are currently logged in as octocat.","title":"Signup for GitHub Copilot","notification_id":"no_copilot_access"},"message":"Resource not accessible by integration"}`}
 	tests := []struct {
 		name     string
 		device   reply
@@ -231,20 +166,20 @@ func TestLoginFailures(t *testing.T) {
 		wantStep string
 		wantCode string
 	}{
-		{name: "expired_token", device: deviceReply(5, 900), polls: []reply{pending, {status: 200, body: `{"error":"expired_token"}`}}, wantIs: bearer.ErrDeviceCodeExpired},
-		{name: "access_denied", device: deviceReply(5, 900), polls: []reply{{status: 200, body: `{"error":"access_denied"}`}}, wantIs: bearer.ErrAccessDenied},
+		{name: "expired_token", device: deviceReply(5, 900), polls: []reply{pending, {Status: 200, Body: `{"error":"expired_token"}`}}, wantIs: bearer.ErrDeviceCodeExpired},
+		{name: "access_denied", device: deviceReply(5, 900), polls: []reply{{Status: 200, Body: `{"error":"access_denied"}`}}, wantIs: bearer.ErrAccessDenied},
 		{name: "deadline while pending", device: deviceReply(5, 12), polls: []reply{pending}, wantIs: bearer.ErrDeviceCodeExpired},
 		{name: "no seat", device: deviceReply(5, 900), polls: []reply{granted}, exchange: noSeat, wantIs: ErrNoCopilotAccess, wantStep: "Copilot token exchange"},
-		{name: "bad client", device: deviceReply(5, 900), polls: []reply{{status: 200, body: `{"error":"incorrect_client_credentials"}`}}, wantStep: "token poll", wantCode: "incorrect_client_credentials"},
-		{name: "device flow disabled", device: reply{status: 400, body: `{"error":"device_flow_disabled"}`}, wantStep: "device authorization", wantCode: "device_flow_disabled"},
-		{name: "poll answers html", device: deviceReply(5, 900), polls: []reply{{status: 502, body: "<html>" + deviceCode + "</html>"}}, wantStep: "token poll"},
-		{name: "granted without token", device: deviceReply(5, 900), polls: []reply{{status: 200, body: `{"token_type":"bearer"}`}}, wantStep: "token poll"},
-		{name: "hostile verification uri", device: reply{status: 200, body: `{"device_code":"d","user_code":"U","verification_uri":"http://phish.example/login"}`}, wantStep: "device authorization"},
+		{name: "bad client", device: deviceReply(5, 900), polls: []reply{{Status: 200, Body: `{"error":"incorrect_client_credentials"}`}}, wantStep: "token poll", wantCode: "incorrect_client_credentials"},
+		{name: "device flow disabled", device: reply{Status: 400, Body: `{"error":"device_flow_disabled"}`}, wantStep: "device authorization", wantCode: "device_flow_disabled"},
+		{name: "poll answers html", device: deviceReply(5, 900), polls: []reply{{Status: 502, Body: "<html>" + deviceCode + "</html>"}}, wantStep: "token poll"},
+		{name: "granted without token", device: deviceReply(5, 900), polls: []reply{{Status: 200, Body: `{"token_type":"bearer"}`}}, wantStep: "token poll"},
+		{name: "hostile verification uri", device: reply{Status: 200, Body: `{"device_code":"d","user_code":"U","verification_uri":"http://phish.example/login"}`}, wantStep: "device authorization"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newGitHub(t, tt.device, tt.polls, tt.exchange)
-			_, err := g.adapter("github.com", &fakeClock{t: testNow}).Login(t.Context(), g.Client(), records.ID{Label: "octocat"}, io.Discard)
+			_, err := g.adapter("github.com", adaptertest.NewClock(testNow)).Login(t.Context(), g.Client(), records.ID{Label: "octocat"}, io.Discard)
 			if err == nil {
 				t.Fatal("Login succeeded")
 			}
@@ -271,7 +206,7 @@ func TestLoginPreconditions(t *testing.T) {
 	if _, err := New().Login(t.Context(), g.Client(), records.ID{Label: "x"}, io.Discard); !errors.Is(err, bearer.ErrNoClientID) {
 		t.Errorf("Login without a client = %v", err)
 	}
-	a := g.adapter("github.com", &fakeClock{t: testNow})
+	a := g.adapter("github.com", adaptertest.NewClock(testNow))
 	if _, err := a.Login(t.Context(), g.Client(), records.ID{Namespace: "Work Account", Label: "x"}, io.Discard); !errors.Is(err, ErrBadHost) {
 		t.Errorf("Login with a non-host namespace = %v", err)
 	}
@@ -287,7 +222,7 @@ func TestLoginPreconditions(t *testing.T) {
 
 func TestRefresh(t *testing.T) {
 	g := newGitHub(t, reply{}, nil, exchangeReply("https://api.individual.githubcopilot.com"))
-	clock := &fakeClock{t: testNow}
+	clock := adaptertest.NewClock(testNow)
 	rec := copilotRecord("octocorp.ghe.com", "me", "old-copilot", ghToken, map[string]string{"email": "me@example.com"})
 	got, err := g.adapter("octocorp.ghe.com", clock).Refresh(t.Context(), g.Client(), rec)
 	if err != nil {
@@ -315,24 +250,24 @@ func TestRefreshFailures(t *testing.T) {
 		permanent bool
 		wantIs    error
 	}{
-		{name: "401 bad token", exchange: reply{status: 401, body: `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`}, status: 401, code: "bad_credentials", permanent: true},
-		{name: "403 no seat", exchange: reply{status: 403, body: `{"error_details":{"notification_id":"no_copilot_access"},"message":"Resource not accessible by integration"}`}, status: 403, code: "no_copilot_access", permanent: true, wantIs: ErrNoCopilotAccess},
-		{name: "403 hostile notification id", exchange: reply{status: 403, body: `{"error_details":{"notification_id":"` + ghToken + ` <b>"}}`}, status: 403, code: "no_copilot_access", permanent: true, wantIs: ErrNoCopilotAccess},
-		{name: "403 rate limit", exchange: reply{status: 403, header: http.Header{"X-Ratelimit-Remaining": {"0"}}, body: `{"message":"API rate limit exceeded"}`}, status: 403, code: "rate_limited"},
-		{name: "404", exchange: reply{status: 404, body: `{"message":"Not Found"}`}, status: 404, code: "no_copilot_access", permanent: true, wantIs: ErrNoCopilotAccess},
-		{name: "429", exchange: reply{status: 429, body: `{}`}, status: 429},
-		{name: "500", exchange: reply{status: 500, body: ghToken}, status: 500},
-		{name: "malformed json", exchange: reply{status: 200, body: `{"token":`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "missing token", exchange: reply{status: 200, body: `{"expires_at":1,"refresh_in":1500}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "missing expiry", exchange: reply{status: 200, body: `{"token":"t"}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "token with newline", exchange: reply{status: 200, body: `{"token":"a\nb","refresh_in":1500}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "plain http api endpoint", exchange: reply{status: 200, body: `{"token":"t","refresh_in":1500,"endpoints":{"api":"http://evil.example"}}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "10 MB answer", exchange: reply{status: 200, body: `{"token":"` + big + `"}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
+		{name: "401 bad token", exchange: reply{Status: 401, Body: `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`}, status: 401, code: "bad_credentials", permanent: true},
+		{name: "403 no seat", exchange: reply{Status: 403, Body: `{"error_details":{"notification_id":"no_copilot_access"},"message":"Resource not accessible by integration"}`}, status: 403, code: "no_copilot_access", permanent: true, wantIs: ErrNoCopilotAccess},
+		{name: "403 hostile notification id", exchange: reply{Status: 403, Body: `{"error_details":{"notification_id":"` + ghToken + ` <b>"}}`}, status: 403, code: "no_copilot_access", permanent: true, wantIs: ErrNoCopilotAccess},
+		{name: "403 rate limit", exchange: reply{Status: 403, Header: http.Header{"X-Ratelimit-Remaining": {"0"}}, Body: `{"message":"API rate limit exceeded"}`}, status: 403, code: "rate_limited"},
+		{name: "404", exchange: reply{Status: 404, Body: `{"message":"Not Found"}`}, status: 404, code: "no_copilot_access", permanent: true, wantIs: ErrNoCopilotAccess},
+		{name: "429", exchange: reply{Status: 429, Body: `{}`}, status: 429},
+		{name: "500", exchange: reply{Status: 500, Body: ghToken}, status: 500},
+		{name: "malformed json", exchange: reply{Status: 200, Body: `{"token":`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
+		{name: "missing token", exchange: reply{Status: 200, Body: `{"expires_at":1,"refresh_in":1500}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
+		{name: "missing expiry", exchange: reply{Status: 200, Body: `{"token":"t"}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
+		{name: "token with newline", exchange: reply{Status: 200, Body: `{"token":"a\nb","refresh_in":1500}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
+		{name: "plain http api endpoint", exchange: reply{Status: 200, Body: `{"token":"t","refresh_in":1500,"endpoints":{"api":"http://evil.example"}}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
+		{name: "10 MB answer", exchange: reply{Status: 200, Body: `{"token":"` + big + `"}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newGitHub(t, reply{}, nil, tt.exchange)
-			_, err := g.adapter("github.com", &fakeClock{t: testNow}).Refresh(t.Context(), g.Client(), copilotRecord("default", "me", "", ghToken, nil))
+			_, err := g.adapter("github.com", adaptertest.NewClock(testNow)).Refresh(t.Context(), g.Client(), copilotRecord("default", "me", "", ghToken, nil))
 			var re *adapters.RefreshError
 			if !errors.As(err, &re) {
 				t.Fatalf("Refresh = %v, want *adapters.RefreshError", err)
@@ -358,13 +293,10 @@ func TestRefreshNotPossible(t *testing.T) {
 	if _, err := a.Refresh(t.Context(), nil, copilotRecord("Work", "me", "x", ghToken, nil)); !errors.Is(err, ErrBadHost) {
 		t.Errorf("Refresh with a non-host namespace = %v", err)
 	}
-	g := newGitHub(t, reply{}, nil, exchangeReply("https://api.githubcopilot.com"))
-	url := g.URL
-	g.Close()
+	url := adaptertest.ClosedURL(t)
 	_, err := New(WithEndpoints("github.com", Endpoints{DeviceCodeURL: url, AccessTokenURL: url, CopilotTokenURL: url})).
 		Refresh(t.Context(), &http.Client{}, copilotRecord("default", "me", "", ghToken, nil))
-	var re *adapters.RefreshError
-	if !errors.As(err, &re) || re.Permanent || re.Status != 0 || strings.Contains(err.Error(), ghToken) {
+	if re := adaptertest.RefreshError(t, err, ghToken); re.Permanent || re.Status != 0 {
 		t.Errorf("Refresh against a closed server = %v", err)
 	}
 }

@@ -85,12 +85,12 @@ func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records
 	}
 	req.Header.Set("Authorization", "token "+gh.Reveal())
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", a.userAgent)
+	req.Header.Set("User-Agent", a.device.UserAgent)
 	req.Header.Set("Editor-Version", a.editorVersion)
 	if a.pluginVersion != "" {
 		req.Header.Set("Editor-Plugin-Version", a.pluginVersion)
 	}
-	start := a.now()
+	start := a.device.Now()
 	resp, err := httpClient(client).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

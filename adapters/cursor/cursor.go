@@ -14,6 +14,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/internal/login"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -167,14 +168,9 @@ func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records
 // Namespace default to "cursor" and "default"; Label is required) without
 // checking the key.
 func NewRecord(id records.ID, key records.Secret) (*records.Record, error) {
-	if id.Provider == "" {
-		id.Provider = Provider
-	}
-	if id.Namespace == "" {
-		id.Namespace = records.DefaultNamespace
-	}
-	if id.Provider != Provider {
-		return nil, fmt.Errorf("%s: record %s: %w", Provider, id, bearer.ErrWrongProvider)
+	id, err := login.ID(Provider, id)
+	if err != nil {
+		return nil, err
 	}
 	key = records.Secret(strings.TrimSpace(key.Reveal()))
 	if err := bearer.SetBearer(&http.Request{Header: http.Header{}}, key); err != nil {
@@ -207,8 +203,8 @@ func (a *Adapter) Login(ctx context.Context, client *http.Client, id records.ID,
 		if _, err := NewRecord(id, key); err != nil {
 			return nil, err
 		}
-	} else if id.Provider != "" && id.Provider != Provider {
-		return nil, fmt.Errorf("%s: record %s: %w", Provider, id, bearer.ErrWrongProvider)
+	} else if _, err := login.ID(Provider, id); err != nil {
+		return nil, err
 	}
 	fail := func(status int, code string, cause error) (*records.Record, error) {
 		return nil, &bearer.LoginError{Provider: Provider, Step: "key check", Status: status, Code: code, Err: cause}

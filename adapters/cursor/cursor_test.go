@@ -1,16 +1,12 @@
 package cursor
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +16,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -33,9 +30,7 @@ var testNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 const testKey = "crsr_0123456789abcdef"
 
 func TestRegistered(t *testing.T) {
-	if a, ok := adapters.Lookup(Provider); !ok || a.Provider() != Provider {
-		t.Fatal("cursor adapter not registered")
-	}
+	adaptertest.Registered(t, Provider)
 }
 
 func apiRecord(key records.Secret) *records.Record {
@@ -89,20 +84,6 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
-func loadResponse(t *testing.T, path string) (*http.Response, []byte) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, body, _ := bytes.Cut(raw, []byte("\n\n"))
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
 func TestClassifyFixtures(t *testing.T) {
 	tests := []struct {
 		file string
@@ -117,14 +98,7 @@ func TestClassifyFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			resp, body := loadResponse(t, filepath.Join("testdata", "classify", tt.file))
-			if diff := cmp.Diff(tt.want, New().Classify(resp, testNow)); diff != "" {
-				t.Errorf("Classify (-want +got):\n%s", diff)
-			}
-			rest, _ := io.ReadAll(resp.Body)
-			if !bytes.Equal(rest, body) {
-				t.Errorf("body not restored: %q", rest)
-			}
+			adaptertest.ClassifyFixture(t, New().Classify, tt.file, testNow, tt.want)
 		})
 	}
 }
@@ -241,5 +215,28 @@ func TestLoginRefusesBeforeSending(t *testing.T) {
 	}
 	if sent {
 		t.Error("a request was sent for input that was already invalid")
+	}
+}
+
+func TestNewConfigErrors(t *testing.T) {
+	for name, opt := range map[string]Option{
+		"http base url":    WithBaseURL("http://api.cursor.example"),
+		"empty user agent": WithUserAgent(" "),
+		"user agent ctl":   WithUserAgent("a\nb"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := New(opt)
+			var ce *bearer.ConfigError
+			req, _ := http.NewRequest("GET", DefaultBaseURL+"/v1/models", nil)
+			if err := a.Authorize(req, apiRecord(testKey)); !errors.As(err, &ce) {
+				t.Errorf("Authorize = %v, want *bearer.ConfigError", err)
+			}
+			if _, err := a.Login(context.Background(), nil, records.ID{Label: "x"}, testKey); !errors.As(err, &ce) {
+				t.Errorf("Login = %v, want *bearer.ConfigError", err)
+			}
+		})
+	}
+	if New(WithUserAgent("myapp/1")).userAgent != "myapp/1" {
+		t.Error("WithUserAgent not applied")
 	}
 }

@@ -1,13 +1,12 @@
 package google
 
 import (
-	"errors"
 	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/records"
 )
 
@@ -52,27 +51,11 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestAuthorizeRefuses(t *testing.T) {
-	wk := &records.Record{Kind: records.KindWellKnown, WellKnown: &records.WellKnown{Key: "k", Token: "t"}}
-	for name, c := range map[string]struct {
-		rec  *records.Record
-		want error
-	}{
-		"nil":         {nil, ErrNoCredential},
-		"well-known":  {wk, ErrUnsupportedKind},
-		"empty key":   {NewAPIKeyRecord("x", ""), ErrNoCredential},
-		"empty token": {&records.Record{Kind: records.KindOAuth, OAuth: &records.OAuth{}}, ErrNoCredential},
-	} {
-		req, _ := http.NewRequest(http.MethodGet, DefaultBaseURL, nil)
-		if err := New().Authorize(req, c.rec); !errors.Is(err, c.want) {
-			t.Errorf("%s: err = %v, want %v", name, err, c.want)
-		}
-	}
+	adaptertest.AuthorizeRefuses(t, New().Authorize, ErrNoCredential, ErrUnsupportedKind)
 }
 
 func TestRegisteredAndPresets(t *testing.T) {
-	if a, ok := adapters.Lookup(ProviderID); !ok || a.Provider() != ProviderID {
-		t.Fatal("google not registered")
-	}
+	adaptertest.Registered(t, ProviderID)
 	if diff := cmp.Diff(map[string]Client{"gemini-cli": PresetGeminiCLI}, Presets()); diff != "" {
 		t.Error(diff)
 	}

@@ -2,12 +2,12 @@ package google
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/hint"
 	"github.com/authvault/authvault/pool"
 )
@@ -121,21 +121,17 @@ func read(e rpcError, now time.Time) signals {
 // Malformed hints are ignored; hints are capped at pool.MaxRetryAfter.
 // At most adapters.MaxErrorBody bytes are read and the body is restored.
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
-	if resp == nil {
-		return pool.Outcome{Kind: pool.Transient}
-	}
-	o := pool.Outcome{Status: resp.StatusCode}
-	if resp.StatusCode < 400 {
-		o.Kind = pool.Success
+	o, body, isError := hint.ErrorResponse(resp)
+	if !isError {
 		return o
 	}
-	s := read(parseRPCError(adapters.PeekBody(resp, adapters.MaxErrorBody)), now)
+	s := read(parseRPCError(body), now)
 	status := resp.StatusCode
 	switch {
 	case status == 429 || s.status == "RESOURCE_EXHAUSTED":
 		retryAfter, _ := hint.RetryAfter(resp.Header, now)
 		inMessage, _ := hint.RetryIn(s.message, now)
-		o.Reason = or(s.reason, "RESOURCE_EXHAUSTED")
+		o.Reason = cmp.Or(s.reason, "RESOURCE_EXHAUSTED")
 		o.Model = s.model
 		if o.Model == "" && resp.Request != nil {
 			o.Model = modelFromPath(resp.Request.URL.Path)
@@ -152,7 +148,7 @@ func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	case s.reason == "VALIDATION_REQUIRED" || s.reason == "SERVICE_DISABLED":
 		o.Kind, o.Reason = pool.Fatal, s.reason
 	case status == 401 || status == 403 || s.reason == "API_KEY_INVALID":
-		o.Kind, o.Reason = pool.AuthRejected, or(s.reason, hint.Code(s.status))
+		o.Kind, o.Reason = pool.AuthRejected, cmp.Or(s.reason, hint.Code(s.status))
 	case status == 408 || status >= 500:
 		o.Kind, o.Reason = pool.Transient, hint.Code(s.status)
 	default:
@@ -187,11 +183,4 @@ func modelFromPath(p string) string {
 // modelName keeps a model id only if it looks like one.
 func modelName(m string) string {
 	return hint.Code(strings.TrimPrefix(m, "models/"))
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

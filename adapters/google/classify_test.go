@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/pool"
 )
@@ -61,15 +59,8 @@ func TestClassify(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var body []byte
-			if c.fixture != "" {
-				body = adaptertest.Fixture(t, c.fixture)
-			}
-			resp := adaptertest.Response(c.status, c.header, body, c.url)
-			if diff := cmp.Diff(c.want, New().Classify(resp, now)); diff != "" {
-				t.Errorf("outcome (-want +got):\n%s", diff)
-			}
-			adaptertest.BodyRestored(t, resp, body)
+			resp, body := adaptertest.FixtureResponse(t, c.status, c.header, c.fixture, c.url)
+			adaptertest.Classified(t, New().Classify, resp, body, now, c.want)
 		})
 	}
 }
@@ -79,10 +70,7 @@ func TestClassifyLargeBody(t *testing.T) {
 	body := append(bytes.Repeat([]byte(" "), 10<<20), q...)
 	resp := adaptertest.Response(429, adaptertest.Headers("retry-after", "5"), body, codeAssistURL)
 	want := pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "RESOURCE_EXHAUSTED", Until: now.Add(5 * time.Second)}
-	if diff := cmp.Diff(want, New().Classify(resp, now)); diff != "" {
-		t.Error(diff)
-	}
-	adaptertest.BodyRestored(t, resp, body)
+	adaptertest.Classified(t, New().Classify, resp, body, now, want)
 	for _, garbage := range []string{`{"error":[1,2]}`, `{"error":{"details":"x"}}`, `[{"error":null}]`, `[`, `null`, `{"error":{"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":12}]}}`} {
 		resp := adaptertest.Response(429, nil, []byte(garbage), geminiURL)
 		if got := New().Classify(resp, now); got.Kind != pool.RateLimited || !got.Until.IsZero() {

@@ -1,12 +1,12 @@
 package google
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/authvault/authvault/adapters/internal/oauthtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -22,7 +22,5 @@ const (
 )
 
 func idToken(email string) string {
-	b, _ := json.Marshal(map[string]any{"iss": "https://accounts.google.com", "email": email, "email_verified": true})
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc(b) + ".c2ln"
+	return oauthtest.JWT(map[string]any{"iss": "https://accounts.google.com", "email": email, "email_verified": true})
 }

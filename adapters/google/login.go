@@ -1,6 +1,7 @@
 package google
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -112,7 +113,7 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	oc := &oauth2.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: secret,
-		Endpoint:     oauth2.Endpoint{AuthURL: or(cfg.AuthURL, defaultEndpoint.AuthURL), TokenURL: or(cfg.TokenURL, defaultEndpoint.TokenURL), AuthStyle: oauth2.AuthStyleInParams},
+		Endpoint:     oauth2.Endpoint{AuthURL: cmp.Or(cfg.AuthURL, defaultEndpoint.AuthURL), TokenURL: cmp.Or(cfg.TokenURL, defaultEndpoint.TokenURL), AuthStyle: oauth2.AuthStyleInParams},
 		Scopes:       cfg.Scopes,
 	}
 	if len(oc.Scopes) == 0 {
@@ -123,6 +124,7 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 		paste = preset.PasteRedirectURI
 	}
 	flow := &oauthflow.CodeFlow{
+		Mode:             oauthflow.Mode(cfg.RedirectMode), // the same values; Run refuses others
 		Loopback:         oauthflow.LoopbackConfig{Port: cfg.LoopbackPort, Path: LoopbackPath},
 		PasteRedirectURI: paste,
 		Open:             cfg.Open,
@@ -134,14 +136,6 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 			return c.AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.S256ChallengeOption(p.Verifier),
 				oauth2.SetAuthURLParam("prompt", "consent")), nil
 		},
-	}
-	switch cfg.RedirectMode {
-	case RedirectLoopback:
-		flow.Mode = oauthflow.ModeLoopback
-	case RedirectPaste:
-		flow.Mode = oauthflow.ModePaste
-	default:
-		return nil, fmt.Errorf("google: unknown redirect mode %d", cfg.RedirectMode)
 	}
 	g, err := flow.Run(ctx)
 	if err != nil {
@@ -201,9 +195,9 @@ func LoginDevice(ctx context.Context, cfg DeviceConfig) (*records.Record, error)
 		scopes = DefaultScopes()
 	}
 	clock := clockOr(cfg.Now)
-	tokenURL := or(cfg.TokenURL, defaultEndpoint.TokenURL)
+	tokenURL := cmp.Or(cfg.TokenURL, defaultEndpoint.TokenURL)
 	dc, err := oauthflow.RequestDeviceCode(ctx, cfg.HTTPClient, oauthflow.Request{
-		URL:    or(cfg.DeviceAuthURL, defaultEndpoint.DeviceAuthURL),
+		URL:    cmp.Or(cfg.DeviceAuthURL, defaultEndpoint.DeviceAuthURL),
 		Params: url.Values{"client_id": {cfg.ClientID}, "scope": {strings.Join(scopes, " ")}},
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/internal/oauthflow"
 	"github.com/authvault/authvault/adapters/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -219,5 +220,11 @@ func TestLoginDeviceFailures(t *testing.T) {
 	}
 	if n := len(srv.TokenRequests()); n != 1800/5-1 {
 		t.Errorf("%d polls in 30 minutes at 5 s", n)
+	}
+}
+
+func TestRedirectModesAreTheFlowsModes(t *testing.T) {
+	if oauthflow.Mode(RedirectLoopback) != oauthflow.ModeLoopback || oauthflow.Mode(RedirectPaste) != oauthflow.ModePaste {
+		t.Error("Login hands RedirectMode on as an oauthflow.Mode: the values must match")
 	}
 }

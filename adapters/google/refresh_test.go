@@ -2,9 +2,6 @@ package google
 
 import (
 	"context"
-	"errors"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -108,13 +105,7 @@ func TestRefreshFailures(t *testing.T) {
 			rec := oauthRecord()
 			rec.OAuth.TokenURL = srv.TokenURL()
 			_, err := New().Refresh(context.Background(), srv.Client(), rec)
-			adaptertest.NoSecret(t, err, testRefresh, testAccess, testSecret)
-			var re *adapters.RefreshError
-			if !errors.As(err, &re) {
-				t.Fatalf("err = %T %v", err, err)
-			}
-			got := *re
-			got.Err = nil
+			got := adaptertest.RefreshError(t, err, testRefresh, testAccess, testSecret)
 			if diff := cmp.Diff(c.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -126,40 +117,15 @@ func TestRefreshFailures(t *testing.T) {
 }
 
 func TestRefreshWithoutRequest(t *testing.T) {
-	hits := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits++ }))
-	defer srv.Close()
-	noClient := oauthRecord()
-	noClient.OAuth.ClientID = ""
-	noRefresh := oauthRecord()
-	noRefresh.OAuth.Refresh = ""
-	for name, c := range map[string]struct {
-		rec  *records.Record
-		want error
-	}{
-		"api key":          {NewAPIKeyRecord("k", testKey), adapters.ErrNotRefreshable},
-		"no client id":     {noClient, ErrClientIDRequired},
-		"no refresh token": {noRefresh, ErrNoRefreshToken},
-	} {
-		if _, err := New(WithTokenURL(srv.URL)).Refresh(context.Background(), nil, c.rec); !errors.Is(err, c.want) {
-			t.Errorf("%s: err = %v, want %v", name, err, c.want)
-		}
-	}
-	if hits != 0 {
-		t.Errorf("%d requests sent", hits)
-	}
+	srv := adaptertest.NoRequestServer(t)
+	adaptertest.RefreshRefusals(t, New(WithTokenURL(srv.URL)).Refresh, oauthRecord(), ErrClientIDRequired, ErrNoRefreshToken)
 }
 
 func TestRefreshNetworkError(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	u := srv.URL
-	srv.Close()
 	rec := oauthRecord()
-	rec.OAuth.TokenURL = u
+	rec.OAuth.TokenURL = adaptertest.ClosedURL(t)
 	_, err := New().Refresh(context.Background(), nil, rec)
-	var re *adapters.RefreshError
-	if !errors.As(err, &re) || re.Permanent || re.Status != 0 {
+	if re := adaptertest.RefreshError(t, err, testRefresh, testSecret); re.Permanent || re.Status != 0 {
 		t.Fatalf("err = %v", err)
 	}
-	adaptertest.NoSecret(t, err, testRefresh, testSecret)
 }

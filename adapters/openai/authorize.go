@@ -1,9 +1,9 @@
 package openai
 
 import (
-	"fmt"
 	"net/http"
 
+	"github.com/authvault/authvault/adapters/internal/credential"
 	"github.com/authvault/authvault/records"
 )
 
@@ -12,31 +12,20 @@ import (
 // Meta["organization"] and Meta["project"] when set; for a ChatGPT
 // sign-in it adds chatgpt-account-id from rec.OAuth.AccountID when set.
 func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
-	if rec == nil {
-		return ErrNoCredential
+	secret, apiKey, err := credential.Of(rec, ErrNoCredential, ErrUnsupportedKind)
+	if err != nil {
+		return err
 	}
-	switch {
-	case rec.Kind == records.KindAPI && rec.API != nil:
-		if rec.API.Key.IsZero() {
-			return ErrNoCredential
-		}
-		req.Header.Set("Authorization", "Bearer "+rec.API.Key.Reveal())
+	req.Header.Set("Authorization", "Bearer "+secret.Reveal())
+	if apiKey {
 		if v := rec.Meta[MetaOrganization]; v != "" {
 			req.Header.Set("OpenAI-Organization", v)
 		}
 		if v := rec.Meta[MetaProject]; v != "" {
 			req.Header.Set("OpenAI-Project", v)
 		}
-	case rec.Kind == records.KindOAuth && rec.OAuth != nil:
-		if rec.OAuth.Access.IsZero() {
-			return ErrNoCredential
-		}
-		req.Header.Set("Authorization", "Bearer "+rec.OAuth.Access.Reveal())
-		if rec.OAuth.AccountID != "" {
-			req.Header.Set(AccountIDHeader, rec.OAuth.AccountID)
-		}
-	default:
-		return fmt.Errorf("%w: %q", ErrUnsupportedKind, rec.Kind)
+	} else if rec.OAuth.AccountID != "" {
+		req.Header.Set(AccountIDHeader, rec.OAuth.AccountID)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -8,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/hint"
 	"github.com/authvault/authvault/pool"
 )
@@ -70,16 +70,12 @@ var limits = []hint.Limit{
 // Malformed hints are ignored; hints are capped at pool.MaxRetryAfter.
 // At most adapters.MaxErrorBody bytes are read and the body is restored.
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
-	if resp == nil {
-		return pool.Outcome{Kind: pool.Transient}
-	}
-	o := pool.Outcome{Status: resp.StatusCode}
-	if resp.StatusCode < 400 {
-		o.Kind = pool.Success
+	o, body, isError := hint.ErrorResponse(resp)
+	if !isError {
 		return o
 	}
 	var e apiError
-	_ = json.Unmarshal(adapters.PeekBody(resp, adapters.MaxErrorBody), &e)
+	_ = json.Unmarshal(body, &e)
 	reason := hint.Code(e.code())
 	if reason == "" {
 		reason = hint.Code(e.Error.Type)
@@ -101,7 +97,7 @@ func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 			o.Until, _ = hint.RetryAfter(h, now)
 		}
 	case status == 429:
-		o.Kind, o.Reason = pool.RateLimited, or(reason, "rate_limit_exceeded")
+		o.Kind, o.Reason = pool.RateLimited, cmp.Or(reason, "rate_limit_exceeded")
 		if t, ok := hint.RetryAfter(h, now); ok {
 			o.Until = t
 		} else if t := hint.Resets(h, limits, hint.GoDuration, now); !t.IsZero() {
@@ -114,7 +110,7 @@ func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	case status == 401 || status == 403:
 		o.Kind, o.Reason = pool.AuthRejected, reason
 	case status >= 500 && (e.is("server_is_overloaded") || strings.Contains(strings.ToLower(e.Error.Message), "overloaded")):
-		o.Kind, o.Reason = pool.Overloaded, or(reason, "overloaded")
+		o.Kind, o.Reason = pool.Overloaded, cmp.Or(reason, "overloaded")
 	case status == 408 || status >= 500:
 		o.Kind, o.Reason = pool.Transient, reason
 	default:
@@ -143,11 +139,4 @@ func number(raw json.RawMessage, now time.Time, conv func(float64, time.Time) (t
 		return time.Time{}, false
 	}
 	return conv(f, now)
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

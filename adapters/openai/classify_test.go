@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/pool"
 )
@@ -66,15 +64,8 @@ func TestClassify(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var body []byte
-			if c.fixture != "" {
-				body = adaptertest.Fixture(t, c.fixture)
-			}
-			resp := adaptertest.Response(c.status, c.header, body, responsesURL)
-			if diff := cmp.Diff(c.want, New().Classify(resp, now)); diff != "" {
-				t.Errorf("outcome (-want +got):\n%s", diff)
-			}
-			adaptertest.BodyRestored(t, resp, body)
+			resp, body := adaptertest.FixtureResponse(t, c.status, c.header, c.fixture, responsesURL)
+			adaptertest.Classified(t, New().Classify, resp, body, now, c.want)
 		})
 	}
 }
@@ -110,10 +101,7 @@ func TestClassifyLargeBody(t *testing.T) {
 	body := append(bytes.Repeat([]byte("\n"), 10<<20), quota...)
 	resp := adaptertest.Response(429, adaptertest.Headers("retry-after", "3"), body, responsesURL)
 	want := pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limit_exceeded", Until: now.Add(3 * time.Second)}
-	if diff := cmp.Diff(want, New().Classify(resp, now)); diff != "" {
-		t.Error(diff)
-	}
-	adaptertest.BodyRestored(t, resp, body)
+	adaptertest.Classified(t, New().Classify, resp, body, now, want)
 	if got := New().Classify(nil, now); got.Kind != pool.Transient {
 		t.Errorf("nil response: %+v", got)
 	}

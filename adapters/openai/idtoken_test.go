@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/authvault/authvault/adapters/internal/oauthtest"
 )
 
 func TestParseIDToken(t *testing.T) {
@@ -17,11 +19,11 @@ func TestParseIDToken(t *testing.T) {
 	}{
 		{"full", idToken("me@example.com", "acct-123", "plus"),
 			Claims{AccountID: "acct-123", PlanType: "plus", Email: "me@example.com", Expiry: now.Add(time.Hour)}},
-		{"profile email", jwt(map[string]any{"https://api.openai.com/profile": map[string]string{"email": "p@example.com"}}),
+		{"profile email", oauthtest.JWT(map[string]any{"https://api.openai.com/profile": map[string]string{"email": "p@example.com"}}),
 			Claims{Email: "p@example.com"}},
-		{"no claims", jwt(map[string]any{"sub": "x"}), Claims{}},
-		{"hostile exp", jwt(map[string]any{"exp": 1e300}), Claims{}},
-		{"negative exp", jwt(map[string]any{"exp": -5}), Claims{}},
+		{"no claims", oauthtest.JWT(map[string]any{"sub": "x"}), Claims{}},
+		{"hostile exp", oauthtest.JWT(map[string]any{"exp": 1e300}), Claims{}},
+		{"negative exp", oauthtest.JWT(map[string]any{"exp": -5}), Claims{}},
 	}
 	for _, c := range cases {
 		got, err := ParseIDToken(c.token)
@@ -33,7 +35,7 @@ func TestParseIDToken(t *testing.T) {
 		}
 	}
 	const secret = "c2VjcmV0LXRva2VuLWJvZHk"
-	for _, bad := range []string{"", secret, "a." + secret + ".c", "x.e30", jwt("a string")} {
+	for _, bad := range []string{"", secret, "a." + secret + ".c", "x.e30", oauthtest.JWT("a string")} {
 		_, err := ParseIDToken(bad)
 		if !errors.Is(err, ErrMalformedIDToken) {
 			t.Errorf("%.24q: err = %v", bad, err)

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -97,9 +98,9 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if cfg.ClientID == "" {
 		return nil, ErrClientIDRequired
 	}
-	issuer := strings.TrimRight(or(cfg.Issuer, DefaultIssuer), "/")
+	issuer := strings.TrimRight(cmp.Or(cfg.Issuer, DefaultIssuer), "/")
 	tokenURL := issuer + "/oauth/token"
-	scope := or(cfg.Scope, DefaultScope)
+	scope := cmp.Or(cfg.Scope, DefaultScope)
 	port := cfg.Port
 	switch {
 	case port == 0:
@@ -121,39 +122,19 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 		now = time.Now
 	}
 	flow := &oauthflow.CodeFlow{
+		Mode:               oauthflow.Mode(cfg.RedirectMode), // the same values; Run refuses others
 		Loopback:           oauthflow.LoopbackConfig{Port: port, Path: LoopbackPath, RedirectHost: "localhost"},
 		PasteRedirectURI:   fmt.Sprintf("http://localhost:%d%s", port, LoopbackPath),
 		PasteRequiresState: true,
 		Open:               cfg.Open,
 		In:                 cfg.Prompt,
 		Out:                cfg.Out,
-		AuthorizeURL: func(redirectURI, state string, p oauthflow.PKCE) (string, error) {
-			u, err := url.Parse(issuer + "/oauth/authorize")
-			if err != nil {
-				return "", fmt.Errorf("openai: authorization URL: %w", err)
-			}
-			q := u.Query()
-			for k, vs := range params {
-				q[k] = append([]string(nil), vs...)
-			}
-			q.Set("response_type", "code")
-			q.Set("client_id", cfg.ClientID)
-			q.Set("redirect_uri", redirectURI)
-			q.Set("scope", scope)
-			q.Set("code_challenge", p.Challenge)
-			q.Set("code_challenge_method", oauthflow.Method)
-			q.Set("state", state)
-			u.RawQuery = q.Encode()
-			return u.String(), nil
-		},
-	}
-	switch cfg.RedirectMode {
-	case RedirectLoopback:
-		flow.Mode = oauthflow.ModeLoopback
-	case RedirectPaste:
-		flow.Mode = oauthflow.ModePaste
-	default:
-		return nil, fmt.Errorf("openai: unknown redirect mode %d", cfg.RedirectMode)
+		AuthorizeURL: oauthflow.AuthRequest{
+			Endpoint: issuer + "/oauth/authorize",
+			ClientID: cfg.ClientID,
+			Scope:    scope,
+			Extra:    params,
+		}.URL,
 	}
 	g, err := flow.Run(ctx)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/internal/oauthflow"
 	"github.com/authvault/authvault/adapters/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -144,5 +145,11 @@ func TestLoginErrors(t *testing.T) {
 	rec, err := Login(ctx, LoginConfig{ClientID: "c", Issuer: srv.URL, Port: LoopbackAnyPort, Open: oauthtest.Browser(t, nil), HTTPClient: srv.Client()})
 	if err != nil || rec.OAuth.AccountID != "" || rec.Label != "" {
 		t.Errorf("opaque id token: %v %+v", err, rec)
+	}
+}
+
+func TestRedirectModesAreTheFlowsModes(t *testing.T) {
+	if oauthflow.Mode(RedirectLoopback) != oauthflow.ModeLoopback || oauthflow.Mode(RedirectPaste) != oauthflow.ModePaste {
+		t.Error("Login hands RedirectMode on as an oauthflow.Mode: the values must match")
 	}
 }

@@ -3,7 +3,6 @@ package openai
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/authvault/authvault/adapters/internal/oauthflow"
@@ -23,42 +22,29 @@ import (
 // *adapters.RefreshError; refresh_token_reused, refresh_token_expired,
 // refresh_token_invalidated, invalid_grant and a bare 401 are Permanent.
 func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
-	t, err := oauthflow.ResolveRefresh(ProviderID, rec, a.clientID, a.tokenURL)
+	out, tok, err := oauthflow.RefreshGrant{Provider: ProviderID, ClientID: a.clientID, TokenURL: a.tokenURL}.Run(ctx, client, rec, a.now)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := oauthflow.PostToken(ctx, client, oauthflow.Request{
-		URL: t.TokenURL,
-		Params: url.Values{
-			"grant_type":    {"refresh_token"},
-			"refresh_token": {t.RefreshToken},
-			"client_id":     {t.ClientID},
-		},
-	})
-	if err != nil {
-		return nil, oauthflow.AsRefreshError(ProviderID, err)
-	}
-	out := rec.Clone()
-	applyToken(out, tok, a.now())
-	out.OAuth.ClientID = t.ClientID
+	applyTokenFacts(out, tok)
 	return out, nil
 }
 
 // applyToken copies a token response into rec's OAuth section and the
-// facts of its id token into AccountID and Meta, keeping what the
+// facts of its tokens into it (see applyTokenFacts), keeping what the
 // response does not replace.
 func applyToken(rec *records.Record, tok *oauthflow.TokenResponse, now time.Time) {
+	tok.Apply(rec.OAuth, now)
+	applyTokenFacts(rec, tok)
+}
+
+// applyTokenFacts completes a record the token response was applied to:
+// the expiry from the access token's exp claim when the response gave no
+// lifetime, and the id token with its facts in AccountID and Meta.
+func applyTokenFacts(rec *records.Record, tok *oauthflow.TokenResponse) {
 	o := rec.OAuth
-	o.Access = tok.AccessToken
-	if !tok.RefreshToken.IsZero() {
-		o.Refresh = tok.RefreshToken
-	}
-	o.Expiry = tok.Expiry(now)
 	if o.Expiry.IsZero() {
 		o.Expiry = tokenExpiry(tok.AccessToken.Reveal())
-	}
-	if s := tok.Scopes(); len(s) > 0 {
-		o.Scopes = s
 	}
 	if tok.IDToken.IsZero() {
 		return

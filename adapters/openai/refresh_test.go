@@ -2,9 +2,6 @@ package openai
 
 import (
 	"context"
-	"errors"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -19,7 +16,7 @@ import (
 const newRefresh = "rt_NEWREFRESH_4444"
 
 func TestRefreshRotates(t *testing.T) {
-	newAccess := jwt(map[string]any{"exp": now.Add(10 * 24 * time.Hour).Unix()})
+	newAccess := oauthtest.JWT(map[string]any{"exp": now.Add(10 * 24 * time.Hour).Unix()})
 	newID := idToken("new@example.com", "acct-456", "pro")
 	cases := []struct {
 		name  string
@@ -100,13 +97,7 @@ func TestRefreshFailures(t *testing.T) {
 			rec := oauthRecord()
 			rec.OAuth.TokenURL = srv.TokenURL()
 			_, err := New().Refresh(context.Background(), srv.Client(), rec)
-			adaptertest.NoSecret(t, err, testRefresh, testAccess)
-			var re *adapters.RefreshError
-			if !errors.As(err, &re) {
-				t.Fatalf("err = %T %v", err, err)
-			}
-			got := *re
-			got.Err = nil
+			got := adaptertest.RefreshError(t, err, testRefresh, testAccess)
 			if diff := cmp.Diff(c.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -115,28 +106,8 @@ func TestRefreshFailures(t *testing.T) {
 }
 
 func TestRefreshWithoutRequest(t *testing.T) {
-	hits := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits++ }))
-	defer srv.Close()
-	noClient := oauthRecord()
-	noClient.OAuth.ClientID = ""
-	noRefresh := oauthRecord()
-	noRefresh.OAuth.Refresh = ""
-	for name, c := range map[string]struct {
-		rec  *records.Record
-		want error
-	}{
-		"api key":          {NewAPIKeyRecord("k", testKey), adapters.ErrNotRefreshable},
-		"no client id":     {noClient, ErrClientIDRequired},
-		"no refresh token": {noRefresh, ErrNoRefreshToken},
-	} {
-		if _, err := New(WithTokenURL(srv.URL)).Refresh(context.Background(), nil, c.rec); !errors.Is(err, c.want) {
-			t.Errorf("%s: err = %v, want %v", name, err, c.want)
-		}
-	}
-	if hits != 0 {
-		t.Errorf("%d requests sent", hits)
-	}
+	srv := adaptertest.NoRequestServer(t)
+	adaptertest.RefreshRefusals(t, New(WithTokenURL(srv.URL)).Refresh, oauthRecord(), ErrClientIDRequired, ErrNoRefreshToken)
 }
 
 func TestRefreshClientIDOption(t *testing.T) {

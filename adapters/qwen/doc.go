@@ -14,12 +14,12 @@
 //
 // Login runs the device authorization grant (RFC 8628) with PKCE: it prints
 // the verification URL and user code to the writer, polls the token
-// endpoint (authorization_pending keeps polling; slow_down multiplies the
-// interval by 1.5, up to a cap), and returns an OAuth record. authvault has
-// no Qwen client registration of its own; the public client of
-// Qwen Code is offered as the preset "qwen-code" (see Preset), to be chosen
-// knowingly, never as a silent default. (Qwen discontinued the free tier of
-// its OAuth sign-in in April 2026.)
+// endpoint (authorization_pending keeps polling; slow_down, or a 429,
+// multiplies the interval by 1.5, up to a cap), and returns an OAuth
+// record. authvault has no Qwen client registration of its own; the public
+// client of Qwen Code is offered as the preset "qwen-code" (see Preset), to
+// be chosen knowingly, never as a silent default. (Qwen discontinued the
+// free tier of its OAuth sign-in in April 2026.)
 //
 // # Sending requests
 //

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,50 +15,10 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
-
-// fakeClock is the adapter's clock and sleep: sleeping advances time at
-// once and records the wait.
-type fakeClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	waits []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.t = c.t.Add(d)
-	return nil
-}
-
-type reply struct {
-	status int
-	body   string
-}
-
-// oauthServer plays Qwen's device code and token endpoints from a script.
-type oauthServer struct {
-	*httptest.Server
-	device reply
-	polls  []reply // the last one repeats
-
-	mu         sync.Mutex
-	deviceForm url.Values
-	pollForms  []url.Values
-	userAgents []string
-}
 
 const (
 	deviceCode  = "dc-secret-device-code"
@@ -71,45 +28,51 @@ const (
 	newAccessTk = "qwen-access-new-987"
 )
 
+// The paths of the fake's endpoints.
+const (
+	devicePath = "/device/code"
+	tokenPath  = "/token"
+)
+
+// reply is one scripted answer of the fake.
+type reply struct {
+	status int
+	body   string
+}
+
 func deviceReply(expiresIn int) reply {
 	return reply{200, fmt.Sprintf(`{"device_code":%q,"user_code":"ABCD-1234","verification_uri":"https://chat.qwen.ai/authorize","verification_uri_complete":"https://chat.qwen.ai/authorize?user_code=ABCD-1234&client=qwen-code","expires_in":%d}`, deviceCode, expiresIn)}
 }
 
+// oauthServer plays Qwen's device code and token endpoints from a script.
+type oauthServer struct{ *oauthtest.Scripted }
+
 func newOAuthServer(t *testing.T, device reply, polls ...reply) *oauthServer {
 	t.Helper()
-	s := &oauthServer{device: device, polls: polls}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *oauthServer) serve(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	s.mu.Lock()
-	s.userAgents = append(s.userAgents, r.Header.Get("User-Agent"))
-	var rep reply
-	switch r.URL.Path {
-	case "/device/code":
-		s.deviceForm = r.PostForm
-		rep = s.device
-	case "/token":
-		s.pollForms = append(s.pollForms, r.PostForm)
-		i := min(len(s.pollForms), len(s.polls)) - 1
-		rep = s.polls[i]
-	default:
-		rep = reply{404, `{"error":"not_found"}`}
+	script := []oauthtest.Reply{}
+	for _, r := range polls {
+		script = append(script, oauthtest.Reply{Status: r.status, Body: r.body})
 	}
-	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(rep.status)
-	io.WriteString(w, rep.body)
+	return &oauthServer{oauthtest.NewScripted(t, map[string][]oauthtest.Reply{
+		devicePath: {{Status: device.status, Body: device.body}},
+		tokenPath:  script,
+	})}
 }
 
-func (s *oauthServer) adapter(clock *fakeClock, opts ...Option) *Adapter {
+// forms returns the forms path received.
+func (s *oauthServer) forms(path string) []url.Values {
+	var fs []url.Values
+	for _, r := range s.Requests(path) {
+		fs = append(fs, r.Form)
+	}
+	return fs
+}
+
+func (s *oauthServer) adapter(clock *adaptertest.Clock, opts ...Option) *Adapter {
 	return New(append([]Option{
 		WithPreset("qwen-code"),
-		WithDeviceCodeURL(s.URL + "/device/code"),
-		WithTokenURL(s.URL + "/token"),
+		WithDeviceCodeURL(s.URL + devicePath),
+		WithTokenURL(s.URL + tokenPath),
 		WithNow(clock.Now),
 		WithSleep(clock.Sleep),
 	}, opts...)...)
@@ -123,7 +86,7 @@ var (
 
 func TestLogin(t *testing.T) {
 	s := newOAuthServer(t, deviceReply(900), pending, pending, granted)
-	clock := &fakeClock{t: testNow}
+	clock := adaptertest.NewClock(testNow)
 	var prompt strings.Builder
 	rec, err := s.adapter(clock).Login(context.Background(), s.Client(), records.ID{Label: "me@example.com"}, &prompt)
 	if err != nil {
@@ -142,7 +105,7 @@ func TestLogin(t *testing.T) {
 	if diff := cmp.Diff(want, rec); diff != "" {
 		t.Errorf("record (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second}, clock.waits); diff != "" {
+	if diff := cmp.Diff([]time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second}, clock.Waits()); diff != "" {
 		t.Errorf("poll waits (-want +got):\n%s", diff)
 	}
 	wantPrompt := "To sign in to qwen, open https://chat.qwen.ai/authorize?user_code=ABCD-1234&client=qwen-code\nand enter the code ABCD-1234\n"
@@ -155,14 +118,15 @@ func TestLogin(t *testing.T) {
 
 	// PKCE: the challenge sent first must be the S256 of the verifier sent
 	// with every poll.
-	verifier := s.pollForms[0].Get("code_verifier")
+	pollForms := s.forms(tokenPath)
+	verifier := pollForms[0].Get("code_verifier")
 	wantDevice := url.Values{
 		"client_id":             {QwenCodeClientID},
 		"scope":                 {"openid profile email model.completion"},
 		"code_challenge_method": {"S256"},
 		"code_challenge":        {oauth2.S256ChallengeFromVerifier(verifier)},
 	}
-	if diff := cmp.Diff(wantDevice, s.deviceForm); diff != "" {
+	if diff := cmp.Diff(wantDevice, s.forms(devicePath)[0]); diff != "" {
 		t.Errorf("device authorization form (-want +got):\n%s", diff)
 	}
 	wantPoll := url.Values{
@@ -171,13 +135,13 @@ func TestLogin(t *testing.T) {
 		"device_code":   {deviceCode},
 		"code_verifier": {verifier},
 	}
-	for i, f := range s.pollForms {
+	for i, f := range pollForms {
 		if diff := cmp.Diff(wantPoll, f); diff != "" {
 			t.Errorf("poll %d form (-want +got):\n%s", i, diff)
 		}
 	}
-	for _, ua := range s.userAgents {
-		if !strings.HasPrefix(ua, "authvault/") {
+	for _, r := range s.All() {
+		if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "authvault/") {
 			t.Errorf("User-Agent = %q", ua)
 		}
 	}
@@ -185,13 +149,13 @@ func TestLogin(t *testing.T) {
 
 func TestLoginSlowDown(t *testing.T) {
 	s := newOAuthServer(t, deviceReply(900), slowDown, slowDown, slowDown, slowDown, slowDown, granted)
-	clock := &fakeClock{t: testNow}
+	clock := adaptertest.NewClock(testNow)
 	if _, err := s.adapter(clock).Login(context.Background(), s.Client(), records.ID{Label: "me"}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	// ×1.5 per slow_down, capped at 10 s.
 	want := []time.Duration{2 * time.Second, 3 * time.Second, 4500 * time.Millisecond, 6750 * time.Millisecond, 10 * time.Second, 10 * time.Second}
-	if diff := cmp.Diff(want, clock.waits); diff != "" {
+	if diff := cmp.Diff(want, clock.Waits()); diff != "" {
 		t.Errorf("poll waits (-want +got):\n%s", diff)
 	}
 }
@@ -223,7 +187,7 @@ func TestLoginFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newOAuthServer(t, tt.device, append(tt.polls, pending)...)
-			clock := &fakeClock{t: testNow}
+			clock := adaptertest.NewClock(testNow)
 			var prompt strings.Builder
 			_, err := s.adapter(clock, tt.opts...).Login(context.Background(), s.Client(), records.ID{Label: "me"}, &prompt)
 			if err == nil {
@@ -256,7 +220,7 @@ func TestLoginFailures(t *testing.T) {
 
 func TestLoginPreconditions(t *testing.T) {
 	s := newOAuthServer(t, deviceReply(900), granted)
-	clock := &fakeClock{t: testNow}
+	clock := adaptertest.NewClock(testNow)
 	noClient := New(WithDeviceCodeURL(s.URL+"/device/code"), WithTokenURL(s.URL+"/token"))
 	if _, err := noClient.Login(context.Background(), s.Client(), records.ID{Label: "me"}, io.Discard); !errors.Is(err, bearer.ErrNoClientID) {
 		t.Errorf("Login without a client = %v, want ErrNoClientID", err)
@@ -310,7 +274,7 @@ func TestRefresh(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newOAuthServer(t, deviceReply(900), tt.reply)
-			clock := &fakeClock{t: testNow}
+			clock := adaptertest.NewClock(testNow)
 			rec := accountRecord("me", accessTok, tt.oldMeta)
 			rec.OAuth.Refresh = refreshTok
 			got, err := s.adapter(clock).Refresh(context.Background(), s.Client(), rec)
@@ -324,7 +288,7 @@ func TestRefresh(t *testing.T) {
 				t.Errorf("Meta (-want +got):\n%s", diff)
 			}
 			wantForm := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshTok}, "client_id": {QwenCodeClientID}}
-			if diff := cmp.Diff(wantForm, s.pollForms[0]); diff != "" {
+			if diff := cmp.Diff(wantForm, s.forms(tokenPath)[0]); diff != "" {
 				t.Errorf("refresh form (-want +got):\n%s", diff)
 			}
 		})
@@ -347,7 +311,7 @@ func TestRefreshFailures(t *testing.T) {
 			s := newOAuthServer(t, deviceReply(900), tt.reply)
 			rec := accountRecord("me", accessTok, nil)
 			rec.OAuth.Refresh = refreshTok
-			_, err := s.adapter(&fakeClock{t: testNow}).Refresh(context.Background(), s.Client(), rec)
+			_, err := s.adapter(adaptertest.NewClock(testNow)).Refresh(context.Background(), s.Client(), rec)
 			var re *adapters.RefreshError
 			if !errors.As(err, &re) || re.Permanent != tt.permanent || re.Provider != Provider {
 				t.Fatalf("Refresh = %v (%+v), want permanent=%v", err, re, tt.permanent)

@@ -2,7 +2,6 @@ package qwen
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/internal/login"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -53,18 +53,16 @@ var QuotaCodes = []string{"Throttling.AllocationQuota", "AllocationQuota.FreeTie
 
 // Adapter is the Qwen adapter. Construct it with New. Safe for concurrent use.
 type Adapter struct {
-	err           error
-	http          *bearer.Adapter
-	clientID      string
+	err  error
+	http *bearer.Adapter
+	// device is the login's client, poll cadence, clock and User-Agent;
+	// Refresh uses the same client id, clock and User-Agent.
+	device        login.Device
 	deviceCodeURL string
 	tokenURL      string
 	baseURL       string
 	scopes        []string
-	userAgent     string
-	interval      time.Duration
 	maxInterval   time.Duration
-	now           func() time.Time
-	sleep         func(context.Context, time.Duration) error
 }
 
 // Option configures an Adapter.
@@ -73,25 +71,12 @@ type Option func(*Adapter) error
 // WithClientID sets the OAuth client used by Login, and by Refresh for
 // records that name none.
 func WithClientID(id string) Option {
-	return func(a *Adapter) error {
-		if strings.TrimSpace(id) == "" {
-			return &bearer.ConfigError{Option: "WithClientID", Reason: "empty client id"}
-		}
-		a.clientID = id
-		return nil
-	}
+	return func(a *Adapter) error { return a.device.SetClientID(id) }
 }
 
 // WithPreset sets the OAuth client to a named public client (see Preset).
 func WithPreset(name string) Option {
-	return func(a *Adapter) error {
-		id, ok := Preset(name)
-		if !ok {
-			return &bearer.ConfigError{Option: "WithPreset", Reason: fmt.Sprintf("unknown preset %q", name)}
-		}
-		a.clientID = id
-		return nil
-	}
+	return func(a *Adapter) error { return a.device.SetPreset(Preset, name) }
 }
 
 // WithDeviceCodeURL sets the device authorization endpoint.
@@ -137,7 +122,7 @@ func WithUserAgent(ua string) Option {
 		if strings.TrimSpace(ua) == "" {
 			return &bearer.ConfigError{Option: "WithUserAgent", Reason: "empty"}
 		}
-		a.userAgent = ua
+		a.device.UserAgent = ua
 		return nil
 	}
 }
@@ -150,33 +135,21 @@ func WithPollInterval(first, max time.Duration) Option {
 		if first <= 0 || max < first {
 			return &bearer.ConfigError{Option: "WithPollInterval", Reason: "want 0 < first <= max"}
 		}
-		a.interval, a.maxInterval = first, max
+		a.device.Interval, a.maxInterval = first, max
 		return nil
 	}
 }
 
 // WithNow sets the clock. Default time.Now.
 func WithNow(now func() time.Time) Option {
-	return func(a *Adapter) error {
-		if now == nil {
-			return &bearer.ConfigError{Option: "WithNow", Reason: "nil clock"}
-		}
-		a.now = now
-		return nil
-	}
+	return func(a *Adapter) error { return a.device.SetNow(now) }
 }
 
 // WithSleep sets how Login waits between polls: sleep must wait d or until
 // ctx is done, and return ctx's error then. Tests pass one that advances a
 // fake clock instead.
 func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(a *Adapter) error {
-		if sleep == nil {
-			return &bearer.ConfigError{Option: "WithSleep", Reason: "nil sleep"}
-		}
-		a.sleep = sleep
-		return nil
-	}
+	return func(a *Adapter) error { return a.device.SetSleep(sleep) }
 }
 
 func init() { adapters.Register(New()) }
@@ -185,20 +158,27 @@ func init() { adapters.Register(New()) }
 // unusable value makes every method return that *bearer.ConfigError.
 func New(opts ...Option) *Adapter {
 	a := &Adapter{
+		device: login.Device{
+			Provider:  Provider,
+			UserAgent: bearer.DefaultUserAgent(),
+			Interval:  2 * time.Second,
+			Now:       time.Now,
+		},
 		deviceCodeURL: DefaultDeviceCodeURL,
 		tokenURL:      DefaultTokenURL,
 		baseURL:       DefaultBaseURL,
 		scopes:        DefaultScopes,
-		userAgent:     bearer.DefaultUserAgent(),
-		interval:      2 * time.Second,
 		maxInterval:   10 * time.Second,
-		now:           time.Now,
-		sleep:         sleepContext,
 	}
 	for _, o := range opts {
 		if err := o(a); err != nil && a.err == nil {
 			a.err = err
 		}
+	}
+	// Qwen answers slow_down with 429 and expects a gentler back-off than
+	// RFC 8628's +5 s: ×1.5, capped.
+	a.device.SlowDown = func(interval, _ time.Duration) time.Duration {
+		return min(interval*3/2, a.maxInterval)
 	}
 	bopts := []bearer.Option{
 		bearer.WithBaseURL(a.baseURL),
@@ -206,11 +186,11 @@ func New(opts ...Option) *Adapter {
 		bearer.WithTokenURL(a.tokenURL),
 		bearer.WithTokenMeta(MetaResourceURL),
 		bearer.WithClassifier(classifier),
-		bearer.WithUserAgent(a.userAgent),
-		bearer.WithNow(a.now),
+		bearer.WithUserAgent(a.device.UserAgent),
+		bearer.WithNow(a.device.Now),
 	}
-	if a.clientID != "" {
-		bopts = append(bopts, bearer.WithClientID(a.clientID))
+	if a.device.ClientID != "" {
+		bopts = append(bopts, bearer.WithClientID(a.device.ClientID))
 	}
 	h, err := bearer.New(Provider, bopts...)
 	if err != nil && a.err == nil {
@@ -284,15 +264,4 @@ func ResourceBaseURL(resource string) (*url.URL, error) {
 		u.Path, u.RawPath = "/v1", ""
 	}
 	return u, nil
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

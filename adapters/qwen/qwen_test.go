@@ -1,25 +1,20 @@
 package qwen
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -31,13 +26,7 @@ func TestMain(m *testing.M) {
 var testNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 func TestRegistered(t *testing.T) {
-	a, ok := adapters.Lookup(Provider)
-	if !ok {
-		t.Fatal("qwen adapter not registered")
-	}
-	if a.Provider() != Provider {
-		t.Errorf("Provider = %q", a.Provider())
-	}
+	adaptertest.Registered(t, Provider)
 }
 
 func TestNewConfigErrors(t *testing.T) {
@@ -166,19 +155,8 @@ func TestAuthorize(t *testing.T) {
 // TestAccountsReachTheirOwnHosts sends one request per account through a
 // real client: each host must see only its own account's token.
 func TestAccountsReachTheirOwnHosts(t *testing.T) {
-	type seen struct{ path, auth string }
-	var mu sync.Mutex
-	got := map[string][]seen{}
-	server := func(name string) *httptest.Server {
-		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			got[name] = append(got[name], seen{r.URL.Path, r.Header.Get("Authorization")})
-			mu.Unlock()
-		}))
-		t.Cleanup(s.Close)
-		return s
-	}
-	one, two := server("one"), server("two")
+	var hosts adaptertest.Hosts
+	one, two := hosts.Server(t, "one"), hosts.Server(t, "two")
 	a := New()
 	accounts := []*records.Record{
 		accountRecord("A", "token-A", map[string]string{MetaResourceURL: one.URL}),
@@ -195,27 +173,13 @@ func TestAccountsReachTheirOwnHosts(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	want := map[string][]seen{
-		"one": {{"/v1/chat/completions", "Bearer token-A"}},
-		"two": {{"/compatible-mode/v1/chat/completions", "Bearer token-B"}},
+	want := map[string][]string{
+		"one": {"/v1/chat/completions Bearer token-A"},
+		"two": {"/compatible-mode/v1/chat/completions Bearer token-B"},
 	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(seen{})); diff != "" {
+	if diff := cmp.Diff(want, hosts.Seen()); diff != "" {
 		t.Errorf("requests per host (-want +got):\n%s", diff)
 	}
-}
-
-func loadResponse(t *testing.T, path string) (*http.Response, []byte) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, body, _ := bytes.Cut(raw, []byte("\n\n"))
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
 }
 
 func TestClassifyFixtures(t *testing.T) {
@@ -235,28 +199,14 @@ func TestClassifyFixtures(t *testing.T) {
 	a := New()
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			resp, body := loadResponse(t, filepath.Join("testdata", "classify", tt.file))
-			if diff := cmp.Diff(tt.want, a.Classify(resp, testNow)); diff != "" {
-				t.Errorf("Classify (-want +got):\n%s", diff)
-			}
-			rest, _ := io.ReadAll(resp.Body)
-			if !bytes.Equal(rest, body) {
-				t.Errorf("body not restored: %q", rest)
-			}
+			adaptertest.ClassifyFixture(t, a.Classify, tt.file, testNow, tt.want)
 		})
 	}
 }
 
 func TestClassifyHugeBody(t *testing.T) {
 	body := append([]byte(`{"error":{"code":"Throttling.AllocationQuota","message":"`), bytes.Repeat([]byte("q"), 10<<20)...)
-	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"7"}}, Body: io.NopCloser(bytes.NewReader(body))}
-	got := New().Classify(resp, testNow)
+	resp := adaptertest.Response(429, adaptertest.Headers("Retry-After", "7"), body, DefaultBaseURL+"/chat/completions")
 	want := pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited", Until: testNow.Add(7 * time.Second)}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Classify (-want +got):\n%s", diff)
-	}
-	rest, _ := io.ReadAll(resp.Body)
-	if !bytes.Equal(rest, body) {
-		t.Error("10 MB body not restored")
-	}
+	adaptertest.Classified(t, New().Classify, resp, body, testNow, want)
 }

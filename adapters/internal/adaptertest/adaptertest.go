@@ -37,6 +37,17 @@ func Response(status int, header http.Header, body []byte, url string) *http.Res
 	}
 }
 
+// FixtureResponse is Response with the body read from testdata/fixture,
+// none when fixture is ""; it returns the body too.
+func FixtureResponse(t testing.TB, status int, header http.Header, fixture, url string) (*http.Response, []byte) {
+	t.Helper()
+	var body []byte
+	if fixture != "" {
+		body = Fixture(t, fixture)
+	}
+	return Response(status, header, body, url), body
+}
+
 // Headers builds an http.Header from name, value pairs (names canonicalized).
 func Headers(kv ...string) http.Header {
 	h := http.Header{}

@@ -8,7 +8,9 @@
 // backoff; a value in the past means "now"; a value further out than
 // pool.MaxRetryAfter is capped to it. No parser panics on any input.
 //
-// Adapters call the parser matching the documented format of each signal
-// and then Earliest or Latest to combine several. Code sanitizes an error
-// code from a response body before it becomes an Outcome.Reason.
+// Adapters begin Classify with ErrorResponse, which settles successes and
+// hands over the bounded error body; they call the parser matching the
+// documented format of each signal and then Earliest or Latest to combine
+// several. Code sanitizes an error code from a response body before it
+// becomes an Outcome.Reason.
 package hint

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 )
 
 // Mode is how the authorization code comes back.
@@ -136,4 +137,39 @@ func readLine(ctx context.Context, r io.Reader) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// AuthRequest is an authorization request with PKCE (RFC 6749 §4.1.1,
+// RFC 7636 §4.3), as the adapters that build it themselves send it.
+type AuthRequest struct {
+	// Endpoint is the authorization endpoint; a query it has is kept.
+	Endpoint string
+	ClientID string
+	// Scope is the space-separated scope.
+	Scope string
+	// Extra are the provider's own parameters. The standard ones are set
+	// after them, so Extra cannot replace those.
+	Extra url.Values
+}
+
+// URL returns the authorization URL of one flow. It fits
+// CodeFlow.AuthorizeURL.
+func (r AuthRequest) URL(redirectURI, state string, p PKCE) (string, error) {
+	u, err := url.Parse(r.Endpoint)
+	if err != nil {
+		return "", fmt.Errorf("authorization URL: %w", err)
+	}
+	q := u.Query()
+	for k, vs := range r.Extra {
+		q[k] = append([]string(nil), vs...)
+	}
+	q.Set("response_type", "code")
+	q.Set("client_id", r.ClientID)
+	q.Set("redirect_uri", redirectURI)
+	q.Set("scope", r.Scope)
+	q.Set("code_challenge", p.Challenge)
+	q.Set("code_challenge_method", Method)
+	q.Set("state", state)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }

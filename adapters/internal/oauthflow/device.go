@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -50,7 +49,7 @@ func RequestDeviceCode(ctx context.Context, client *http.Client, req Request) (*
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		return nil, fmt.Errorf("%w: HTTP %d: device authorization answer is not a JSON object", ErrMalformedResponse, status)
+		return nil, &MalformedResponseError{Status: status, Reason: "device authorization answer is not a JSON object"}
 	}
 	dc := &DeviceCode{Extra: map[string]json.RawMessage{}}
 	for k, v := range fields {
@@ -72,7 +71,7 @@ func RequestDeviceCode(ctx context.Context, client *http.Client, req Request) (*
 		}
 	}
 	if dc.DeviceCode.IsZero() || dc.UserCode == "" || dc.VerificationURI == "" {
-		return nil, fmt.Errorf("%w: HTTP %d: device authorization answer lacks device_code, user_code or verification_uri", ErrMalformedResponse, status)
+		return nil, &MalformedResponseError{Status: status, Reason: "device authorization answer lacks device_code, user_code or verification_uri"}
 	}
 	return dc, nil
 }
@@ -91,16 +90,25 @@ type DevicePoll struct {
 	// Sleep waits d or until ctx ends; nil means a real timer. Tests
 	// inject one that returns at once and records d.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// SlowDown returns the interval after a slow_down answer; nil means
-	// RFC 8628's +5 s. Providers that differ (Qwen multiplies) set it.
-	SlowDown func(time.Duration) time.Duration
+	// SlowDown returns the interval after a slow_down answer, given the
+	// current one and the interval the answer asked for (0 when it named
+	// none); nil means RFC 8628's +5 s. Providers that differ (Qwen
+	// multiplies, GitHub names the interval) set it.
+	SlowDown func(interval, asked time.Duration) time.Duration
 }
 
 // PollDeviceToken polls the token endpoint until the user approves the
 // device code, denies it, or it expires. authorization_pending and
 // slow_down are recognised by their error code whatever the HTTP status
-// (GitHub answers 200, Qwen 400/429, Google 428). It waits before every
-// poll, as RFC 8628 asks.
+// (GitHub answers 200, Qwen 400/429, Google 428), and a 429 is a
+// slow_down whatever its code. It waits before every poll, as RFC 8628
+// asks.
+//
+// The user's refusal is an *AuthorizationError (ErrAccessDenied), an
+// expired code ErrDeviceCodeExpired; when the server said so, the error
+// also holds its answer as a *TokenError. Other refusals are the
+// *TokenError, an unusable 2xx answer a *MalformedResponseError, and the
+// end of ctx its error.
 func PollDeviceToken(ctx context.Context, client *http.Client, p DevicePoll) (*TokenResponse, error) {
 	now := p.Now
 	if now == nil {
@@ -112,7 +120,7 @@ func PollDeviceToken(ctx context.Context, client *http.Client, p DevicePoll) (*T
 	}
 	slowDown := p.SlowDown
 	if slowDown == nil {
-		slowDown = func(d time.Duration) time.Duration { return d + 5*time.Second }
+		slowDown = func(d, _ time.Duration) time.Duration { return d + 5*time.Second }
 	}
 	interval := p.Interval
 	if interval <= 0 {
@@ -130,27 +138,48 @@ func PollDeviceToken(ctx context.Context, client *http.Client, p DevicePoll) (*T
 		if !now().Before(deadline) {
 			return nil, ErrDeviceCodeExpired
 		}
-		tok, err := PostToken(ctx, client, p.Request)
+		status, body, err := post(ctx, client, p.Request)
 		if err == nil {
-			return tok, nil
+			return parseToken(status, body)
 		}
 		var te *TokenError
 		if !errors.As(err, &te) {
 			return nil, err
 		}
-		switch te.Code {
-		case "authorization_pending":
-		case "slow_down":
-			interval = min(slowDown(interval), maxDeviceInterval)
-		case "expired_token":
-			return nil, ErrDeviceCodeExpired
-		case "access_denied":
-			return nil, &AuthorizationError{Code: te.Code, Description: te.Description}
+		switch {
+		case te.Code == "authorization_pending":
+		case te.Code == "slow_down" || te.Status == http.StatusTooManyRequests:
+			interval = min(slowDown(interval, askedInterval(body)), maxDeviceInterval)
+		case te.Code == "expired_token":
+			return nil, &deviceAnswerError{ErrDeviceCodeExpired, te}
+		case te.Code == "access_denied":
+			return nil, &deviceAnswerError{&AuthorizationError{Code: te.Code, Description: te.Description}, te}
 		default:
 			return nil, err
 		}
 	}
 }
+
+// askedInterval reads the interval a slow_down answer names, 0 for none.
+func askedInterval(body []byte) time.Duration {
+	var a struct {
+		Interval json.RawMessage `json:"interval"`
+	}
+	if json.Unmarshal(body, &a) != nil {
+		return 0
+	}
+	return jsonSeconds(a.Interval)
+}
+
+// deviceAnswerError is a poll answer that ends the device flow: err is
+// what it means, answer the answer itself.
+type deviceAnswerError struct {
+	err    error
+	answer *TokenError
+}
+
+func (e *deviceAnswerError) Error() string   { return e.err.Error() }
+func (e *deviceAnswerError) Unwrap() []error { return []error{e.err, e.answer} }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -8,7 +8,8 @@ import (
 	"unicode/utf8"
 )
 
-// Errors returned by the flows. Provider packages re-export them.
+// Errors returned by the flows. Provider packages re-export them, so a
+// caller checks one value whatever the provider.
 var (
 	// ErrClientIDRequired: a login was started without an OAuth client id.
 	// Client registration is explicit configuration, never a default.
@@ -23,6 +24,9 @@ var (
 	ErrMalformedResponse = errors.New("malformed OAuth endpoint response")
 	// ErrDeviceCodeExpired: the user did not approve the device code in time.
 	ErrDeviceCodeExpired = errors.New("device code expired before it was approved")
+	// ErrAccessDenied: the user declined the authorization request. An
+	// *AuthorizationError with the code access_denied is this error.
+	ErrAccessDenied = errors.New("the authorization request was denied")
 	// ErrMalformedJWT: a token is not a decodable JWT.
 	ErrMalformedJWT = errors.New("malformed JWT")
 )
@@ -41,6 +45,27 @@ func (e *AuthorizationError) Error() string {
 	}
 	return s
 }
+
+// Is reports an access_denied refusal as ErrAccessDenied, whichever flow
+// delivered it.
+func (e *AuthorizationError) Is(target error) bool {
+	return target == ErrAccessDenied && e.Code == "access_denied"
+}
+
+// MalformedResponseError is a 2xx answer that cannot be used: not the
+// expected JSON object, without the token or code it must hold, or too
+// large. It is ErrMalformedResponse (errors.Is).
+type MalformedResponseError struct {
+	Status int
+	// Reason says what is wrong, never quoting the body.
+	Reason string
+}
+
+func (e *MalformedResponseError) Error() string {
+	return fmt.Sprintf("%v: HTTP %d: %s", ErrMalformedResponse, e.Status, e.Reason)
+}
+
+func (e *MalformedResponseError) Unwrap() error { return ErrMalformedResponse }
 
 // TokenError is an OAuth error answer from a token or device endpoint
 // (RFC 6749 §5.2, or a provider's {"error":{"code",…}} variant).

@@ -20,6 +20,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
 
@@ -207,10 +209,7 @@ func TestPostTokenErrors(t *testing.T) {
 }
 
 func TestPostTokenNetworkError(t *testing.T) {
-	ts := httptest.NewServer(http.NotFoundHandler())
-	u := ts.URL
-	ts.Close()
-	_, err := PostToken(context.Background(), nil, Request{URL: u, Params: url.Values{"refresh_token": {secretRefresh}}})
+	_, err := PostToken(context.Background(), nil, Request{URL: adaptertest.ClosedURL(t), Params: url.Values{"refresh_token": {secretRefresh}}})
 	if err == nil || strings.Contains(err.Error(), secretRefresh) {
 		t.Fatalf("err = %v", err)
 	}
@@ -674,5 +673,178 @@ func TestResolveRefresh(t *testing.T) {
 	}
 	if _, err := ResolveRefresh("p", rec("", "", "rt"), "", ""); !errors.Is(err, ErrClientIDRequired) {
 		t.Errorf("no client anywhere: %v", err)
+	}
+}
+
+func TestDevicePollProviderRules(t *testing.T) {
+	cases := []struct {
+		name      string
+		steps     []oauthtest.Reply
+		slowDown  func(interval, asked time.Duration) time.Duration
+		wantSleep []time.Duration
+		wantAsked []time.Duration
+	}{
+		{"named interval reaches the rule", []oauthtest.Reply{
+			{Status: 200, Body: `{"error":"slow_down","interval":12}`},
+			{Status: 200, Body: `{"access_token":"tok"}`},
+		}, func(d, asked time.Duration) time.Duration { return asked }, []time.Duration{2 * time.Second, 12 * time.Second}, []time.Duration{12 * time.Second}},
+		{"429 without a code slows down", []oauthtest.Reply{
+			{Status: 429, Body: `<html>too many</html>`},
+			{Status: 429, Body: `{"error":"access_denied"}`},
+			{Status: 400, Body: `{"error":"authorization_pending"}`},
+			{Status: 200, Body: `{"access_token":"tok"}`},
+		}, func(d, _ time.Duration) time.Duration { return d * 3 / 2 }, []time.Duration{2 * time.Second, 3 * time.Second, 4500 * time.Millisecond, 4500 * time.Millisecond}, []time.Duration{0, 0}},
+		{"default rule ignores the named interval", []oauthtest.Reply{
+			{Status: 400, Body: `{"error":"slow_down","interval":30}`},
+			{Status: 200, Body: `{"access_token":"tok"}`},
+		}, nil, []time.Duration{2 * time.Second, 7 * time.Second}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := oauthtest.NewScripted(t, map[string][]oauthtest.Reply{"/token": c.steps})
+			clock := adaptertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			var asked []time.Duration
+			p := DevicePoll{Request: Request{URL: s.URL + "/token"}, Interval: 2 * time.Second, Now: clock.Now, Sleep: clock.Sleep}
+			if c.slowDown != nil {
+				p.SlowDown = func(d, a time.Duration) time.Duration {
+					asked = append(asked, a)
+					return c.slowDown(d, a)
+				}
+			}
+			tok, err := PollDeviceToken(context.Background(), s.Client(), p)
+			if err != nil || tok.AccessToken != "tok" {
+				t.Fatalf("PollDeviceToken = %v, %v", tok, err)
+			}
+			if diff := cmp.Diff(c.wantSleep, clock.Waits()); diff != "" {
+				t.Errorf("sleeps (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(c.wantAsked, asked); diff != "" {
+				t.Errorf("asked intervals (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDevicePollEndings(t *testing.T) {
+	cases := []struct {
+		name      string
+		reply     oauthtest.Reply
+		wantIs    error
+		wantToken *TokenError
+		wantAs    any
+	}{
+		{"denied", oauthtest.Reply{Status: 403, Body: `{"error":"access_denied","error_description":"no"}`}, ErrAccessDenied, &TokenError{403, "access_denied", "no"}, new(*AuthorizationError)},
+		{"expired", oauthtest.Reply{Status: 200, Body: `{"error":"expired_token"}`}, ErrDeviceCodeExpired, &TokenError{200, "expired_token", ""}, nil},
+		{"refused", oauthtest.Reply{Status: 401, Body: `{"error":"invalid_client"}`}, nil, &TokenError{401, "invalid_client", ""}, nil},
+		{"no token", oauthtest.Reply{Status: 200, Body: `{"token_type":"bearer"}`}, ErrMalformedResponse, nil, new(*MalformedResponseError)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := oauthtest.NewScripted(t, map[string][]oauthtest.Reply{"/token": {c.reply}})
+			clock := adaptertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			_, err := PollDeviceToken(context.Background(), s.Client(), DevicePoll{Request: Request{URL: s.URL + "/token"}, Now: clock.Now, Sleep: clock.Sleep})
+			if c.wantIs != nil && !errors.Is(err, c.wantIs) {
+				t.Errorf("err = %v, want %v", err, c.wantIs)
+			}
+			var te *TokenError
+			if errors.As(err, &te) != (c.wantToken != nil) {
+				t.Fatalf("err = %v: holds a *TokenError: %v, want %v", err, te != nil, c.wantToken != nil)
+			}
+			if diff := cmp.Diff(c.wantToken, te); diff != "" {
+				t.Errorf("answer (-want +got):\n%s", diff)
+			}
+			if c.wantAs != nil && !errors.As(err, c.wantAs) {
+				t.Errorf("err = %v, want a %T", err, c.wantAs)
+			}
+		})
+	}
+	var me *MalformedResponseError
+	ts := newTokenServer(t, 200, `[]`)
+	if _, err := PostToken(context.Background(), ts.Client(), Request{URL: ts.URL}); !errors.As(err, &me) || me.Status != 200 {
+		t.Errorf("malformed answer: %v", err)
+	}
+}
+
+func TestAuthorizationErrorIsAccessDenied(t *testing.T) {
+	if !errors.Is(&AuthorizationError{Code: "access_denied"}, ErrAccessDenied) {
+		t.Error("access_denied is not ErrAccessDenied")
+	}
+	if errors.Is(&AuthorizationError{Code: "invalid_scope"}, ErrAccessDenied) {
+		t.Error("invalid_scope is ErrAccessDenied")
+	}
+}
+
+func TestAuthRequestURL(t *testing.T) {
+	r := AuthRequest{
+		Endpoint: "https://auth.example.test/authorize?tenant=t1",
+		ClientID: "cid",
+		Scope:    "a b",
+		Extra:    url.Values{"code": {"true"}, "client_id": {"spoofed"}},
+	}
+	got, err := r.URL("http://localhost:1/cb", "st", PKCE{Verifier: "v", Challenge: "ch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(got)
+	want := url.Values{
+		"tenant": {"t1"}, "code": {"true"}, "response_type": {"code"}, "client_id": {"cid"},
+		"redirect_uri": {"http://localhost:1/cb"}, "scope": {"a b"}, "code_challenge": {"ch"},
+		"code_challenge_method": {"S256"}, "state": {"st"},
+	}
+	if diff := cmp.Diff(want, u.Query()); diff != "" || u.Host != "auth.example.test" || u.Path != "/authorize" {
+		t.Errorf("%s (-want +got):\n%s", got, diff)
+	}
+	if _, err := (AuthRequest{Endpoint: "://bad"}).URL("r", "s", PKCE{}); err == nil {
+		t.Error("a bad endpoint gave a URL")
+	}
+}
+
+func TestRefreshGrant(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rec := func() *records.Record {
+		return &records.Record{Provider: "p", Kind: records.KindOAuth, OAuth: &records.OAuth{Access: "old", Refresh: secretRefresh, Scopes: []string{"s"}}}
+	}
+	ts := newTokenServer(t, 200, `{"access_token":"`+secretAccess+`","expires_in":60,"resource_url":"r.example"}`)
+	g := RefreshGrant{Provider: "p", ClientID: "cid", TokenURL: ts.URL, JSON: true, Header: http.Header{"X-Flag": {"1"}}}
+	in := rec()
+	out, tok, err := g.Run(context.Background(), ts.Client(), in, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &records.OAuth{Access: secretAccess, Refresh: secretRefresh, Expiry: now.Add(time.Minute), Scopes: []string{"s"}, ClientID: "cid"}
+	if diff := cmp.Diff(want, out.OAuth); diff != "" {
+		t.Errorf("refreshed (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(rec(), in); diff != "" {
+		t.Errorf("input modified:\n%s", diff)
+	}
+	if tok.ExtraString("resource_url") != "r.example" || tok.ExtraString("absent") != "" {
+		t.Errorf("extra %v", tok.Extra)
+	}
+	if ts.json["grant_type"] != "refresh_token" || ts.json["client_id"] != "cid" || ts.got.Header.Get("X-Flag") != "1" {
+		t.Errorf("request %v %v", ts.json, ts.got.Header)
+	}
+
+	ts = newTokenServer(t, 400, `{"error":"invalid_grant"}`)
+	_, _, err = RefreshGrant{Provider: "p", ClientID: "cid", TokenURL: ts.URL}.Run(context.Background(), ts.Client(), rec(), time.Now)
+	var re *adapters.RefreshError
+	if !errors.As(err, &re) || !re.Permanent || re.Code != "invalid_grant" {
+		t.Errorf("refused: %v", err)
+	}
+	if _, _, err := (RefreshGrant{Provider: "p"}).Run(context.Background(), nil, rec(), time.Now); !errors.Is(err, ErrClientIDRequired) {
+		t.Errorf("no client: %v", err)
+	}
+}
+
+func TestTokenResponseApply(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	o := &records.OAuth{Access: "a0", Refresh: "r0", Expiry: now, Scopes: []string{"x"}}
+	(&TokenResponse{AccessToken: "a1"}).Apply(o, now)
+	if diff := cmp.Diff(&records.OAuth{Access: "a1", Refresh: "r0", Scopes: []string{"x"}}, o); diff != "" {
+		t.Errorf("bare answer (-want +got):\n%s", diff)
+	}
+	(&TokenResponse{AccessToken: "a2", RefreshToken: "r2", ExpiresIn: time.Hour, Scope: "y z"}).Apply(o, now)
+	if diff := cmp.Diff(&records.OAuth{Access: "a2", Refresh: "r2", Expiry: now.Add(time.Hour), Scopes: []string{"y", "z"}}, o); diff != "" {
+		t.Errorf("full answer (-want +got):\n%s", diff)
 	}
 }

@@ -76,18 +76,44 @@ func (t *TokenResponse) Scopes() []string {
 	return strings.FieldsFunc(t.Scope, func(r rune) bool { return r == ' ' || r == ',' })
 }
 
+// Apply copies the answer into o: the access token, the refresh token
+// when the server sent one (rotated; else the old one stays), the expiry
+// (zero when the answer gives no lifetime), and the scopes when the
+// answer names any.
+func (t *TokenResponse) Apply(o *records.OAuth, now time.Time) {
+	o.Access = t.AccessToken
+	if !t.RefreshToken.IsZero() {
+		o.Refresh = t.RefreshToken
+	}
+	o.Expiry = t.Expiry(now)
+	if s := t.Scopes(); len(s) > 0 {
+		o.Scopes = s
+	}
+}
+
+// ExtraString returns the answer's field key when it is a JSON string,
+// else "".
+func (t *TokenResponse) ExtraString(key string) string {
+	return jsonString(t.Extra[key])
+}
+
 // PostToken sends req and parses a token response. A non-2xx answer, or
 // a 2xx one carrying an "error" field, is a *TokenError; a 2xx answer
-// without an access token wraps ErrMalformedResponse; a network failure
+// without an access token is a *MalformedResponseError; a network failure
 // is returned wrapped as is.
 func PostToken(ctx context.Context, client *http.Client, req Request) (*TokenResponse, error) {
 	status, body, err := post(ctx, client, req)
 	if err != nil {
 		return nil, err
 	}
+	return parseToken(status, body)
+}
+
+// parseToken reads a 2xx token endpoint answer.
+func parseToken(status int, body []byte) (*TokenResponse, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		return nil, fmt.Errorf("%w: HTTP %d: body is not a JSON object", ErrMalformedResponse, status)
+		return nil, &MalformedResponseError{Status: status, Reason: "body is not a JSON object"}
 	}
 	tr := &TokenResponse{Extra: map[string]json.RawMessage{}}
 	for k, v := range fields {
@@ -109,13 +135,15 @@ func PostToken(ctx context.Context, client *http.Client, req Request) (*TokenRes
 		}
 	}
 	if tr.AccessToken.IsZero() {
-		return nil, fmt.Errorf("%w: HTTP %d: no access_token", ErrMalformedResponse, status)
+		return nil, &MalformedResponseError{Status: status, Reason: "no access_token"}
 	}
 	return tr, nil
 }
 
 // post sends req and returns the status and body of a 2xx answer that is
-// not an OAuth error; every other outcome is an error.
+// not an OAuth error; every other outcome is an error. With a *TokenError
+// the status and body are returned too, for the details a device poll
+// reads (the interval a slow_down asks for).
 func post(ctx context.Context, client *http.Client, req Request) (int, []byte, error) {
 	if client == nil {
 		client = http.DefaultClient
@@ -161,12 +189,12 @@ func post(ctx context.Context, client *http.Client, req Request) (int, []byte, e
 	}
 	if len(b) > MaxResponse {
 		if resp.StatusCode/100 == 2 {
-			return 0, nil, fmt.Errorf("%w: HTTP %d: body larger than %d bytes", ErrMalformedResponse, resp.StatusCode, MaxResponse)
+			return 0, nil, &MalformedResponseError{Status: resp.StatusCode, Reason: fmt.Sprintf("body larger than %d bytes", MaxResponse)}
 		}
 		b = b[:MaxResponse]
 	}
 	if te := parseError(resp.StatusCode, b, req.secrets()); te != nil {
-		return 0, nil, te
+		return resp.StatusCode, b, te
 	}
 	return resp.StatusCode, b, nil
 }

@@ -22,10 +22,13 @@ const (
 	DevicePath    = "/device/code"
 )
 
-// Reply is a token endpoint answer.
+// Reply is an endpoint's answer.
 type Reply struct {
 	Status int
 	Body   any // marshalled as JSON; a string is sent as is
+	// Header is added to the answer; its Content-Type replaces the
+	// default application/json.
+	Header http.Header
 }
 
 // Server is the fake. Set the hooks before the flow starts.
@@ -203,8 +206,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 400, map[string]string{"error": "unsupported_grant_type"})
 		return
 	}
-	rep := s.Token(params)
-	writeJSON(w, rep.Status, rep.Body)
+	writeReply(w, s.Token(params))
 }
 
 func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
@@ -220,8 +222,7 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	s.device = append(s.device, params)
 	s.mu.Unlock()
 	if s.Device != nil {
-		rep := s.Device(params)
-		writeJSON(w, rep.Status, rep.Body)
+		writeReply(w, s.Device(params))
 		return
 	}
 	writeJSON(w, 200, map[string]any{
@@ -237,8 +238,17 @@ func (s *Server) DeviceRequests() []map[string]string {
 	return append([]map[string]string(nil), s.device...)
 }
 
+func writeReply(w http.ResponseWriter, rep Reply) {
+	for k, vs := range rep.Header {
+		w.Header()[k] = append([]string(nil), vs...)
+	}
+	writeJSON(w, rep.Status, rep.Body)
+}
+
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(status)
 	if s, ok := body.(string); ok {
 		io.WriteString(w, s)
