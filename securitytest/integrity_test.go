@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -73,6 +74,17 @@ func TestDiskRevealsNothing(t *testing.T) {
 		}
 		data := readFile(t, filepath.Join(f.dir, file))
 		f.c.check(t, file, string(data))
+		if file == "vault.json" {
+			// The wrapped data key and the MAC are random base64, which
+			// spells short words by chance: look at the other fields.
+			var h map[string]any
+			if err := json.Unmarshal(data, &h); err != nil {
+				t.Fatal(err)
+			}
+			delete(h, "data_key")
+			delete(h, "mac")
+			data, _ = json.Marshal(h)
+		}
 		for _, s := range public {
 			if bytes.Contains(bytes.ToLower(data), []byte(s)) || strings.Contains(file, s) {
 				t.Errorf("%s reveals %q", file, s)

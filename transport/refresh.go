@@ -69,6 +69,7 @@ func (t *Transport) refreshLocked(ctx context.Context, id records.ID, stale *rec
 		return cur, true, nil
 	}
 	fresh, err := t.adapter.Refresh(ctx, t.cfg.refreshClient, cur)
+	err = adapters.ScrubRefreshError(err, adapters.RecordCredentials(cur))
 	if err != nil {
 		if errors.Is(err, adapters.ErrNotRefreshable) {
 			return nil, false, &adapters.RefreshError{Provider: id.Provider, Code: "not_refreshable", Permanent: true, Err: err}

@@ -258,6 +258,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 			return nil, true, err
 		}
 		out := t.adapter.Classify(resp, t.cfg.now())
+		out.Reason = scrubReason(out.Reason, adapters.RecordCredentials(rec))
 		out.Refreshed = refreshed
 		if out.Status == 0 {
 			out.Status = resp.StatusCode

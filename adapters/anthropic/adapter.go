@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/authvault/authvault/adapters"
@@ -82,3 +83,11 @@ func init() { adapters.Register(New()) }
 
 // Provider returns "anthropic".
 func (a *Adapter) Provider() string { return ProviderID }
+
+// Format implements fmt.Formatter: an Adapter prints as its provider id,
+// never its configuration (which may hold a client secret), whatever the
+// verb.
+func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+
+// String returns the adapter's name (text/template prints with it).
+func (a *Adapter) String() string { return "anthropic.Adapter{" + a.Provider() + "}" }

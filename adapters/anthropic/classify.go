@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/hint"
 	"github.com/authvault/authvault/pool"
 )
@@ -59,6 +60,11 @@ const unifiedPrefix = "Anthropic-Ratelimit-Unified-" // canonical form
 // capped at pool.MaxRetryAfter. At most adapters.MaxErrorBody bytes of an
 // error body are read, and the body is restored for the caller.
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return adapters.ScrubOutcome(resp, a.classify(resp, now))
+}
+
+// classify is Classify before ScrubOutcome.
+func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	o, body, isError := hint.ErrorResponse(resp)
 	if !isError {
 		return o

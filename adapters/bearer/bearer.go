@@ -276,7 +276,7 @@ func SetBearer(req *http.Request, tok records.Secret) error {
 
 // Classify classifies resp with the adapter's Classifier.
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
-	return a.classifier.Classify(resp, now)
+	return a.classifier.Classify(resp, now) // which ends with adapters.ScrubOutcome
 }
 
 // validHeaderValue reports whether s can be sent as an HTTP header value:
@@ -290,3 +290,11 @@ func validHeaderValue(s string) bool {
 	}
 	return true
 }
+
+// Format implements fmt.Formatter: an Adapter prints as its provider id,
+// never its configuration (which may hold a client secret), whatever the
+// verb.
+func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+
+// String returns the adapter's name (text/template prints with it).
+func (a *Adapter) String() string { return "bearer.Adapter{" + a.provider + "}" }

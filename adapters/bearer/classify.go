@@ -45,6 +45,11 @@ type Classifier struct {
 
 // Classify classifies resp relative to now. A nil resp is Transient.
 func (c Classifier) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return adapters.ScrubOutcome(resp, c.classify(resp, now))
+}
+
+// classify is Classify before ScrubOutcome.
+func (c Classifier) classify(resp *http.Response, now time.Time) pool.Outcome {
 	if resp == nil {
 		return pool.Outcome{Kind: pool.Transient, Reason: "no_response"}
 	}

@@ -29,6 +29,13 @@ var ErrMalformedTokenResponse = errors.New("malformed token response")
 // or a token endpoint, return an error wrapping adapters.ErrNotRefreshable.
 // Server refusals are *adapters.RefreshError (see RefreshFailure).
 func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+	out, err := a.refresh(ctx, client, rec)
+	// A token endpoint may echo the token it was sent as its error code.
+	return out, adapters.ScrubRefreshError(err, adapters.RecordCredentials(rec))
+}
+
+// refresh is Refresh before the error is scrubbed.
+func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
 	if err := a.checkRecord(rec); err != nil {
 		return nil, err
 	}

@@ -331,5 +331,18 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 // Retry-After is RateLimited, 402 and quota_exceeded a spent quota, 401 and
 // 403 AuthRejected (the transport then refreshes the Copilot token once).
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return adapters.ScrubOutcome(resp, a.classify(resp, now))
+}
+
+// classify is Classify before ScrubOutcome.
+func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	return bearer.Classify(resp, now)
 }
+
+// Format implements fmt.Formatter: an Adapter prints as its provider id,
+// never its configuration (which may hold a client secret), whatever the
+// verb.
+func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+
+// String returns the adapter's name (text/template prints with it).
+func (a *Adapter) String() string { return "copilot.Adapter{" + a.Provider() + "}" }

@@ -62,6 +62,13 @@ type forbidden struct {
 // that is GitHub's rate limit, 429, 5xx, network errors and unusable
 // answers are not.
 func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+	out, err := a.refresh(ctx, client, rec)
+	// A token endpoint may echo the token it was sent as its error code.
+	return out, adapters.ScrubRefreshError(err, adapters.RecordCredentials(rec))
+}
+
+// refresh is Refresh before the error is scrubbed.
+func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
 	if err := a.check(rec); err != nil {
 		return nil, err
 	}

@@ -155,6 +155,11 @@ func apiKey(rec *records.Record) (records.Secret, error) {
 // Classify reads Retry-After and the OpenAI-style and
 // {"error":"…","message":"…"} error bodies Cursor's APIs answer with.
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return adapters.ScrubOutcome(resp, a.classify(resp, now))
+}
+
+// classify is Classify before ScrubOutcome.
+func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	return bearer.Classify(resp, now)
 }
 
@@ -273,3 +278,11 @@ func (a *Adapter) Login(ctx context.Context, client *http.Client, id records.ID,
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// Format implements fmt.Formatter: an Adapter prints as its provider id,
+// never its configuration (which may hold a client secret), whatever the
+// verb.
+func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+
+// String returns the adapter's name (text/template prints with it).
+func (a *Adapter) String() string { return "cursor.Adapter{" + a.Provider() + "}" }

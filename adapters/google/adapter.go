@@ -2,6 +2,7 @@ package google
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -102,3 +103,11 @@ func (a *Adapter) Provider() string { return ProviderID }
 
 // defaultEndpoint is Google's OAuth endpoint set.
 var defaultEndpoint = endpoints.Google
+
+// Format implements fmt.Formatter: an Adapter prints as its provider id,
+// never its configuration (which may hold a client secret), whatever the
+// verb.
+func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+
+// String returns the adapter's name (text/template prints with it).
+func (a *Adapter) String() string { return "google.Adapter{" + a.Provider() + "}" }

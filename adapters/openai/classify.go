@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/hint"
 	"github.com/authvault/authvault/pool"
 )
@@ -70,6 +71,11 @@ var limits = []hint.Limit{
 // Malformed hints are ignored; hints are capped at pool.MaxRetryAfter.
 // At most adapters.MaxErrorBody bytes are read and the body is restored.
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return adapters.ScrubOutcome(resp, a.classify(resp, now))
+}
+
+// classify is Classify before ScrubOutcome.
+func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	o, body, isError := hint.ErrorResponse(resp)
 	if !isError {
 		return o

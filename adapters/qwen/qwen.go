@@ -2,6 +2,7 @@ package qwen
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -215,6 +216,11 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 // Classify reads OpenAI-style errors, Retry-After, and DashScope's quota
 // codes (QuotaCodes).
 func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+	return adapters.ScrubOutcome(resp, a.classify(resp, now))
+}
+
+// classify is Classify before ScrubOutcome.
+func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	return classifier.Classify(resp, now)
 }
 
@@ -265,3 +271,11 @@ func ResourceBaseURL(resource string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// Format implements fmt.Formatter: an Adapter prints as its provider id,
+// never its configuration (which may hold a client secret), whatever the
+// verb.
+func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+
+// String returns the adapter's name (text/template prints with it).
+func (a *Adapter) String() string { return "qwen.Adapter{" + a.Provider() + "}" }

@@ -140,9 +140,11 @@ func cleanText(s string, secrets []string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// cleanCode keeps an error code only if it looks like one.
-func cleanCode(s string) string {
-	if len(s) > 64 {
+// cleanCode keeps an error code only if it looks like one and holds none
+// of the values the request sent (a hostile or broken server may echo a
+// refresh token as its "error").
+func cleanCode(s string, secrets []string) string {
+	if len(s) > 64 || containsSecret(s, secrets) {
 		return ""
 	}
 	for i := 0; i < len(s); i++ {
@@ -167,4 +169,15 @@ func MetaValue(s string) string {
 		}
 	}
 	return s
+}
+
+// containsSecret reports whether s holds any of secrets (those of 4 bytes
+// or more: shorter values are no credential and would match by chance).
+func containsSecret(s string, secrets []string) bool {
+	for _, v := range secrets {
+		if len(v) >= 4 && strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
 }

@@ -136,7 +136,7 @@ func (l *Loopback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var res callbackResult
 	switch {
 	case q.Get("error") != "":
-		res.err = &AuthorizationError{Code: cleanCode(q.Get("error")), Description: cleanText(q.Get("error_description"), nil)}
+		res.err = &AuthorizationError{Code: cleanCode(q.Get("error"), nil), Description: cleanText(q.Get("error_description"), nil)}
 	case q.Get("code") == "":
 		res.err = ErrMissingCode
 	default:

@@ -27,7 +27,7 @@ func ParsePasted(pasted, wantState string, requireState bool) (string, error) {
 			if !stateEqual(q.Get("state"), wantState) {
 				return "", ErrStateMismatch
 			}
-			return "", &AuthorizationError{Code: cleanCode(e), Description: cleanText(q.Get("error_description"), nil)}
+			return "", &AuthorizationError{Code: cleanCode(e, nil), Description: cleanText(q.Get("error_description"), nil)}
 		}
 		code, state = q.Get("code"), q.Get("state")
 	} else if i := strings.IndexByte(s, '#'); i >= 0 {

@@ -25,5 +25,5 @@ func FromRetrieveError(err error, secrets ...string) error {
 			return te
 		}
 	}
-	return &TokenError{Status: status, Code: cleanCode(re.ErrorCode), Description: cleanText(re.ErrorDescription, secrets)}
+	return &TokenError{Status: status, Code: cleanCode(re.ErrorCode, secrets), Description: cleanText(re.ErrorDescription, secrets)}
 }

@@ -240,7 +240,7 @@ func parseError(status int, body []byte, secrets []string) *TokenError {
 	if status/100 == 2 && te.Code == "" {
 		return nil
 	}
-	te.Code = cleanCode(te.Code)
+	te.Code = cleanCode(te.Code, secrets)
 	te.Description = cleanText(te.Description, secrets)
 	return te
 }

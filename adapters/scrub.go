@@ -1,0 +1,121 @@
+package adapters
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
+)
+
+// credentialHeaders are the request headers that carry a credential in the
+// providers authvault knows.
+var credentialHeaders = []string{"Authorization", "X-Api-Key", "X-Goog-Api-Key", "Api-Key", "Proxy-Authorization"}
+
+// RequestCredentials returns the credential values resp's request sent:
+// the values of the credential headers (without an auth scheme such as
+// "Bearer ") and a "key" query parameter.
+func RequestCredentials(req *http.Request) []string {
+	if req == nil {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		if len(v) >= 4 {
+			out = append(out, v)
+		}
+	}
+	for _, h := range credentialHeaders {
+		for _, v := range req.Header.Values(h) {
+			add(v)
+			if _, tok, ok := strings.Cut(v, " "); ok {
+				add(strings.TrimSpace(tok))
+			}
+		}
+	}
+	if req.URL != nil {
+		add(req.URL.Query().Get("key"))
+	}
+	return out
+}
+
+// WithheldReason replaces an outcome reason that held a credential.
+const WithheldReason = "provider_error"
+
+// ScrubOutcome drops a reason that holds a credential the request sent: a
+// broken or hostile provider may echo the key it was given as its error
+// "code" or "type", and reasons are logged and shown to operators. Every
+// adapter's Classify ends with it.
+func ScrubOutcome(resp *http.Response, o pool.Outcome) pool.Outcome {
+	if o.Reason == "" || resp == nil {
+		return o
+	}
+	if HoldsAny(o.Reason, RequestCredentials(resp.Request)) {
+		o.Reason = WithheldReason
+	}
+	return o
+}
+
+// RecordCredentials returns the record's credential values.
+func RecordCredentials(rec *records.Record) []string {
+	if rec == nil {
+		return nil
+	}
+	var out []string
+	add := func(s records.Secret) {
+		if v := s.Reveal(); len(v) >= 4 {
+			out = append(out, v)
+		}
+	}
+	switch {
+	case rec.OAuth != nil:
+		add(rec.OAuth.Access)
+		add(rec.OAuth.Refresh)
+		add(rec.OAuth.IDToken)
+	case rec.API != nil:
+		add(rec.API.Key)
+	case rec.WellKnown != nil:
+		add(rec.WellKnown.Token)
+	}
+	return out
+}
+
+// HoldsAny reports whether s contains any of secrets.
+func HoldsAny(s string, secrets []string) bool {
+	for _, v := range secrets {
+		if strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// withheld replaces an error's details that held a credential.
+var errWithheld = errors.New("details withheld: they held a credential")
+
+// ScrubRefreshError returns err, or a copy without the parts that hold one
+// of secrets (a token endpoint may echo the refresh token it was sent as
+// its error code): a *RefreshError keeps its provider, status and
+// permanence; any other error is replaced by a plain one. Refresh
+// implementations and the transport pass every refresh failure through it.
+func ScrubRefreshError(err error, secrets []string) error {
+	if err == nil || !HoldsAny(err.Error(), secrets) {
+		return err
+	}
+	var re *RefreshError
+	if !errors.As(err, &re) {
+		return errWithheld
+	}
+	c := *re
+	if HoldsAny(c.Code, secrets) {
+		c.Code = WithheldReason
+	}
+	if c.Err != nil && HoldsAny(c.Err.Error(), secrets) {
+		c.Err = errWithheld
+	}
+	if HoldsAny(c.Error(), secrets) {
+		return &RefreshError{Provider: re.Provider, Status: re.Status, Permanent: re.Permanent, Code: WithheldReason}
+	}
+	return &c
+}
