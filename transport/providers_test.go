@@ -8,6 +8,7 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -150,66 +151,23 @@ func TestProviderGoogle(t *testing.T) {
 	checkRotation(t, c, p, clock, srv.URL+"/v1beta/models/gemini-2.5-flash:generateContent", seen, []string{"AIza-one", "AIza-two"}, 17*time.Second)
 }
 
-// Copilot accounts each have their own API endpoint (from the token
-// exchange): the request rotated to account two goes to account two's host.
-func TestProviderCopilotPerAccountHosts(t *testing.T) {
-	clock := newFakeClock()
-	var hosts []string
+// hostedAccounts runs the per-account host check: two upstreams, the first
+// answering 429 with Retry-After retry; each account (made by acct with
+// its upstream's base URL) must be sent to its own host, and the first must
+// cool down for retry seconds.
+func hostedAccounts(t *testing.T, a adapters.Adapter, clock *fakeClock, url string, retry int,
+	acct func(label, base string) *records.Record, seen func(*http.Request) string) []string {
+	t.Helper()
+	var got []string
 	var mu sync.Mutex
 	handler := func(limited bool) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			mu.Lock()
-			hosts = append(hosts, r.Host+" "+r.Header.Get("Authorization"))
+			got = append(got, r.Host+" "+seen(r))
 			mu.Unlock()
 			if limited {
-				w.Header().Set("Retry-After", "20")
-				w.WriteHeader(429)
-				io.WriteString(w, `{"error":{"message":"rate limited","code":"rate_limited"}}`)
-				return
-			}
-			io.WriteString(w, `{"ok":true}`)
-		}
-	}
-	one := httptest.NewServer(handler(true))
-	defer one.Close()
-	two := httptest.NewServer(handler(false))
-	defer two.Close()
-	acct := func(label, tok, endpoint string) *records.Record {
-		return &records.Record{Label: label, Kind: records.KindOAuth, OAuth: &records.OAuth{
-			Access: records.Secret(tok), Refresh: "gho_github_" + records.Secret(label), Expiry: clock.Now().Add(20 * time.Minute)},
-			Meta: map[string]string{copilot.MetaAPIEndpoint: endpoint}}
-	}
-	c, p := providerEnv(t, copilot.New(copilot.WithNow(clock.Now)), clock,
-		acct("one", "cop-one", one.URL), acct("two", "cop-two", two.URL))
-	resp, err := c.Post(copilot.DefaultAPIURL+"/chat/completions", "application/json", strings.NewReader(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	want := []string{strings.TrimPrefix(one.URL, "http://") + " Bearer cop-one", strings.TrimPrefix(two.URL, "http://") + " Bearer cop-two"}
-	if resp.StatusCode != 200 || strings.Join(hosts, ",") != strings.Join(want, ",") {
-		t.Fatalf("status %d, requests %v, want %v", resp.StatusCode, hosts, want)
-	}
-	accts, _ := p.Accounts(context.Background())
-	if !accts[0].Until.Equal(clock.Now().Add(20 * time.Second)) {
-		t.Fatalf("account one cools until now+%v", accts[0].Until.Sub(clock.Now()))
-	}
-}
-
-// Qwen accounts each have their resource_url: the same holds.
-func TestProviderQwenPerAccountHosts(t *testing.T) {
-	clock := newFakeClock()
-	var hosts []string
-	var mu sync.Mutex
-	handler := func(limited bool) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			io.Copy(io.Discard, r.Body)
-			mu.Lock()
-			hosts = append(hosts, r.Host+r.URL.Path)
-			mu.Unlock()
-			if limited {
-				w.Header().Set("Retry-After", "9")
+				w.Header().Set("Retry-After", fmt.Sprint(retry))
 				w.WriteHeader(429)
 				io.WriteString(w, `{"error":{"message":"Requests rate limit exceeded","type":"rate_limit_error","code":"rate_limit_exceeded"}}`)
 				return
@@ -221,23 +179,52 @@ func TestProviderQwenPerAccountHosts(t *testing.T) {
 	defer one.Close()
 	two := httptest.NewServer(handler(false))
 	defer two.Close()
-	acct := func(label, base string) *records.Record {
-		return &records.Record{Label: label, Kind: records.KindOAuth, OAuth: &records.OAuth{
-			Access: records.Secret("qwen-" + label), Refresh: records.Secret("qr-" + label), Expiry: clock.Now().Add(time.Hour)},
-			Meta: map[string]string{qwen.MetaResourceURL: base + "/v1"}}
-	}
-	c, p := providerEnv(t, qwen.New(qwen.WithNow(clock.Now)), clock, acct("one", one.URL), acct("two", two.URL))
-	resp, err := c.Post(qwen.DefaultBaseURL+"/chat/completions", "application/json", strings.NewReader(`{}`))
+	c, p := providerEnv(t, a, clock, acct("one", one.URL), acct("two", two.URL))
+	resp, err := c.Post(url, "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	want := []string{strings.TrimPrefix(one.URL, "http://") + "/v1/chat/completions", strings.TrimPrefix(two.URL, "http://") + "/v1/chat/completions"}
-	if resp.StatusCode != 200 || strings.Join(hosts, ",") != strings.Join(want, ",") {
-		t.Fatalf("status %d, requests %v, want %v", resp.StatusCode, hosts, want)
+	mu.Lock()
+	defer mu.Unlock()
+	if resp.StatusCode != 200 || len(got) != 2 ||
+		!strings.HasPrefix(got[0], strings.TrimPrefix(one.URL, "http://")+" ") ||
+		!strings.HasPrefix(got[1], strings.TrimPrefix(two.URL, "http://")+" ") {
+		t.Fatalf("status %d, requests %v: want account one on %s, then account two on %s", resp.StatusCode, got, one.URL, two.URL)
 	}
 	accts, _ := p.Accounts(context.Background())
-	if !accts[0].Until.Equal(clock.Now().Add(9 * time.Second)) {
-		t.Fatalf("account one cools until now+%v", accts[0].Until.Sub(clock.Now()))
+	if want := clock.Now().Add(time.Duration(retry) * time.Second); !accts[0].Until.Equal(want) {
+		t.Fatalf("account one cools until now+%v, want now+%ds", accts[0].Until.Sub(clock.Now()), retry)
+	}
+	return got
+}
+
+// Copilot accounts each have their own API endpoint (from the token
+// exchange): the request rotated to account two goes to account two's host.
+func TestProviderCopilotPerAccountHosts(t *testing.T) {
+	clock := newFakeClock()
+	hostedAccounts(t, copilot.New(copilot.WithNow(clock.Now)), clock, copilot.DefaultAPIURL+"/chat/completions", 20,
+		func(label, base string) *records.Record {
+			return &records.Record{Label: label, Kind: records.KindOAuth, OAuth: &records.OAuth{
+				Access: records.Secret("cop-" + label), Refresh: records.Secret("gho_github_" + label), Expiry: clock.Now().Add(20 * time.Minute)},
+				Meta: map[string]string{copilot.MetaAPIEndpoint: base}}
+		},
+		func(r *http.Request) string { return r.Header.Get("Authorization") })
+}
+
+// Qwen accounts each have their resource_url: the same holds, path included.
+func TestProviderQwenPerAccountHosts(t *testing.T) {
+	clock := newFakeClock()
+	got := hostedAccounts(t, qwen.New(qwen.WithNow(clock.Now)), clock, qwen.DefaultBaseURL+"/chat/completions", 9,
+		func(label, base string) *records.Record {
+			return &records.Record{Label: label, Kind: records.KindOAuth, OAuth: &records.OAuth{
+				Access: records.Secret("qwen-" + label), Refresh: records.Secret("qr-" + label), Expiry: clock.Now().Add(time.Hour)},
+				Meta: map[string]string{qwen.MetaResourceURL: base + "/v1"}}
+		},
+		func(r *http.Request) string { return r.URL.Path + " " + r.Header.Get("Authorization") })
+	for i, label := range []string{"one", "two"} {
+		if !strings.HasSuffix(got[i], " /v1/chat/completions Bearer qwen-"+label) {
+			t.Errorf("request %d: %q, want the account's /v1 base and token", i, got[i])
+		}
 	}
 }
