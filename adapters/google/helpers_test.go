@@ -6,7 +6,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/authvault/authvault/adapters/internal/oauthtest"
+	"github.com/authvault/authvault/internal/oauthtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/authvault/authvault/adapters/internal/oauthtest"
+	"github.com/authvault/authvault/internal/oauthtest"
 )
 
 func TestParseIDToken(t *testing.T) {

@@ -247,23 +247,15 @@ var accountsResetCommand = &command{
 its needs-re-auth flag, so that it serves the next request. A disabled
 account stays disabled (see: accounts enable).`,
 	setup: func(fs *flag.FlagSet) runFunc {
-		return func(e *env, args []string) error {
-			id, err := oneID(args)
-			if err != nil {
+		return accountChange("reset", func(e *env, p *pool.Pool, id records.ID, a pool.Account) error {
+			if err := p.Reset(e.ctx, id); err != nil {
 				return err
 			}
-			return poolChange(e, id, func(p *pool.Pool, a pool.Account) (string, error) {
-				if err := p.Reset(e.ctx, id); err != nil {
-					return "", err
-				}
-				if a.NeedsReauth {
-					if err := p.ClearNeedsReauth(e.ctx, id); err != nil {
-						return "", err
-					}
-				}
-				return fmt.Sprintf("reset %s", id), nil
-			})
-		}
+			if a.NeedsReauth {
+				return p.ClearNeedsReauth(e.ctx, id)
+			}
+			return nil
+		})
 	},
 }
 
@@ -277,18 +269,9 @@ stays in the vault.
   --reason R   shown in "accounts list" (default "disabled by the operator")`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		reason := fs.String("reason", "", "")
-		return func(e *env, args []string) error {
-			id, err := oneID(args)
-			if err != nil {
-				return err
-			}
-			return poolChange(e, id, func(p *pool.Pool, a pool.Account) (string, error) {
-				if err := p.Disable(e.ctx, id, *reason); err != nil {
-					return "", err
-				}
-				return fmt.Sprintf("disabled %s", id), nil
-			})
-		}
+		return accountChange("disabled", func(e *env, p *pool.Pool, id records.ID, _ pool.Account) error {
+			return p.Disable(e.ctx, id, *reason)
+		})
 	},
 }
 
@@ -298,19 +281,27 @@ var accountsEnableCommand = &command{
 	summary:  "put a disabled account back in service",
 	help:     `Puts the disabled account ID back in service. Its cooldowns, if any, still run out.`,
 	setup: func(fs *flag.FlagSet) runFunc {
-		return func(e *env, args []string) error {
-			id, err := oneID(args)
-			if err != nil {
-				return err
-			}
-			return poolChange(e, id, func(p *pool.Pool, a pool.Account) (string, error) {
-				if err := p.Enable(e.ctx, id); err != nil {
-					return "", err
-				}
-				return fmt.Sprintf("enabled %s", id), nil
-			})
-		}
+		return accountChange("enabled", func(e *env, p *pool.Pool, id records.ID, _ pool.Account) error {
+			return p.Enable(e.ctx, id)
+		})
 	},
+}
+
+// accountChange is the run function of a command that applies change to
+// the pool of its one account ID and then prints "done ID".
+func accountChange(done string, change func(e *env, p *pool.Pool, id records.ID, a pool.Account) error) runFunc {
+	return func(e *env, args []string) error {
+		id, err := oneID(args)
+		if err != nil {
+			return err
+		}
+		return poolChange(e, id, func(p *pool.Pool, a pool.Account) (string, error) {
+			if err := change(e, p, id, a); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s %s", done, id), nil
+		})
+	}
 }
 
 // oneID parses the single ID argument of an account command.

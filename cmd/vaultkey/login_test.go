@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/authvault/authvault/adapters/copilot"
 	"github.com/authvault/authvault/adapters/qwen"
 	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -49,35 +51,59 @@ func accountJSON(t *testing.T, s *sandbox, id string) cli.AccountJSON {
 	return cli.AccountJSON{}
 }
 
+// fakeDeviceCode is the device code of newFakeAuth's device
+// authorization endpoint.
+const fakeDeviceCode = "device-code-CANARY-0001"
+
+// newFakeAuth starts an authorization server whose device authorization
+// endpoint answers fakeDeviceCode, to be polled every second.
+func newFakeAuth(t testing.TB) *oauthtest.Server {
+	f := oauthtest.New(t)
+	f.Device = oauthtest.Script(oauthtest.Reply{Status: 200, Body: map[string]any{
+		"device_code": fakeDeviceCode, "user_code": "WXYZ-1234",
+		"verification_uri": oauthtest.VerificationURL, "expires_in": 600, "interval": 1,
+	}})
+	return f
+}
+
+// newLoginSandbox returns a sandbox with a vault, whose leak check looks
+// for secrets, and an authorization server.
+func newLoginSandbox(t *testing.T, secrets ...string) (*sandbox, *oauthtest.Server) {
+	t.Helper()
+	s := newSandbox(t)
+	s.initFile()
+	for _, v := range secrets {
+		s.addSecret(v)
+	}
+	return s, newFakeAuth(t)
+}
+
 var urlLine = regexp.MustCompile(`^\s+(https?://\S+)$`)
 
 func TestLoginAnthropic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newSandbox(t)
-	s.initFile()
-	f := newFakeAuth(t)
-	var mu sync.Mutex
 	access, refresh := "sk-ant-oat01-CANARY-login-1", "sk-ant-ort01-CANARY-login-1"
-	for _, v := range []string{access, refresh, "sk-ant-oat01-CANARY-login-2", "sk-ant-ort01-CANARY-login-2"} {
-		s.addSecret(v)
-	}
-	f.token = func(p map[string]string) (int, any) {
+	s, f := newLoginSandbox(t, access, refresh, "sk-ant-oat01-CANARY-login-2", "sk-ant-ort01-CANARY-login-2")
+	var mu sync.Mutex
+	f.Token = func(p map[string]string) oauthtest.Reply {
 		mu.Lock()
 		defer mu.Unlock()
-		return 200, map[string]any{
+		return oauthtest.Reply{Status: 200, Body: map[string]any{
 			"access_token": access, "refresh_token": refresh, "expires_in": 3600, "token_type": "Bearer",
 			"account":      map[string]string{"uuid": "acct-uuid-1", "email_address": "me@example.com"},
 			"organization": map[string]string{"uuid": "org-1", "name": "Example"},
-		}
+		}}
 	}
-	endpoints := []string{"--auth-url", f.URL + "/authorize", "--token-url", f.URL + "/token"}
+	endpoints := []string{"--auth-url", f.AuthorizeURL(), "--token-url", f.TokenURL()}
 
 	// Loopback: the URL goes to stderr, the browser comes back to the
 	// listener, the account is named by its email.
 	p := s.start(append([]string{"login", "anthropic", "--client-id", "my-client", "--no-browser"}, endpoints...)...)
 	m := p.waitLine(urlLine)
-	if status, page := browse(t, m[1]); status != 0 && (status != 200 || !strings.Contains(page, "Signed in")) {
+	// The listener may close the connection as soon as it has the code,
+	// before its page is written.
+	if status, page, err := oauthtest.Visit(m[1]); err == nil && (status != 200 || !strings.Contains(page, "Signed in")) {
 		t.Errorf("the loopback listener answered %d: %s", status, page)
 	}
 	r := p.wait(0)
@@ -87,13 +113,13 @@ func TestLoginAnthropic(t *testing.T) {
 	if strings.Contains(r.stderr, "public client") {
 		t.Errorf("a note about presets for an own client:\n%s", r.stderr)
 	}
-	tr := f.tokenRequests()
+	tr := f.TokenRequests()
 	if len(tr) != 1 || tr[0]["client_id"] != "my-client" || tr[0]["grant_type"] != "authorization_code" {
 		t.Errorf("token requests: %v", tr)
 	}
 	rec := getRecord(t, s, "anthropic/default/me@example.com")
 	if rec.Kind != records.KindOAuth || rec.OAuth.Access.Reveal() != access || rec.OAuth.Refresh.Reveal() != refresh ||
-		rec.OAuth.ClientID != "my-client" || rec.OAuth.TokenURL != f.URL+"/token" || rec.OAuth.AccountID != "acct-uuid-1" ||
+		rec.OAuth.ClientID != "my-client" || rec.OAuth.TokenURL != f.TokenURL() || rec.OAuth.AccountID != "acct-uuid-1" ||
 		rec.Meta["email"] != "me@example.com" || rec.Meta[metaClientPreset] != "" {
 		t.Errorf("stored record: %+v %+v", rec, rec.OAuth)
 	}
@@ -130,9 +156,9 @@ func TestLoginAnthropic(t *testing.T) {
 	mu.Lock()
 	access, refresh = "sk-ant-oat01-CANARY-login-2", "sk-ant-ort01-CANARY-login-2"
 	mu.Unlock()
-	p = s.start(append([]string{"login", "anthropic", "--client", "claude-code", "--paste", "--no-browser", "--redirect-url", f.URL + "/code"}, endpoints...)...)
+	p = s.start(append([]string{"login", "anthropic", "--client", "claude-code", "--paste", "--no-browser", "--redirect-url", f.CodePageURL()}, endpoints...)...)
 	m = p.waitLine(urlLine)
-	_, page := browse(t, m[1])
+	_, page, _ := oauthtest.Visit(m[1])
 	if !strings.Contains(page, "#") {
 		t.Fatalf("code page: %q", page)
 	}
@@ -147,7 +173,7 @@ func TestLoginAnthropic(t *testing.T) {
 	if strings.Count(r.stderr, note) != 1 || !strings.Contains(r.stderr, "already in the vault") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
-	if q := f.authorizeRequests(); q[len(q)-1].Get("client_id") != anthropic.PresetClaudeCode.ID || q[len(q)-1].Get("redirect_uri") != f.URL+"/code" {
+	if q := f.AuthorizeRequests(); q[len(q)-1].Get("client_id") != anthropic.PresetClaudeCode.ID || q[len(q)-1].Get("redirect_uri") != f.URL+"/code" {
 		t.Errorf("authorization request: %v", q[len(q)-1])
 	}
 	rec = getRecord(t, s, "anthropic/default/me@example.com")
@@ -161,14 +187,14 @@ func TestLoginAnthropic(t *testing.T) {
 
 	// --label and --namespace name the account; a paste of another
 	// login's code is refused and stores nothing.
-	p = s.start(append([]string{"login", "anthropic", "--client-id", "my-client", "--label", "work", "--namespace", "team", "--paste", "--no-browser", "--redirect-url", f.URL + "/code"}, endpoints...)...)
+	p = s.start(append([]string{"login", "anthropic", "--client-id", "my-client", "--label", "work", "--namespace", "team", "--paste", "--no-browser", "--redirect-url", f.CodePageURL()}, endpoints...)...)
 	p.waitLine(urlLine)
 	p.stdin.Write([]byte("code-xyz#not-the-state\n"))
 	if r := p.wait(1); !strings.Contains(r.stderr, "state") || r.stdout != "" {
 		t.Errorf("foreign paste:\n%s", r)
 	}
 	p = s.start(append([]string{"login", "anthropic", "--client-id", "my-client", "--label", "work", "--namespace", "team", "--no-browser"}, endpoints...)...)
-	browse(t, p.waitLine(urlLine)[1])
+	oauthtest.Visit(p.waitLine(urlLine)[1])
 	if r := p.wait(0); r.stdout != "logged in: anthropic/team/work\n" {
 		t.Errorf("stdout %q", r.stdout)
 	}
@@ -176,23 +202,18 @@ func TestLoginAnthropic(t *testing.T) {
 
 func TestLoginOpenAI(t *testing.T) {
 	t.Parallel()
-	s := newSandbox(t)
-	s.initFile()
-	f := newFakeAuth(t)
 	access, refresh := "CANARY-openai-access", "CANARY-openai-refresh"
-	idToken := fakeJWT(map[string]any{
+	idToken := oauthtest.JWT(map[string]any{
 		"email":                       "dev@example.com",
 		"https://api.openai.com/auth": map[string]string{"chatgpt_account_id": "acct-openai-1", "chatgpt_plan_type": "plus"},
 	})
-	s.addSecret(access)
-	s.addSecret(refresh)
-	s.addSecret(idToken)
-	f.token = func(map[string]string) (int, any) {
-		return 200, map[string]any{"access_token": access, "refresh_token": refresh, "id_token": idToken, "expires_in": 3600, "token_type": "Bearer"}
+	s, f := newLoginSandbox(t, access, refresh, idToken)
+	f.Token = func(map[string]string) oauthtest.Reply {
+		return oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": access, "refresh_token": refresh, "id_token": idToken, "expires_in": 3600, "token_type": "Bearer"}}
 	}
 
 	p := s.start("login", "openai", "--client-id", "app_test", "--issuer", f.URL, "--port", "0", "--no-browser")
-	browse(t, p.waitLine(urlLine)[1])
+	oauthtest.Visit(p.waitLine(urlLine)[1])
 	if r := p.wait(0); r.stdout != "logged in: openai/default/dev@example.com\n" {
 		t.Errorf("stdout %q", r.stdout)
 	}
@@ -209,7 +230,11 @@ func TestLoginOpenAI(t *testing.T) {
 	if !strings.Contains(m[1], "localhost%3A1455%2Fauth%2Fcallback") {
 		t.Errorf("the paste form's redirect is not the registered port: %s", m[1])
 	}
-	p.stdin.Write([]byte(browseElsewhere(t, m[1]) + "\n"))
+	loc, err := oauthtest.Location(m[1])
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	p.stdin.Write([]byte(loc + "\n"))
 	if r := p.wait(0); r.stdout != "logged in: openai/default/work\n" {
 		t.Errorf("stdout %q", r.stdout)
 	}
@@ -217,29 +242,22 @@ func TestLoginOpenAI(t *testing.T) {
 
 func TestLoginGoogle(t *testing.T) {
 	t.Parallel()
-	s := newSandbox(t)
-	s.initFile()
-	f := newFakeAuth(t)
 	access, refresh := "ya29.CANARY-google-access", "1//CANARY-google-refresh"
-	s.addSecret(access)
-	s.addSecret(refresh)
-	polls := 0
-	var mu sync.Mutex
-	f.token = func(p map[string]string) (int, any) {
-		if p["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code" {
-			mu.Lock()
-			defer mu.Unlock()
-			if polls++; polls == 1 {
-				return 428, map[string]string{"error": "authorization_pending"}
-			}
+	s, f := newLoginSandbox(t, access, refresh)
+	const deviceGrant = "urn:ietf:params:oauth:grant-type:device_code"
+	tokens := oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": access, "refresh_token": refresh, "expires_in": 3599, "token_type": "Bearer",
+		"id_token": oauthtest.JWT(map[string]any{"email": "g@example.com", "sub": "1234"})}}
+	poll := oauthtest.Script(oauthtest.Reply{Status: 428, Body: map[string]string{"error": "authorization_pending"}}, tokens)
+	f.Token = func(p map[string]string) oauthtest.Reply {
+		if p["grant_type"] == deviceGrant {
+			return poll(p)
 		}
-		return 200, map[string]any{"access_token": access, "refresh_token": refresh, "expires_in": 3599, "token_type": "Bearer",
-			"id_token": fakeJWT(map[string]any{"email": "g@example.com", "sub": "1234"})}
+		return tokens
 	}
 
 	p := s.start("login", "google", "--client-id", "own.apps.googleusercontent.com", "--client-secret", "GOCSPX-own-public",
-		"--auth-url", f.URL+"/authorize", "--token-url", f.URL+"/token", "--no-browser")
-	browse(t, p.waitLine(urlLine)[1])
+		"--auth-url", f.AuthorizeURL(), "--token-url", f.TokenURL(), "--no-browser")
+	oauthtest.Visit(p.waitLine(urlLine)[1])
 	if r := p.wait(0); r.stdout != "logged in: google/default/g@example.com\n" {
 		t.Errorf("stdout %q", r.stdout)
 	}
@@ -247,25 +265,29 @@ func TestLoginGoogle(t *testing.T) {
 	if rec.OAuth.Refresh.Reveal() != refresh || rec.OAuth.ClientID != "own.apps.googleusercontent.com" || rec.Meta["client_secret"] != "GOCSPX-own-public" {
 		t.Errorf("stored: %+v %v", rec.OAuth, rec.Meta)
 	}
-	if tr := f.tokenRequests(); tr[0]["client_secret"] != "GOCSPX-own-public" {
+	if tr := f.TokenRequests(); tr[0]["client_secret"] != "GOCSPX-own-public" {
 		t.Errorf("the code exchange did not send the client secret")
 	}
 
 	// The device flow: the code is shown, the poll waits for approval.
 	p = s.start("login", "google", "--device", "--client-id", "tv.apps.googleusercontent.com", "--label", "tv",
-		"--device-url", f.URL+fakeDevicePath, "--token-url", f.URL+"/token", "--no-browser")
+		"--device-url", f.DeviceURL(), "--token-url", f.TokenURL(), "--no-browser")
 	p.waitLine(regexp.MustCompile(`enter the code WXYZ-1234`))
 	r := p.wait(0)
-	if r.stdout != "logged in: google/default/tv\n" || !strings.Contains(r.stderr, fakeVerifyURL) {
+	if r.stdout != "logged in: google/default/tv\n" || !strings.Contains(r.stderr, oauthtest.VerificationURL) {
 		t.Errorf("device login:\n%s", r)
 	}
-	mu.Lock()
+	polls := 0
+	for _, p := range f.TokenRequests() {
+		if p["grant_type"] == deviceGrant {
+			polls++
+		}
+	}
 	if polls != 2 {
 		t.Errorf("%d polls, want 2", polls)
 	}
-	mu.Unlock()
 	// The preset cannot use the device flow, and says so.
-	if r := s.run(1, "login", "google", "--device", "--client", "gemini-cli", "--device-url", f.URL+fakeDevicePath); !strings.Contains(r.stderr, "device flow") ||
+	if r := s.run(1, "login", "google", "--device", "--client", "gemini-cli", "--device-url", f.DeviceURL()); !strings.Contains(r.stderr, "device flow") ||
 		!strings.Contains(r.stderr, "preset gemini-cli") {
 		t.Errorf("gemini-cli with --device:\n%s", r)
 	}
@@ -273,35 +295,27 @@ func TestLoginGoogle(t *testing.T) {
 
 func TestLoginCopilot(t *testing.T) {
 	t.Parallel()
-	s := newSandbox(t)
-	s.initFile()
-	f := newFakeAuth(t)
 	gh, cp := "ghu_CANARYcopilotGitHubToken", "tid=CANARY-copilot-token;exp=1"
-	s.addSecret(gh)
-	s.addSecret(cp)
-	var mu sync.Mutex
-	polls := 0
-	f.token = func(p map[string]string) (int, any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if p["device_code"] != "device-code-CANARY-0001" {
-			return 200, map[string]string{"error": "bad_verification_code"}
+	s, f := newLoginSandbox(t, gh, cp)
+	poll := oauthtest.Script(
+		oauthtest.Reply{Status: 200, Body: map[string]string{"error": "authorization_pending"}}, // GitHub's way
+		oauthtest.Reply{Status: 200, Body: map[string]string{"access_token": gh, "token_type": "bearer", "scope": "read:user"}})
+	f.Token = func(p map[string]string) oauthtest.Reply {
+		if p["device_code"] != fakeDeviceCode {
+			return oauthtest.Reply{Status: 200, Body: map[string]string{"error": "bad_verification_code"}}
 		}
-		if polls++; polls == 1 {
-			return 200, map[string]string{"error": "authorization_pending"} // GitHub's way
-		}
-		return 200, map[string]string{"access_token": gh, "token_type": "bearer", "scope": "read:user"}
+		return poll(p)
 	}
-	f.copilot = func(token string) (int, any) {
-		if token != gh {
-			return 401, map[string]string{"message": "Bad credentials"}
+	f.Handle("/copilot_internal/v2/token", func(r *http.Request) oauthtest.Reply {
+		if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "token "); !ok || token != gh {
+			return oauthtest.Reply{Status: 401, Body: map[string]string{"message": "Bad credentials"}}
 		}
-		return 200, map[string]any{"token": cp, "expires_at": time.Now().Add(30 * time.Minute).Unix(), "refresh_in": 1500,
-			"endpoints": map[string]string{"api": "https://copilot-api.octo.ghe.com"}, "sku": "copilot_enterprise_seat"}
-	}
+		return oauthtest.Reply{Status: 200, Body: map[string]any{"token": cp, "expires_at": time.Now().Add(30 * time.Minute).Unix(), "refresh_in": 1500,
+			"endpoints": map[string]string{"api": "https://copilot-api.octo.ghe.com"}, "sku": "copilot_enterprise_seat"}}
+	})
 
 	p := s.start("login", "copilot", "--client", "github-copilot", "--label", "work", "--enterprise", "octo.ghe.com",
-		"--device-url", f.URL+fakeDevicePath, "--token-url", f.URL+"/token", "--api-url", f.URL)
+		"--device-url", f.DeviceURL(), "--token-url", f.TokenURL(), "--api-url", f.URL)
 	p.waitLine(regexp.MustCompile(`enter the code WXYZ-1234`))
 	r := p.wait(0)
 	if r.stdout != "logged in: copilot/octo.ghe.com/work\n" {
@@ -311,7 +325,7 @@ func TestLoginCopilot(t *testing.T) {
 	if !strings.Contains(r.stderr, "using the public client of GitHub Copilot's editor integrations (preset github-copilot); use is subject to GitHub's terms") {
 		t.Errorf("no terms note:\n%s", r.stderr)
 	}
-	if d := f.deviceRequests(); len(d) != 1 || d[0]["client_id"] != id || d[0]["scope"] != "read:user" {
+	if d := f.DeviceRequests(); len(d) != 1 || d[0]["client_id"] != id || d[0]["scope"] != "read:user" {
 		t.Errorf("device requests: %v", d)
 	}
 	rec := getRecord(t, s, "copilot/octo.ghe.com/work")
@@ -327,32 +341,21 @@ func TestLoginCopilot(t *testing.T) {
 
 func TestLoginQwen(t *testing.T) {
 	t.Parallel()
-	s := newSandbox(t)
-	s.initFile()
-	f := newFakeAuth(t)
 	access, refresh := "CANARY-qwen-access", "CANARY-qwen-refresh"
-	s.addSecret(access)
-	s.addSecret(refresh)
-	var mu sync.Mutex
-	polls := 0
-	f.token = func(p map[string]string) (int, any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if polls++; polls == 1 {
-			return 400, map[string]string{"error": "authorization_pending"} // Qwen's way
-		}
-		return 200, map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-			"expires_in": 3600, "resource_url": "portal.qwen.ai"}
-	}
+	s, f := newLoginSandbox(t, access, refresh)
+	f.Token = oauthtest.Script(
+		oauthtest.Reply{Status: 400, Body: map[string]string{"error": "authorization_pending"}}, // Qwen's way
+		oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+			"expires_in": 3600, "resource_url": "portal.qwen.ai"}})
 	p := s.start("login", "qwen", "--client", "qwen-code", "--label", "me",
-		"--device-url", f.URL+fakeDevicePath, "--token-url", f.URL+"/token")
+		"--device-url", f.DeviceURL(), "--token-url", f.TokenURL())
 	p.waitLine(regexp.MustCompile(`enter the code WXYZ-1234`))
 	r := p.wait(0)
 	if r.stdout != "logged in: qwen/default/me\n" || !strings.Contains(r.stderr, "(preset qwen-code); use is subject to Qwen's terms") {
 		t.Errorf("qwen login:\n%s", r)
 	}
 	// PKCE: the poll's verifier matches the device request's challenge.
-	d, tr := f.deviceRequests(), f.tokenRequests()
+	d, tr := f.DeviceRequests(), f.TokenRequests()
 	sum := sha256.Sum256([]byte(tr[len(tr)-1]["code_verifier"]))
 	if d[0]["client_id"] != qwen.QwenCodeClientID || d[0]["code_challenge_method"] != "S256" ||
 		d[0]["code_challenge"] != base64.RawURLEncoding.EncodeToString(sum[:]) {

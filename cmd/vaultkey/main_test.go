@@ -230,17 +230,24 @@ func (s *sandbox) runWith(o runOpts, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	r := result{code: s.exitCode(args, err), stdout: stdout.String(), stderr: stderr.String()}
+	s.record(strings.Join(args, " "), r, o.stdoutMayKey)
+	return r
+}
+
+// exitCode is the exit status of vaultkey args, which ended with err; an
+// err other than an exit status fails the test.
+func (s *sandbox) exitCode(args []string, err error) int {
+	s.t.Helper()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
+		return 0
 	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	default:
-		s.t.Fatalf("running vaultkey %s: %v", strings.Join(args, " "), err)
+		return ee.ExitCode()
 	}
-	s.record(strings.Join(args, " "), r, o.stdoutMayKey)
-	return r
+	s.t.Fatalf("running vaultkey %s: %v", strings.Join(args, " "), err)
+	return 0
 }
 
 func (s *sandbox) record(args string, r result, stdoutMayKey bool) {

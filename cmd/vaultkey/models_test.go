@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
 
@@ -36,7 +37,7 @@ func newModelServer(t *testing.T) *modelServer {
 			return
 		}
 		if status != 0 {
-			writeJSONReply(w, status, map[string]any{"error": map[string]string{"type": "authentication_error", "code": "invalid_api_key"}})
+			oauthtest.WriteJSON(w, status, map[string]any{"error": map[string]string{"type": "authentication_error", "code": "invalid_api_key"}})
 			return
 		}
 		if r.Header.Get("If-None-Match") == modelsETag {
@@ -44,7 +45,7 @@ func newModelServer(t *testing.T) *modelServer {
 			return
 		}
 		w.Header().Set("ETag", modelsETag)
-		writeJSONReply(w, 200, map[string]any{"object": "list", "data": []map[string]string{
+		oauthtest.WriteJSON(w, 200, map[string]any{"object": "list", "data": []map[string]string{
 			{"id": "model-b", "owned_by": "acme"}, {"id": "model-a", "owned_by": "acme"},
 		}})
 	}))
@@ -169,15 +170,15 @@ func TestModelsAccounts(t *testing.T) {
 	s.addSecret("sk-ant-ort01-CANARY-models-old")
 	s.addSecret("sk-ant-oat01-CANARY-models-new")
 	s.addSecret("sk-ant-ort01-CANARY-models-new")
-	f.token = func(p map[string]string) (int, any) {
+	f.Token = func(p map[string]string) oauthtest.Reply {
 		if p["grant_type"] != "refresh_token" || p["refresh_token"] != "sk-ant-ort01-CANARY-models-old" || p["client_id"] != "my-client" {
-			return 400, map[string]string{"error": "invalid_grant"}
+			return oauthtest.Reply{Status: 400, Body: map[string]string{"error": "invalid_grant"}}
 		}
-		return 200, map[string]any{"access_token": "sk-ant-oat01-CANARY-models-new", "refresh_token": "sk-ant-ort01-CANARY-models-new", "expires_in": 3600}
+		return oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": "sk-ant-oat01-CANARY-models-new", "refresh_token": "sk-ant-ort01-CANARY-models-new", "expires_in": 3600}}
 	}
 	put(&records.Record{Provider: "anthropic", Namespace: "team", Label: "sub", Kind: records.KindOAuth,
 		OAuth: &records.OAuth{Access: "sk-ant-oat01-CANARY-models-old", Refresh: "sk-ant-ort01-CANARY-models-old",
-			Expiry: time.Now().Add(-time.Hour), ClientID: "my-client", TokenURL: f.URL + "/token"}})
+			Expiry: time.Now().Add(-time.Hour), ClientID: "my-client", TokenURL: f.TokenURL()}})
 	if r := s.run(0, "models", "anthropic", "--namespace", "team", "--base-url", base); r.stdout != "model-a\nmodel-b\n" {
 		t.Errorf("after a refresh: %s", r)
 	}
@@ -189,7 +190,7 @@ func TestModelsAccounts(t *testing.T) {
 	if rec.OAuth.Refresh.Reveal() != "sk-ant-ort01-CANARY-models-new" || !rec.OAuth.Expiry.After(time.Now()) {
 		t.Error("the refreshed token was not stored")
 	}
-	if n := len(f.tokenRequests()); n != 1 {
+	if n := len(f.TokenRequests()); n != 1 {
 		t.Errorf("%d refreshes", n)
 	}
 

@@ -50,6 +50,7 @@ type Server struct {
 	// StateOverride, when set, replaces the state in the redirect.
 	StateOverride string
 
+	mux       *http.ServeMux
 	mu        sync.Mutex
 	grants    map[string]grant
 	authorize []url.Values
@@ -64,8 +65,8 @@ type grant struct {
 
 // New starts a server, closed when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{t: t, grants: map[string]grant{}}
 	mux := http.NewServeMux()
+	s := &Server{t: t, grants: map[string]grant{}, mux: mux}
 	mux.HandleFunc(AuthorizePath, s.handleAuthorize)
 	mux.HandleFunc(TokenPath, s.handleToken)
 	// The same endpoints where an issuer-based client expects them.
@@ -79,6 +80,14 @@ func New(t testing.TB) *Server {
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// Handle serves pattern (a ServeMux pattern) with the replies of answer:
+// a provider's endpoint beyond the OAuth ones, such as a token exchange.
+func (s *Server) Handle(pattern string, answer func(r *http.Request) Reply) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		writeReply(w, answer(r))
+	})
 }
 
 // AuthorizeURL, TokenURL and CodePageURL are the endpoints' URLs.
@@ -164,13 +173,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctype := r.Header.Get("Content-Type")
 	if strings.HasPrefix(ctype, "application/json") {
 		if err := json.Unmarshal(body, &params); err != nil {
-			writeJSON(w, 400, map[string]string{"error": "invalid_request", "error_description": "body is not a JSON object of strings"})
+			WriteJSON(w, 400, map[string]string{"error": "invalid_request", "error_description": "body is not a JSON object of strings"})
 			return
 		}
 	} else {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
-			writeJSON(w, 400, map[string]string{"error": "invalid_request"})
+			WriteJSON(w, 400, map[string]string{"error": "invalid_request"})
 			return
 		}
 		for k := range form {
@@ -189,21 +198,21 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256([]byte(params["code_verifier"]))
 		switch {
 		case !known:
-			writeJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "unknown code " + params["code"]})
+			WriteJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "unknown code " + params["code"]})
 			return
 		case base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge:
-			writeJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "PKCE verification failed"})
+			WriteJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "PKCE verification failed"})
 			return
 		case params["redirect_uri"] != g.redirect:
-			writeJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "redirect_uri mismatch"})
+			WriteJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "redirect_uri mismatch"})
 			return
 		case params["client_id"] != g.clientID:
-			writeJSON(w, 400, map[string]string{"error": "invalid_client"})
+			WriteJSON(w, 400, map[string]string{"error": "invalid_client"})
 			return
 		}
 	}
 	if s.Token == nil {
-		writeJSON(w, 400, map[string]string{"error": "unsupported_grant_type"})
+		WriteJSON(w, 400, map[string]string{"error": "unsupported_grant_type"})
 		return
 	}
 	writeReply(w, s.Token(params))
@@ -211,7 +220,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
-		writeJSON(w, 400, map[string]string{"error": "invalid_request"})
+		WriteJSON(w, 400, map[string]string{"error": "invalid_request"})
 		return
 	}
 	params := map[string]string{}
@@ -225,7 +234,7 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, s.Device(params))
 		return
 	}
-	writeJSON(w, 200, map[string]any{
+	WriteJSON(w, 200, map[string]any{
 		"device_code": "test-device-code", "user_code": "WXYZ-1234",
 		"verification_uri": VerificationURL, "expires_in": 1800, "interval": 5,
 	})
@@ -242,10 +251,12 @@ func writeReply(w http.ResponseWriter, rep Reply) {
 	for k, vs := range rep.Header {
 		w.Header()[k] = append([]string(nil), vs...)
 	}
-	writeJSON(w, rep.Status, rep.Body)
+	WriteJSON(w, rep.Status, rep.Body)
 }
 
-func writeJSON(w http.ResponseWriter, status int, body any) {
+// WriteJSON answers status with body marshalled as JSON (a string is
+// sent as is), as application/json unless a Content-Type is already set.
+func WriteJSON(w http.ResponseWriter, status int, body any) {
 	if w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json")
 	}
@@ -257,24 +268,48 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
+// Visit is a browser whose user approves at once: it follows u and its
+// redirects (to the loopback listener, or to the code page) and returns
+// the final page's status and text.
+func Visit(u string) (status int, page string, err error) {
+	resp, err := http.Get(u)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+// Location is a browser on another machine: the user approves, the
+// authorization server redirects to a localhost address that browser
+// cannot reach, and Location returns the URL it tried to load, which the
+// user copies.
+func Location(u string) (string, error) {
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(u)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location"), nil
+}
+
 // Browser returns an Open hook that behaves like a browser whose user
-// approves at once: it follows the authorization URL and its redirects
-// (to the loopback listener, or to the code page) and returns the final
-// page's text. Use it as LoginConfig.Open; for the paste form, feed the
-// page text to LoginConfig.Prompt.
+// approves at once (see Visit) and returns the final page's text. Use it
+// as LoginConfig.Open; for the paste form, feed the page text to
+// LoginConfig.Prompt.
 func Browser(t testing.TB, page chan<- string) func(string) error {
 	return func(u string) error {
-		resp, err := http.Get(u)
+		status, b, err := Visit(u)
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
 		if page != nil {
-			page <- string(b)
+			page <- b
 		}
-		if resp.StatusCode != http.StatusOK && page == nil {
-			t.Logf("browser: %s answered %d", u, resp.StatusCode)
+		if status != http.StatusOK && page == nil {
+			t.Logf("browser: %s answered %d", u, status)
 		}
 		return nil
 	}
@@ -299,18 +334,14 @@ func (p *pageReader) Read(b []byte) (int, error) {
 }
 
 // UnreachableBrowser returns an Open hook for a browser on another
-// machine: the user approves, the authorization server redirects to a
-// localhost address that browser cannot reach, and the user copies the
-// URL it tried to load. That URL is sent on page.
+// machine (see Location): the URL the user copies is sent on page.
 func UnreachableBrowser(t testing.TB, page chan<- string) func(string) error {
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return func(u string) error {
-		resp, err := client.Get(u)
+		loc, err := Location(u)
 		if err != nil {
 			return err
 		}
-		resp.Body.Close()
-		page <- resp.Header.Get("Location")
+		page <- loc
 		return nil
 	}
 }

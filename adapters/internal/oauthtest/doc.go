@@ -1,7 +1,0 @@
-// Package oauthtest is a fake OAuth 2.0 authorization server for adapter
-// tests: an authorization endpoint that approves at once (redirecting to
-// the loopback listener, or showing "code#state" on a code page for the
-// paste form), and a token endpoint that checks the PKCE verifier, the
-// redirect URI and the client id of each code exchange before answering
-// with what the test chose. It runs on a loopback httptest server only.
-package oauthtest
