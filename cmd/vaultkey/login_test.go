@@ -59,10 +59,12 @@ const fakeDeviceCode = "device-code-CANARY-0001"
 // endpoint answers fakeDeviceCode, to be polled every second.
 func newFakeAuth(t testing.TB) *oauthtest.Server {
 	f := oauthtest.New(t)
-	f.Device = oauthtest.Script(oauthtest.Reply{Status: 200, Body: map[string]any{
-		"device_code": fakeDeviceCode, "user_code": "WXYZ-1234",
-		"verification_uri": oauthtest.VerificationURL, "expires_in": 600, "interval": 1,
-	}})
+	f.Set(func(f *oauthtest.Server) {
+		f.Device = oauthtest.Script(oauthtest.Reply{Status: 200, Body: map[string]any{
+			"device_code": fakeDeviceCode, "user_code": "WXYZ-1234",
+			"verification_uri": oauthtest.VerificationURL, "expires_in": 600, "interval": 1,
+		}})
+	})
 	return f
 }
 
@@ -86,15 +88,17 @@ func TestLoginAnthropic(t *testing.T) {
 	access, refresh := "sk-ant-oat01-CANARY-login-1", "sk-ant-ort01-CANARY-login-1"
 	s, f := newLoginSandbox(t, access, refresh, "sk-ant-oat01-CANARY-login-2", "sk-ant-ort01-CANARY-login-2")
 	var mu sync.Mutex
-	f.Token = func(p map[string]string) oauthtest.Reply {
-		mu.Lock()
-		defer mu.Unlock()
-		return oauthtest.Reply{Status: 200, Body: map[string]any{
-			"access_token": access, "refresh_token": refresh, "expires_in": 3600, "token_type": "Bearer",
-			"account":      map[string]string{"uuid": "acct-uuid-1", "email_address": "me@example.com"},
-			"organization": map[string]string{"uuid": "org-1", "name": "Example"},
-		}}
-	}
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = func(p map[string]string) oauthtest.Reply {
+			mu.Lock()
+			defer mu.Unlock()
+			return oauthtest.Reply{Status: 200, Body: map[string]any{
+				"access_token": access, "refresh_token": refresh, "expires_in": 3600, "token_type": "Bearer",
+				"account":      map[string]string{"uuid": "acct-uuid-1", "email_address": "me@example.com"},
+				"organization": map[string]string{"uuid": "org-1", "name": "Example"},
+			}}
+		}
+	})
 	endpoints := []string{"--auth-url", f.AuthorizeURL(), "--token-url", f.TokenURL()}
 
 	// Loopback: the URL goes to stderr, the browser comes back to the
@@ -208,9 +212,11 @@ func TestLoginOpenAI(t *testing.T) {
 		"https://api.openai.com/auth": map[string]string{"chatgpt_account_id": "acct-openai-1", "chatgpt_plan_type": "plus"},
 	})
 	s, f := newLoginSandbox(t, access, refresh, idToken)
-	f.Token = func(map[string]string) oauthtest.Reply {
-		return oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": access, "refresh_token": refresh, "id_token": idToken, "expires_in": 3600, "token_type": "Bearer"}}
-	}
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = func(map[string]string) oauthtest.Reply {
+			return oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": access, "refresh_token": refresh, "id_token": idToken, "expires_in": 3600, "token_type": "Bearer"}}
+		}
+	})
 
 	p := s.start("login", "openai", "--client-id", "app_test", "--issuer", f.URL, "--port", "0", "--no-browser")
 	oauthtest.Visit(p.waitLine(urlLine)[1])
@@ -248,12 +254,14 @@ func TestLoginGoogle(t *testing.T) {
 	tokens := oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": access, "refresh_token": refresh, "expires_in": 3599, "token_type": "Bearer",
 		"id_token": oauthtest.JWT(map[string]any{"email": "g@example.com", "sub": "1234"})}}
 	poll := oauthtest.Script(oauthtest.Reply{Status: 428, Body: map[string]string{"error": "authorization_pending"}}, tokens)
-	f.Token = func(p map[string]string) oauthtest.Reply {
-		if p["grant_type"] == deviceGrant {
-			return poll(p)
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = func(p map[string]string) oauthtest.Reply {
+			if p["grant_type"] == deviceGrant {
+				return poll(p)
+			}
+			return tokens
 		}
-		return tokens
-	}
+	})
 
 	p := s.start("login", "google", "--client-id", "own.apps.googleusercontent.com", "--client-secret", "GOCSPX-own-public",
 		"--auth-url", f.AuthorizeURL(), "--token-url", f.TokenURL(), "--no-browser")
@@ -300,12 +308,14 @@ func TestLoginCopilot(t *testing.T) {
 	poll := oauthtest.Script(
 		oauthtest.Reply{Status: 200, Body: map[string]string{"error": "authorization_pending"}}, // GitHub's way
 		oauthtest.Reply{Status: 200, Body: map[string]string{"access_token": gh, "token_type": "bearer", "scope": "read:user"}})
-	f.Token = func(p map[string]string) oauthtest.Reply {
-		if p["device_code"] != fakeDeviceCode {
-			return oauthtest.Reply{Status: 200, Body: map[string]string{"error": "bad_verification_code"}}
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = func(p map[string]string) oauthtest.Reply {
+			if p["device_code"] != fakeDeviceCode {
+				return oauthtest.Reply{Status: 200, Body: map[string]string{"error": "bad_verification_code"}}
+			}
+			return poll(p)
 		}
-		return poll(p)
-	}
+	})
 	f.Handle("/copilot_internal/v2/token", func(r *http.Request) oauthtest.Reply {
 		if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "token "); !ok || token != gh {
 			return oauthtest.Reply{Status: 401, Body: map[string]string{"message": "Bad credentials"}}
@@ -343,10 +353,12 @@ func TestLoginQwen(t *testing.T) {
 	t.Parallel()
 	access, refresh := "CANARY-qwen-access", "CANARY-qwen-refresh"
 	s, f := newLoginSandbox(t, access, refresh)
-	f.Token = oauthtest.Script(
-		oauthtest.Reply{Status: 400, Body: map[string]string{"error": "authorization_pending"}}, // Qwen's way
-		oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-			"expires_in": 3600, "resource_url": "portal.qwen.ai"}})
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = oauthtest.Script(
+			oauthtest.Reply{Status: 400, Body: map[string]string{"error": "authorization_pending"}}, // Qwen's way
+			oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+				"expires_in": 3600, "resource_url": "portal.qwen.ai"}})
+	})
 	p := s.start("login", "qwen", "--client", "qwen-code", "--label", "me",
 		"--device-url", f.DeviceURL(), "--token-url", f.TokenURL())
 	p.waitLine(regexp.MustCompile(`enter the code WXYZ-1234`))

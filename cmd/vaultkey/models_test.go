@@ -170,12 +170,14 @@ func TestModelsAccounts(t *testing.T) {
 	s.addSecret("sk-ant-ort01-CANARY-models-old")
 	s.addSecret("sk-ant-oat01-CANARY-models-new")
 	s.addSecret("sk-ant-ort01-CANARY-models-new")
-	f.Token = func(p map[string]string) oauthtest.Reply {
-		if p["grant_type"] != "refresh_token" || p["refresh_token"] != "sk-ant-ort01-CANARY-models-old" || p["client_id"] != "my-client" {
-			return oauthtest.Reply{Status: 400, Body: map[string]string{"error": "invalid_grant"}}
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = func(p map[string]string) oauthtest.Reply {
+			if p["grant_type"] != "refresh_token" || p["refresh_token"] != "sk-ant-ort01-CANARY-models-old" || p["client_id"] != "my-client" {
+				return oauthtest.Reply{Status: 400, Body: map[string]string{"error": "invalid_grant"}}
+			}
+			return oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": "sk-ant-oat01-CANARY-models-new", "refresh_token": "sk-ant-ort01-CANARY-models-new", "expires_in": 3600}}
 		}
-		return oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": "sk-ant-oat01-CANARY-models-new", "refresh_token": "sk-ant-ort01-CANARY-models-new", "expires_in": 3600}}
-	}
+	})
 	put(&records.Record{Provider: "anthropic", Namespace: "team", Label: "sub", Kind: records.KindOAuth,
 		OAuth: &records.OAuth{Access: "sk-ant-oat01-CANARY-models-old", Refresh: "sk-ant-ort01-CANARY-models-old",
 			Expiry: time.Now().Add(-time.Hour), ClientID: "my-client", TokenURL: f.TokenURL()}})

@@ -31,7 +31,9 @@ type Reply struct {
 	Header http.Header
 }
 
-// Server is the fake. Set the hooks before the flow starts.
+// Server is the fake. Set the hooks before the flow starts; when the flow
+// runs in another process (a command under test), set them with Set, so
+// that the race detector sees them ordered before the handlers read them.
 type Server struct {
 	*httptest.Server
 	t testing.TB
@@ -144,12 +146,13 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := q.Get("state")
-	if s.StateOverride != "" {
-		state = s.StateOverride
+	hooks := s.hooks()
+	if hooks.StateOverride != "" {
+		state = hooks.StateOverride
 	}
 	v := redirect.Query()
 	v.Set("state", state)
-	if s.Deny {
+	if hooks.Deny {
 		v.Set("error", "access_denied")
 		v.Set("error_description", "The user denied access")
 	} else {
@@ -211,11 +214,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.Token == nil {
+	token := s.hooks().Token
+	if token == nil {
 		WriteJSON(w, 400, map[string]string{"error": "unsupported_grant_type"})
 		return
 	}
-	writeReply(w, s.Token(params))
+	writeReply(w, token(params))
 }
 
 func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
@@ -230,8 +234,8 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.device = append(s.device, params)
 	s.mu.Unlock()
-	if s.Device != nil {
-		writeReply(w, s.Device(params))
+	if device := s.hooks().Device; device != nil {
+		writeReply(w, device(params))
 		return
 	}
 	WriteJSON(w, 200, map[string]any{
@@ -344,4 +348,25 @@ func UnreachableBrowser(t testing.TB, page chan<- string) func(string) error {
 		page <- loc
 		return nil
 	}
+}
+
+// hookSet is a copy of the hooks, read under the lock.
+type hookSet struct {
+	Token         func(map[string]string) Reply
+	Device        func(map[string]string) Reply
+	Deny          bool
+	StateOverride string
+}
+
+func (s *Server) hooks() hookSet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return hookSet{Token: s.Token, Device: s.Device, Deny: s.Deny, StateOverride: s.StateOverride}
+}
+
+// Set runs fn, which sets hooks, under the server's lock.
+func (s *Server) Set(fn func(*Server)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s)
 }
