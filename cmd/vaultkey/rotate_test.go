@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -112,9 +114,22 @@ func keyringEntry(t *testing.T, s *sandbox, suffix string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("secret-tool", "lookup", "service", s.service, "username", id+suffix).Output()
-	if err != nil {
-		return ""
+	// secret-tool exits 1 both for "no such entry" and for a Secret Service
+	// too busy to answer (many tests talk to it at once): ask again a few
+	// times before concluding there is no entry.
+	var out []byte
+	for try := 0; ; try++ {
+		var stderr bytes.Buffer
+		cmd := exec.Command("secret-tool", "lookup", "service", s.service, "username", id+suffix)
+		cmd.Stderr = &stderr
+		out, err = cmd.Output()
+		if err == nil {
+			break
+		}
+		if try == 4 {
+			return ""
+		}
+		time.Sleep(time.Duration(50<<try) * time.Millisecond)
 	}
 	key := strings.TrimSpace(string(out))
 	s.initFileSecretsFrom(key)
