@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,10 @@ type dirStore struct {
 
 	mu    sync.Mutex
 	locks map[string]*procLock
+	// subdirs are open handles on records/ and state/: files are opened
+	// relative to them without following a symlink anywhere below the
+	// vault directory, in one system call.
+	subdirs map[string]*os.File
 }
 
 // procLock serializes holders of one lock name inside this process; flock
@@ -54,14 +59,7 @@ func (s *dirStore) checkMode(path string, fi fs.FileInfo) error {
 
 func (s *dirStore) Read(name string) ([]byte, error) {
 	p := s.path(name)
-	// O_NOFOLLOW guards the last component only: refuse a symlinked
-	// records/ or state/ directory too.
-	if dir := filepath.Dir(p); dir != s.dir {
-		if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return nil, &PermissionError{Path: dir, Mode: fi.Mode(), Symlink: true}
-		}
-	}
-	f, err := openNoFollow(p)
+	f, err := s.open(name)
 	if err != nil {
 		if isSymlinkErr(err) {
 			return nil, &PermissionError{Path: p, Symlink: true}
@@ -256,7 +254,66 @@ func (s *dirStore) Lock(ctx context.Context, name string) (func(), error) {
 	}, nil
 }
 
-func (s *dirStore) Close() error { return nil }
+func (s *dirStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, d := range s.subdirs {
+		d.Close()
+		delete(s.subdirs, k)
+	}
+	return nil
+}
+
+// open opens a blob for reading without following a symlink: the last
+// component by O_NOFOLLOW, a records/ or state/ directory by opening it
+// once with O_NOFOLLOW and the blob relative to it.
+func (s *dirStore) open(name string) (*os.File, error) {
+	dir, base, ok := strings.Cut(name, "/")
+	if !ok || strings.Contains(base, "/") {
+		return openNoFollow(s.path(name))
+	}
+	for try := 0; ; try++ {
+		d, err := s.subdir(dir)
+		if err != nil {
+			return nil, err
+		}
+		f, err := openAt(d, base, s.path(name))
+		if err == nil || try == 1 || !errors.Is(err, fs.ErrNotExist) {
+			return f, err
+		}
+		// The directory may have been replaced since it was opened:
+		// open it again once.
+		s.mu.Lock()
+		if s.subdirs[dir] == d {
+			d.Close()
+			delete(s.subdirs, dir)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *dirStore) subdir(dir string) (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.subdirs[dir]; d != nil {
+		return d, nil
+	}
+	p := s.path(dir)
+	d, err := openDirNoFollow(p)
+	if err != nil {
+		// O_NOFOLLOW with O_DIRECTORY says ENOTDIR for a symlink on Linux,
+		// ELOOP elsewhere: ask the path itself.
+		if fi, lerr := os.Lstat(p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 || isSymlinkErr(err) {
+			return nil, &PermissionError{Path: p, Symlink: true}
+		}
+		return nil, err
+	}
+	if s.subdirs == nil {
+		s.subdirs = map[string]*os.File{}
+	}
+	s.subdirs[dir] = d
+	return d, nil
+}
 
 // DirStore returns the directory store for dir: the Store a vault uses
 // when none is given. Tools that copy a vault between stores use it.

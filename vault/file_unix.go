@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/google/renameio/v2"
+	"golang.org/x/sys/unix"
 )
 
 const oNoFollow = syscall.O_NOFOLLOW
@@ -68,4 +69,40 @@ func syncDir(dir string) error {
 		return err
 	}
 	return nil
+}
+
+// openDirNoFollow opens a directory, refusing a symlink.
+func openDirNoFollow(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY, 0)
+}
+
+// openAt opens base in the directory d without following a symlink; path
+// names the file in errors.
+func openAt(d *os.File, base, path string) (*os.File, error) {
+	var fd int
+	var err error
+	cerr := withFd(d, func(dfd int) {
+		for {
+			fd, err = unix.Openat(dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != unix.EINTR {
+				return
+			}
+		}
+	})
+	if cerr != nil {
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// withFd runs fn with d's descriptor, keeping d open meanwhile.
+func withFd(d *os.File, fn func(int)) error {
+	rc, err := d.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Control(func(fd uintptr) { fn(int(fd)) })
 }

@@ -83,3 +83,15 @@ func atomicWrite(dir, path string, data []byte, durable bool) error {
 // Directory fsync is neither possible nor needed on Windows:
 // MOVEFILE_WRITE_THROUGH makes the rename durable.
 func syncDir(string) error { return nil }
+
+// openDirNoFollow opens a directory, refusing a symlink.
+func openDirNoFollow(path string) (*os.File, error) { return openNoFollow(path) }
+
+// openAt opens the file at path in the directory d, refusing a symlink at
+// either level (Windows has no openat: the directory is checked by path).
+func openAt(d *os.File, _, path string) (*os.File, error) {
+	if fi, err := os.Lstat(filepath.Dir(path)); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, errSymlink
+	}
+	return openNoFollow(path)
+}

@@ -403,8 +403,8 @@ func (v *Vault) Get(ctx context.Context, id records.ID) (*records.Record, error)
 	if err := v.check(); err != nil {
 		return nil, err
 	}
-	st, err := v.store.Stamp(manifestName)
-	if err == nil {
+	st, stErr := v.store.Stamp(manifestName)
+	if stErr == nil {
 		v.mu.RLock()
 		if st == v.manStamp {
 			if r := v.cache[id]; r != nil {
@@ -423,8 +423,12 @@ func (v *Vault) Get(ctx context.Context, id records.ID) (*records.Record, error)
 	if v.cache == nil {
 		return nil, ErrClosed
 	}
-	if _, err := v.loadManifestLocked(); err != nil {
-		return nil, err
+	// The stat above already says whether the manifest changed: only a
+	// changed (or unreadable) one is stat'ed and read again.
+	if stErr != nil || v.man == nil || st != v.manStamp {
+		if _, err := v.loadManifestLocked(); err != nil {
+			return nil, err
+		}
 	}
 	e := v.man.Entries[id]
 	if e == nil {
