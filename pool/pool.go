@@ -169,6 +169,10 @@ func (p *Pool) Flush(ctx context.Context) error {
 	return p.persist(ctx)
 }
 
+// writeBehindDelay is how long the write-behind writer waits for more
+// changes before writing: far below any cooldown, long enough for a burst.
+const writeBehindDelay = 2 * time.Millisecond
+
 // kickWriter starts the write-behind writer, or asks the running one for
 // another round.
 func (p *Pool) kickWriter() {
@@ -183,6 +187,9 @@ func (p *Pool) kickWriter() {
 	p.wbDone = done
 	p.wbMu.Unlock()
 	go func() {
+		// Gather the changes of a burst (several accounts rate limited by
+		// one request, many requests at once) into one write.
+		time.Sleep(writeBehindDelay)
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)
 			// A failure is recorded for Health and retried by the next write.
