@@ -49,7 +49,9 @@ func (v *Vault) Batch(ctx context.Context, fn func(b *Batch) error) error {
 		v.mu.Unlock()
 		return ErrClosed
 	}
-	err = v.loadHeaderLocked()
+	// A writer must seal under the current key: read the header itself,
+	// not only its stamp (see reloadHeaderLocked).
+	err = v.reloadHeaderLocked()
 	if err == nil {
 		_, err = v.loadManifestLocked()
 	}

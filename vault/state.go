@@ -72,7 +72,11 @@ func decodeState(pt []byte) (name string, data []byte, err error) {
 	return string(pt[k : k+int(n)]), pt[k+int(n):], nil
 }
 
-func (v *Vault) currentKeys() (*records.Keys, error) {
+func (v *Vault) currentKeys() (*records.Keys, error) { return v.keysOf(false) }
+
+// keysOf returns the current keys; force re-reads the header itself (for
+// writers, and after a blob failed to open).
+func (v *Vault) keysOf(force bool) (*records.Keys, error) {
 	if err := v.check(); err != nil {
 		return nil, err
 	}
@@ -81,7 +85,7 @@ func (v *Vault) currentKeys() (*records.Keys, error) {
 	if v.keys == nil {
 		return nil, ErrClosed
 	}
-	if err := v.loadHeaderLocked(); err != nil {
+	if err := v.readHeaderLocked(force); err != nil {
 		return nil, err
 	}
 	return v.keys, nil
@@ -129,7 +133,15 @@ func (v *Vault) ReadState(ctx context.Context, name string) ([]byte, StateStamp,
 	if err != nil {
 		return nil, StateStamp{}, err
 	}
-	return readState(v.store, keys, name)
+	data, st, err := readState(v.store, keys, name)
+	if errors.Is(err, ErrTampered) {
+		// The data key may have been rotated under an unchanged-looking
+		// header stamp: try once more with the header read again.
+		if keys2, kerr := v.keysOf(true); kerr == nil && keys2 != keys {
+			return readState(v.store, keys2, name)
+		}
+	}
+	return data, st, err
 }
 
 // StateChanged reports whether the state blob called name differs from
@@ -163,7 +175,7 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 		return StateStamp{}, err
 	}
 	defer unlock()
-	keys, err := v.currentKeys()
+	keys, err := v.keysOf(true) // a writer seals under the current key
 	if err != nil {
 		return StateStamp{}, err
 	}

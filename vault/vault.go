@@ -182,7 +182,15 @@ func (o options) lockContext(ctx context.Context) (context.Context, context.Canc
 }
 
 // loadHeaderLocked (re)reads vault.json and unwraps the data key.
-func (v *Vault) loadHeaderLocked() error {
+func (v *Vault) loadHeaderLocked() error { return v.readHeaderLocked(false) }
+
+// reloadHeaderLocked re-reads vault.json whatever its stamp says: after a
+// blob failed to open, the header may have changed under a stamp that
+// looks the same (an inode reused within one clock tick, and a header's
+// first bytes, unlike a sealed blob's nonce, are always alike).
+func (v *Vault) reloadHeaderLocked() error { return v.readHeaderLocked(true) }
+
+func (v *Vault) readHeaderLocked(force bool) error {
 	st, err := v.store.Stamp(headerName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: %w", v.dir, ErrNoVault)
@@ -190,7 +198,7 @@ func (v *Vault) loadHeaderLocked() error {
 	if err != nil {
 		return err
 	}
-	if v.hdr != nil && st == v.hdrStamp {
+	if v.hdr != nil && st == v.hdrStamp && !force {
 		return nil
 	}
 	data, err := v.store.Read(headerName)
@@ -251,7 +259,7 @@ func (v *Vault) loadManifestLocked() (bool, error) {
 	if errors.Is(err, ErrTampered) {
 		// Another process may have rotated the data key: re-read the
 		// header and try once more.
-		if herr := v.loadHeaderLocked(); herr != nil {
+		if herr := v.reloadHeaderLocked(); herr != nil {
 			return false, herr
 		}
 		man, st, err = v.readManifest(v.keys)
@@ -444,7 +452,7 @@ func (v *Vault) Get(ctx context.Context, id records.ID) (*records.Record, error)
 	if errors.Is(err, ErrTampered) || errors.Is(err, ErrMissing) {
 		// A key rotation may have moved every record: retry once with a
 		// fresh header and manifest.
-		if herr := v.loadHeaderLocked(); herr == nil {
+		if herr := v.reloadHeaderLocked(); herr == nil {
 			if changed, merr := v.loadManifestLocked(); merr == nil && changed {
 				if e = v.man.Entries[id]; e == nil {
 					return nil, &RecordError{ID: id, Err: ErrNotFound}
