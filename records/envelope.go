@@ -39,7 +39,6 @@ const (
 	BlobRecord   BlobKind = 'r'
 	BlobManifest BlobKind = 'm'
 	BlobState    BlobKind = 's'
-	BlobHeader   BlobKind = 'h'
 )
 
 // Envelope errors.
@@ -58,7 +57,6 @@ type Keys struct {
 	records   cipher.AEAD
 	manifest  cipher.AEAD
 	state     cipher.AEAD
-	header    cipher.AEAD
 	names     []byte
 	headerMAC []byte
 	vaultID   string
@@ -67,7 +65,7 @@ type Keys struct {
 // DataKeySize is the size of a vault data key.
 const DataKeySize = 32
 
-// DeriveKeys derives the record, manifest, state, header and file-name keys
+// DeriveKeys derives the record, manifest, state, header-MAC and file-name keys
 // from a 32-byte data key with HKDF-SHA256, salted with the vault id. The
 // caller may zero dek afterwards.
 func DeriveKeys(dek []byte, vaultID string) (*Keys, error) {
@@ -97,9 +95,6 @@ func DeriveKeys(dek []byte, vaultID string) (*Keys, error) {
 	if k.state, err = aead("state"); err != nil {
 		return nil, err
 	}
-	if k.header, err = aead("header"); err != nil {
-		return nil, err
-	}
 	if k.names, err = hkdf.Key(sha256.New, dek, []byte(vaultID), "authvault v1 names", 32); err != nil {
 		return nil, err
 	}
@@ -117,8 +112,6 @@ func (k *Keys) aead(kind BlobKind) (cipher.AEAD, error) {
 		return k.manifest, nil
 	case BlobState:
 		return k.state, nil
-	case BlobHeader:
-		return k.header, nil
 	}
 	return nil, fmt.Errorf("%w: unknown blob kind %#x", ErrEnvelopeFormat, byte(kind))
 }

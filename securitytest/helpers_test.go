@@ -255,7 +255,7 @@ func newFixture(t *testing.T) *fixture {
 	dek := f.dataKey(t)
 	c.addKey("data key", dek)
 	h, _ := readHeader(t, dir)
-	for _, purpose := range []string{"records", "manifest", "state", "header", "names", "header mac"} {
+	for _, purpose := range []string{"records", "manifest", "state", "names", "header mac"} {
 		c.addKey(purpose+" key", purposeKey(t, dek, h.VaultID, purpose))
 	}
 	return f

@@ -45,11 +45,6 @@ func New(p *pool.Pool, a adapters.Adapter, v Vault, opts ...Option) *Transport {
 	return &Transport{pool: p, adapter: a, vault: v, cfg: newConfig(opts)}
 }
 
-// ErrBodyTooLarge is never returned: a body over the replay bound is sent
-// once without rotation. It is exported for callers that want to detect
-// the condition through an Event.
-var errNoRotation = errors.New("request body too large to replay: sent once without rotation")
-
 // replayBody makes the request body available for every attempt.
 type replayBody struct {
 	getBody func() (io.ReadCloser, error)
@@ -135,16 +130,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // attempt is the state of one RoundTrip across accounts.
 type attempt struct {
-	t       *Transport
-	req     *http.Request
-	body    *replayBody
-	hint    pool.Hint
-	n       int
-	tried   map[records.ID]int
-	last    *http.Response // the last failed answer, buffered
-	lastID  records.ID
-	lastWhy string
-	waited  time.Duration
+	t      *Transport
+	req    *http.Request
+	body   *replayBody
+	hint   pool.Hint
+	n      int
+	tried  map[records.ID]int
+	last   *http.Response // the last failed answer, buffered
+	waited time.Duration
 	// The account the request last failed on, for the rotate event.
 	failedID     records.ID
 	failedWhy    string
@@ -258,7 +251,9 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 			return nil, true, err
 		}
 		out := t.adapter.Classify(resp, t.cfg.now())
-		out.Reason = scrubReason(out.Reason, adapters.RecordCredentials(rec))
+		if out.Reason != "" {
+			out.Reason = scrubReason(out.Reason, adapters.RecordCredentials(rec))
+		}
 		out.Refreshed = refreshed
 		if out.Status == 0 {
 			out.Status = resp.StatusCode
@@ -298,7 +293,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 			a.discardLast()
 			return resp, true, nil
 		}
-		a.keepLast(lease.ID, resp, out.Reason)
+		a.keepLast(resp)
 		return nil, false, nil
 	}
 }
@@ -364,7 +359,7 @@ func (a *attempt) send(ctx context.Context, lease *pool.Lease, rec *records.Reco
 
 // keepLast keeps a failed answer to return if no account can serve: its
 // body is buffered (bounded) and the connection released.
-func (a *attempt) keepLast(id records.ID, resp *http.Response, why string) {
+func (a *attempt) keepLast(resp *http.Response) {
 	a.discardLast()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxDrain))
 	resp.Body.Close()
@@ -373,7 +368,7 @@ func (a *attempt) keepLast(id records.ID, resp *http.Response, why string) {
 	resp.Header.Del("Content-Length")
 	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
 	resp.TransferEncoding = nil
-	a.last, a.lastID, a.lastWhy = resp, id, why
+	a.last = resp
 }
 
 func (a *attempt) discardLast() {
