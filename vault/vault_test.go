@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -512,5 +513,31 @@ func removeRecordFile(t testing.TB, tv *testVault, id records.ID) {
 	t.Helper()
 	if err := os.Remove(recordPath(t, tv, id)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A record cached by one handle is never served stale after another handle
+// (another process) changed it, even for writes in quick succession, when
+// inode, size and modification time alone could repeat.
+func TestCacheSeesOtherWriters(t *testing.T) {
+	ctx := context.Background()
+	tv := newTestVault(t)
+	r := mustPut(t, tv.Vault, apiRecord("openai", "a", "k-000"))
+	reader := tv.reopen(t)
+	for i := 1; i <= 50; i++ {
+		if _, err := reader.Get(ctx, r.ID()); err != nil { // cache it
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("k-%03d", i) // same size every time
+		if _, err := tv.Update(ctx, r.ID(), func(x *records.Record) error { x.API.Key = records.Secret(want); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := reader.Get(ctx, r.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.API.Key.Reveal() != want {
+			t.Fatalf("write %d: the reader served a stale record", i)
+		}
 	}
 }
