@@ -197,19 +197,20 @@ func (b *Batch) commit() error {
 	if v.cache == nil || v.keys != keys {
 		return nil
 	}
-	if stErr == nil {
-		v.man, v.manStamp = b.man, st
-		if b.gen > v.highWater {
-			v.highWater = b.gen
-		}
-	} else {
-		v.man = nil
-	}
 	for id := range b.dels {
 		delete(v.cache, id)
 	}
 	for id, r := range b.puts {
 		v.cache[id] = r
+	}
+	if stErr == nil {
+		v.setManifestLocked(b.man, st)
+		if b.gen > v.highWater {
+			v.highWater = b.gen
+		}
+	} else {
+		v.man = nil
+		clear(v.cache)
 	}
 	return nil
 }

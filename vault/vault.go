@@ -271,8 +271,20 @@ func (v *Vault) loadManifestLocked() (bool, error) {
 		return false, fmt.Errorf("manifest generation %d, already saw %d: %w", man.Generation, v.highWater, ErrRollback)
 	}
 	v.highWater = man.Generation
-	v.man, v.manStamp = man, st
+	v.setManifestLocked(man, st)
 	return true, nil
+}
+
+// setManifestLocked installs a manifest read or written under stamp st and
+// drops every cached record it does not list at the cached generation:
+// a hot Get serves the cache on the manifest's stamp alone.
+func (v *Vault) setManifestLocked(man *manifest, st Stamp) {
+	v.man, v.manStamp = man, st
+	for id, r := range v.cache {
+		if e := man.Entries[id]; e == nil || e.Generation != r.Generation {
+			delete(v.cache, id)
+		}
+	}
 }
 
 // readManifest reads and opens the manifest. During a key rotation the new

@@ -541,3 +541,32 @@ func TestCacheSeesOtherWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheSeesOtherRecordsChange: after another handle changes record B,
+// a Get of record A reloads the manifest; a later Get of B must not serve
+// B's old cached copy.
+func TestCacheSeesOtherRecordsChange(t *testing.T) {
+	ctx := context.Background()
+	tv := newTestVault(t)
+	a := mustPut(t, tv.Vault, apiRecord("openai", "a", "k-a"))
+	b := mustPut(t, tv.Vault, apiRecord("openai", "b", "k-b0"))
+	reader := tv.reopen(t)
+	for _, id := range []records.ID{a.ID(), b.ID()} {
+		if _, err := reader.Get(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tv.Update(ctx, b.ID(), func(x *records.Record) error { x.API.Key = "k-b1"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Get(ctx, a.ID()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reader.Get(ctx, b.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.API.Key.Reveal() != "k-b1" {
+		t.Fatal("the reader served record b's old cached copy")
+	}
+}
