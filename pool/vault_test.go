@@ -153,7 +153,10 @@ func TestRealVaultBadStateBlob(t *testing.T) {
 			if err != nil || len(files) != 1 {
 				t.Fatalf("state files %v, %v", files, err)
 			}
-			b, err := os.ReadFile(files[0])
+			// The sealed blob, out of the slot file it is written in; the
+			// damaged one is put back as a plain file, which the
+			// directory store also reads.
+			b, err := vault.DirStore(rv.dir).Read("state/" + filepath.Base(files[0]))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +171,7 @@ func TestRealVaultBadStateBlob(t *testing.T) {
 				all, _ := filepath.Glob(filepath.Join(rv.dir, "state", "*.avs"))
 				for _, f := range all {
 					if f != files[0] {
-						if b, err = os.ReadFile(f); err != nil {
+						if b, err = vault.DirStore(rv.dir).Read("state/" + filepath.Base(f)); err != nil {
 							t.Fatal(err)
 						}
 					}

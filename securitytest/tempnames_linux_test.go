@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -35,6 +36,11 @@ func TestTempNamesRandom(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := f.v.UpdateState(ctx, "canary-state", func(b []byte) ([]byte, error) { return append(b, 'x'), nil }); err != nil {
+			t.Fatal(err)
+		}
+		// A new state blob: a new slot file (the line above writes in
+		// place, in one that exists).
+		if _, err := f.v.UpdateState(ctx, fmt.Sprintf("new-state-%d", i), func(b []byte) ([]byte, error) { return []byte("x"), nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,7 +79,7 @@ func TestTempNamesRandom(t *testing.T) {
 		}
 	}
 	t.Logf("created, among others: %q", created[:min(len(created), 6)])
-	// Per round: a record and the manifest (durable), a state blob.
+	// Per round: a record and the manifest (durable), a new slot file.
 	if temps < 12 {
 		t.Fatalf("saw %d temporary files in %d creations: %q", temps, len(created), created)
 	}

@@ -7,15 +7,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/authvault/authvault/pool"
 )
 
 // benchUpstream answers 429 for the tokens in limited and 200 otherwise,
-// with a small JSON body like a provider's.
-func benchUpstream(b *testing.B, limited map[string]bool) *httptest.Server {
+// with a small JSON body like a provider's, and counts the requests.
+func benchUpstream(b *testing.B, limited map[string]bool, count *atomic.Int64) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		count.Add(1)
 		io.Copy(io.Discard, r.Body)
 		if limited[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")] {
 			rateLimited(30)(w, r)
@@ -41,7 +44,7 @@ func benchDo(b *testing.B, c *http.Client, url string) {
 
 func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
-		srv := benchUpstream(b, nil)
+		srv := benchUpstream(b, nil, new(atomic.Int64))
 		base := http.DefaultTransport.(*http.Transport).Clone()
 		defer base.CloseIdleConnections()
 		c := &http.Client{Transport: base}
@@ -51,7 +54,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		}
 	})
 	b.Run("authvault", func(b *testing.B) {
-		srv := benchUpstream(b, nil)
+		srv := benchUpstream(b, nil, new(atomic.Int64))
 		e := newEnv(b, envOpt{accounts: 4, poolOpts: []pool.Option{pool.WithWriteBehind()}})
 		base := http.DefaultTransport.(*http.Transport).Clone()
 		defer base.CloseIdleConnections()
@@ -64,25 +67,30 @@ func BenchmarkRoundTrip(b *testing.B) {
 }
 
 // BenchmarkRotate: the first three accounts answer 429, the fourth serves.
-// The clock advances past the cooldowns between iterations so every
-// request meets the same three rate limits.
+// The clock advances past the cooldowns after every request, so every
+// request meets the same three rate limits; the cooldowns are written
+// behind, as authvault.Open configures the pool, while requests go on.
 func BenchmarkRotate(b *testing.B) {
 	b.Run("ratelimited=3", func(b *testing.B) {
-		srv := benchUpstream(b, map[string]bool{"tok1": true, "tok2": true, "tok3": true})
+		var upstream atomic.Int64
+		srv := benchUpstream(b, map[string]bool{"tok1": true, "tok2": true, "tok3": true}, &upstream)
 		e := newEnv(b, envOpt{accounts: 4, poolOpts: []pool.Option{pool.WithWriteBehind()}})
 		base := http.DefaultTransport.(*http.Transport).Clone()
 		defer base.CloseIdleConnections()
 		e.tr.cfg.base = base
-		ctx := context.Background()
 		b.ReportAllocs()
+		n := 0
 		for b.Loop() {
 			benchDo(b, e.client, srv.URL)
-			b.StopTimer()
-			e.clock.Advance(31 * 1e9)
-			if err := e.pool.Flush(ctx); err != nil {
-				b.Fatal(fmt.Errorf("flush: %w", err))
-			}
-			b.StartTimer()
+			e.clock.Advance(31 * time.Second)
+			n++
+		}
+		b.StopTimer()
+		if got := upstream.Load(); got != int64(4*n) {
+			b.Fatalf("upstream saw %d requests for %d round trips, want 4 each", got, n)
+		}
+		if err := e.pool.Flush(context.Background()); err != nil {
+			b.Fatal(fmt.Errorf("flush: %w", err))
 		}
 	})
 }

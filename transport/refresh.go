@@ -61,7 +61,7 @@ func (t *Transport) refreshLocked(ctx context.Context, id records.ID, stale *rec
 		return nil, false, fmt.Errorf("authvault: refresh lock for %s: %w", id, err)
 	}
 	defer unlock()
-	cur, err := t.vault.Get(ctx, id)
+	cur, err := t.vault.GetLatest(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}

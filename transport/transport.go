@@ -19,10 +19,11 @@ import (
 )
 
 // Vault is what the transport needs from a vault to refresh tokens: a
-// fresh read, the read-modify-write, and the per-record lock shared by
-// every process. *vault.Vault implements it.
+// read of the record as last committed by any process, the
+// read-modify-write, and the per-record lock shared by every process.
+// *vault.Vault implements it.
 type Vault interface {
-	Get(ctx context.Context, id records.ID) (*records.Record, error)
+	GetLatest(ctx context.Context, id records.ID) (*records.Record, error)
 	Update(ctx context.Context, id records.ID, fn func(*records.Record) error) (*records.Record, error)
 	LockRecord(ctx context.Context, id records.ID) (unlock func(), err error)
 }

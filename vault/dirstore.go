@@ -27,6 +27,8 @@ type dirStore struct {
 	// relative to them without following a symlink anywhere below the
 	// vault directory, in one system call.
 	subdirs map[string]*os.File
+
+	changes changeCounters
 }
 
 // procLock serializes holders of one lock name inside this process; flock
@@ -58,6 +60,7 @@ func (s *dirStore) checkMode(path string, fi fs.FileInfo) error {
 }
 
 func (s *dirStore) Read(name string) ([]byte, error) {
+	tok, tokOK := s.changeToken()
 	p := s.path(name)
 	f, err := s.open(name)
 	if err != nil {
@@ -80,11 +83,15 @@ func (s *dirStore) Read(name string) ([]byte, error) {
 	if fi.Size() > maxBlobSize {
 		return nil, fmt.Errorf("%s: %d bytes, larger than any vault file can be: %w", p, fi.Size(), ErrCorrupt)
 	}
-	// Vault files are replaced by rename, never written in place, so the
-	// size fstat gives is the content's: one read suffices.
+	// Vault files are replaced by rename, and slot files written in place
+	// never change size, so the size fstat gives is the content's: one
+	// read suffices.
 	buf := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, buf); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if isSlotFile(buf) {
+		return s.readSlots(f, buf, p, tok, tokOK)
 	}
 	return buf, nil
 }
@@ -108,7 +115,7 @@ func (s *dirStore) Stamp(name string) (Stamp, error) {
 	}
 	st := Stamp{Version: inode(fi), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
 	if time.Since(fi.ModTime()) < racyWindow {
-		f, err := openNoFollow(p)
+		f, err := openNoFollow(p, false)
 		if err != nil {
 			return Stamp{}, err
 		}
@@ -122,16 +129,18 @@ func (s *dirStore) Stamp(name string) (Stamp, error) {
 }
 
 func (s *dirStore) Write(name string, data []byte) error {
-	return s.write(name, data, true)
+	defer s.counters(true).begin()()
+	return s.write(name, data)
 }
 
-// WriteVolatile replaces a blob by rename without fsync: atomic, not
-// durable.
+// WriteVolatile replaces a blob atomically but not durably, in place in a
+// slot file (see slots.go).
 func (s *dirStore) WriteVolatile(name string, data []byte) error {
-	return s.write(name, data, false)
+	defer s.counters(true).begin()()
+	return s.writeVolatile(name, data)
 }
 
-func (s *dirStore) write(name string, data []byte, durable bool) error {
+func (s *dirStore) write(name string, data []byte) error {
 	p := s.path(name)
 	dir := filepath.Dir(p)
 	if err := s.ensureDir(dir); err != nil {
@@ -140,11 +149,8 @@ func (s *dirStore) write(name string, data []byte, durable bool) error {
 	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		return &PermissionError{Path: p, Mode: fi.Mode(), Symlink: true}
 	}
-	if err := atomicWrite(dir, p, data, durable); err != nil {
+	if err := atomicWrite(dir, p, data, true); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	if !durable {
-		return nil
 	}
 	return syncDir(dir)
 }
@@ -178,6 +184,7 @@ func (s *dirStore) ensureDir(dir string) error {
 }
 
 func (s *dirStore) Remove(name string) error {
+	defer s.counters(true).begin()()
 	p := s.path(name)
 	err := os.Remove(p)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -245,6 +252,9 @@ func (s *dirStore) Lock(ctx context.Context, name string) (func(), error) {
 		}
 		return nil, fmt.Errorf("locking %s: %w", p, err)
 	}
+	if name == "" {
+		s.counters(true).heal()
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -255,6 +265,7 @@ func (s *dirStore) Lock(ctx context.Context, name string) (func(), error) {
 }
 
 func (s *dirStore) Close() error {
+	s.changes.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, d := range s.subdirs {
@@ -267,17 +278,20 @@ func (s *dirStore) Close() error {
 // open opens a blob for reading without following a symlink: the last
 // component by O_NOFOLLOW, a records/ or state/ directory by opening it
 // once with O_NOFOLLOW and the blob relative to it.
-func (s *dirStore) open(name string) (*os.File, error) {
+func (s *dirStore) open(name string) (*os.File, error) { return s.openFile(name, false) }
+
+// openFile is open, for reading and writing when rw is set.
+func (s *dirStore) openFile(name string, rw bool) (*os.File, error) {
 	dir, base, ok := strings.Cut(name, "/")
 	if !ok || strings.Contains(base, "/") {
-		return openNoFollow(s.path(name))
+		return openNoFollow(s.path(name), rw)
 	}
 	for try := 0; ; try++ {
 		d, err := s.subdir(dir)
 		if err != nil {
 			return nil, err
 		}
-		f, err := openAt(d, base, s.path(name))
+		f, err := openAt(d, base, s.path(name), rw)
 		if err == nil || try == 1 || !errors.Is(err, fs.ErrNotExist) {
 			return f, err
 		}

@@ -16,7 +16,9 @@ const oNoFollow = 0
 
 var errSymlink = errors.New("is a symbolic link")
 
-func openNoFollow(path string) (*os.File, error) {
+// openNoFollow opens path, for reading and writing when rw is set,
+// refusing a symlink.
+func openNoFollow(path string, rw bool) (*os.File, error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return nil, err
@@ -24,12 +26,24 @@ func openNoFollow(path string) (*os.File, error) {
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		return nil, errSymlink
 	}
+	if rw {
+		return os.OpenFile(path, os.O_RDWR, 0)
+	}
 	return os.Open(path)
 }
 
 func isSymlinkErr(err error) bool { return errors.Is(err, errSymlink) }
 
 func inode(fs.FileInfo) uint64 { return 0 }
+
+// hardLinked reports whether the open file f has more than one name.
+func hardLinked(f *os.File, _ fs.FileInfo) bool {
+	var info windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(windows.Handle(f.Fd()), &info); err != nil {
+		return true
+	}
+	return info.NumberOfLinks != 1
+}
 
 // Windows modes do not express group or other access (ACLs do); the
 // vault directory should live in the user's profile.
@@ -85,13 +99,18 @@ func atomicWrite(dir, path string, data []byte, durable bool) error {
 func syncDir(string) error { return nil }
 
 // openDirNoFollow opens a directory, refusing a symlink.
-func openDirNoFollow(path string) (*os.File, error) { return openNoFollow(path) }
+func openDirNoFollow(path string) (*os.File, error) { return openNoFollow(path, false) }
 
 // openAt opens the file at path in the directory d, refusing a symlink at
 // either level (Windows has no openat: the directory is checked by path).
-func openAt(d *os.File, _, path string) (*os.File, error) {
+func openAt(d *os.File, _, path string, rw bool) (*os.File, error) {
 	if fi, err := os.Lstat(filepath.Dir(path)); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		return nil, errSymlink
 	}
-	return openNoFollow(path)
+	return openNoFollow(path, rw)
 }
+
+// mapChanges is not available on Windows: readers stat every time.
+func mapChanges(string, bool, bool) ([]byte, error) { return nil, errors.ErrUnsupported }
+
+func unmapChanges([]byte) {}

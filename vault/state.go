@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 	"unicode/utf8"
 
 	"github.com/authvault/authvault/records"
@@ -40,20 +41,26 @@ func stateFile(keys *records.Keys, name string) string {
 	return stateDir + "/" + keys.FileName("state\x00"+name) + ".avs"
 }
 
-// stateFileCached is stateFile with the HMAC remembered per key and name:
-// StateChanged runs on every pool Acquire.
-func (v *Vault) stateFileCached(keys *records.Keys, name string) string {
-	v.stateNamesMu.Lock()
-	defer v.stateNamesMu.Unlock()
+// stateEntry is what the vault remembers of a state blob for
+// StateChanged, which runs on every pool Acquire: its file name under the
+// current key, and the last stat's result.
+type stateEntry struct {
+	file string
+	memo *changeMemo
+	st   StateStamp
+}
+
+// stateEntryLocked returns the entry for name, with stateNamesMu held.
+func (v *Vault) stateEntryLocked(keys *records.Keys, name string) *stateEntry {
 	if v.stateNamesKeys != keys {
-		v.stateNames, v.stateNamesKeys = map[string]string{}, keys
+		v.stateNames, v.stateNamesKeys = map[string]*stateEntry{}, keys
 	}
-	f, ok := v.stateNames[name]
+	e, ok := v.stateNames[name]
 	if !ok {
-		f = stateFile(keys, name)
-		v.stateNames[name] = f
+		e = &stateEntry{file: stateFile(keys, name)}
+		v.stateNames[name] = e
 	}
-	return f
+	return e
 }
 
 // The sealed plaintext of a state blob is its name (so a key rotation can
@@ -145,7 +152,8 @@ func (v *Vault) ReadState(ctx context.Context, name string) ([]byte, StateStamp,
 }
 
 // StateChanged reports whether the state blob called name differs from
-// the version since was taken from. It costs one stat.
+// the version since was taken from. It costs one stat, or nothing when the
+// change counters say no blob was written since the last one.
 func (v *Vault) StateChanged(name string, since StateStamp) bool {
 	v.mu.RLock()
 	keys := v.keys
@@ -153,11 +161,40 @@ func (v *Vault) StateChanged(name string, since StateStamp) bool {
 	if keys == nil {
 		return true
 	}
-	st, err := v.store.Stamp(v.stateFileCached(keys, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return since.exists
+	var tok uint64
+	var tokOK bool
+	var now time.Time
+	if v.tracker != nil {
+		if tok, tokOK = v.tracker.changeToken(); tokOK {
+			now = time.Now()
+		}
 	}
-	return err != nil || !since.exists || st != since.s
+	v.stateNamesMu.Lock()
+	e := v.stateEntryLocked(keys, name)
+	if tokOK && e.memo.vouches(tok, now) {
+		cur := e.st
+		v.stateNamesMu.Unlock()
+		return cur != since
+	}
+	file := e.file
+	v.stateNamesMu.Unlock()
+	var cur StateStamp
+	st, err := v.store.Stamp(file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return true
+	default:
+		cur = StateStamp{s: st, exists: true}
+	}
+	if tokOK {
+		v.stateNamesMu.Lock()
+		if v.stateNamesKeys == keys {
+			e.memo, e.st = &changeMemo{tok: tok, at: now}, cur
+		}
+		v.stateNamesMu.Unlock()
+	}
+	return cur != since
 }
 
 // UpdateState is the read-modify-write of a state blob: under the vault

@@ -43,8 +43,13 @@ type Vault struct {
 	highWater uint64 // the highest manifest generation this process saw
 	cache     map[records.ID]*records.Record
 
+	// tracker is the store's change counters (nil without); manMemo says
+	// at which counter value manStamp was last found current.
+	tracker changeTracker
+	manMemo atomic.Pointer[changeMemo]
+
 	stateNamesMu   sync.Mutex
-	stateNames     map[string]string
+	stateNames     map[string]*stateEntry
 	stateNamesKeys *records.Keys
 }
 
@@ -131,6 +136,7 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 		return nil, err
 	}
 	v := &Vault{dir: dir, store: store, opts: o, keys: keys, dek: &dataKey{b: dek}, hdr: h, hdrRaw: hb, man: man, cache: map[records.ID]*records.Record{}}
+	v.tracker, _ = store.(changeTracker)
 	v.hdrStamp, _ = store.Stamp(headerName)
 	v.manStamp, _ = store.Stamp(manifestName)
 	return v, nil
@@ -163,6 +169,7 @@ func Open(ctx context.Context, dir string, identities []age.Identity, opts ...Op
 		return nil, err
 	}
 	v := &Vault{dir: dir, store: store, opts: o, identities: identities, cache: map[records.ID]*records.Record{}}
+	v.tracker, _ = store.(changeTracker)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := v.loadHeaderLocked(); err != nil {
@@ -256,9 +263,11 @@ func (v *Vault) loadManifestLocked() (bool, error) {
 		return false, nil
 	}
 	man, st, err := v.readManifest(v.keys)
-	if errors.Is(err, ErrTampered) {
-		// Another process may have rotated the data key: re-read the
-		// header and try once more.
+	// Another process may be rotating the data key: re-read the header
+	// and try again. The rotation's last steps (the new manifest in
+	// place, manifest.next removed) may fall between this reader's two
+	// reads, hence more than one try.
+	for try := 0; try < 3 && errors.Is(err, ErrTampered); try++ {
 		if herr := v.reloadHeaderLocked(); herr != nil {
 			return false, herr
 		}
@@ -415,18 +424,54 @@ func (v *Vault) check() error {
 
 // Get returns a copy of the record with the given id.
 //
-// A hot Get (nothing changed since the record was last read) costs one
-// stat of the manifest and a map lookup. Otherwise the manifest is
+// A hot Get (nothing changed since the record was last read) costs a map
+// lookup: with the directory store, the change counters shared by every
+// process say the manifest is as last checked; without them, or after
+// any write, one stat of the manifest does. Otherwise the manifest is
 // re-read if it changed and the record's file is read, authenticated and
 // checked against the manifest's generation.
 func (v *Vault) Get(ctx context.Context, id records.ID) (*records.Record, error) {
+	return v.get(ctx, id, true)
+}
+
+// GetLatest is Get without trusting the change counters: it always checks
+// the manifest's stamp. Use it where acting on a superseded record would
+// do harm, such as inside a lock before spending a single-use refresh
+// token.
+func (v *Vault) GetLatest(ctx context.Context, id records.ID) (*records.Record, error) {
+	return v.get(ctx, id, false)
+}
+
+func (v *Vault) get(ctx context.Context, id records.ID, counters bool) (*records.Record, error) {
 	if err := v.check(); err != nil {
 		return nil, err
+	}
+	var tok uint64
+	var tokOK bool
+	var now time.Time
+	if v.tracker != nil {
+		if tok, tokOK = v.tracker.changeToken(); tokOK {
+			now = time.Now()
+		}
+	}
+	if counters && tokOK {
+		v.mu.RLock()
+		if m := v.manMemo.Load(); m.vouches(tok, now) && m.stamp == v.manStamp {
+			if r := v.cache[id]; r != nil {
+				c := r.Clone()
+				v.mu.RUnlock()
+				return c, nil
+			}
+		}
+		v.mu.RUnlock()
 	}
 	st, stErr := v.store.Stamp(manifestName)
 	if stErr == nil {
 		v.mu.RLock()
 		if st == v.manStamp {
+			if tokOK {
+				v.manMemo.Store(&changeMemo{tok: tok, at: now, stamp: st})
+			}
 			if r := v.cache[id]; r != nil {
 				c := r.Clone()
 				v.mu.RUnlock()

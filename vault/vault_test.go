@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -389,10 +390,17 @@ func TestStateBlobs(t *testing.T) {
 		t.Fatalf("got %q", data)
 	}
 	// Tampered state: typed error, and UpdateState starts afresh.
+	// (The sealed blob is changed inside a slot file whose own digest
+	// is recomputed, as anyone can.)
 	files, _ := filepath.Glob(filepath.Join(tv.dir, stateDir, "*.avs"))
 	b, _ := os.ReadFile(files[0])
-	b[len(b)-1] ^= 1
-	writeRaw(t, files[0], b)
+	sealed, _, err := currentSlot(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed = bytes.Clone(sealed)
+	sealed[len(sealed)-1] ^= 1
+	writeRaw(t, files[0], newSlotFile(sealed))
 	if _, _, err := tv.ReadState(ctx, "pool"); !errors.Is(err, ErrTampered) {
 		t.Fatalf("tampered state: %v", err)
 	}
