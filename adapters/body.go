@@ -1,7 +1,6 @@
 package adapters
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 )
@@ -18,22 +17,27 @@ func PeekBody(resp *http.Response, limit int64) []byte {
 		return nil
 	}
 	buf, err := io.ReadAll(io.LimitReader(resp.Body, limit))
-	rest := resp.Body
-	var tail io.Reader = rest
-	if err != nil {
-		tail = &errReader{err}
-	}
-	resp.Body = &peekedBody{Reader: io.MultiReader(bytes.NewReader(buf), tail), closer: rest}
+	resp.Body = &peekedBody{buf: buf, rest: resp.Body, err: err}
 	return buf
 }
 
+// peekedBody yields buf, then rest (or err, when reading rest had failed).
 type peekedBody struct {
-	io.Reader
-	closer io.Closer
+	buf  []byte
+	rest io.ReadCloser
+	err  error
 }
 
-func (b *peekedBody) Close() error { return b.closer.Close() }
+func (b *peekedBody) Read(p []byte) (int, error) {
+	if len(b.buf) > 0 {
+		n := copy(p, b.buf)
+		b.buf = b.buf[n:]
+		return n, nil
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	return b.rest.Read(p)
+}
 
-type errReader struct{ err error }
-
-func (r *errReader) Read([]byte) (int, error) { return 0, r.err }
+func (b *peekedBody) Close() error { return b.rest.Close() }

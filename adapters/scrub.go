@@ -51,10 +51,30 @@ func ScrubOutcome(resp *http.Response, o pool.Outcome) pool.Outcome {
 	if o.Reason == "" || resp == nil {
 		return o
 	}
-	if HoldsAny(o.Reason, RequestCredentials(resp.Request)) {
+	if requestHolds(resp.Request, o.Reason) {
 		o.Reason = WithheldReason
 	}
 	return o
+}
+
+// requestHolds reports whether s contains one of RequestCredentials(req),
+// without making the list: every failed response's reason is checked.
+func requestHolds(req *http.Request, s string) bool {
+	if req == nil {
+		return false
+	}
+	in := func(v string) bool { return len(v) >= 4 && strings.Contains(s, v) }
+	for _, h := range credentialHeaders {
+		for _, v := range req.Header.Values(h) {
+			if in(v) {
+				return true
+			}
+			if _, tok, ok := strings.Cut(v, " "); ok && in(strings.TrimSpace(tok)) {
+				return true
+			}
+		}
+	}
+	return req.URL != nil && strings.Contains(req.URL.RawQuery, "key") && in(req.URL.Query().Get("key"))
 }
 
 // RecordCredentials returns the record's credential values.
@@ -79,6 +99,24 @@ func RecordCredentials(rec *records.Record) []string {
 		add(rec.WellKnown.Token)
 	}
 	return out
+}
+
+// RecordHolds reports whether s contains one of RecordCredentials(rec),
+// without making the list.
+func RecordHolds(rec *records.Record, s string) bool {
+	if rec == nil {
+		return false
+	}
+	in := func(v records.Secret) bool { r := v.Reveal(); return len(r) >= 4 && strings.Contains(s, r) }
+	switch {
+	case rec.OAuth != nil:
+		return in(rec.OAuth.Access) || in(rec.OAuth.Refresh) || in(rec.OAuth.IDToken)
+	case rec.API != nil:
+		return in(rec.API.Key)
+	case rec.WellKnown != nil:
+		return in(rec.WellKnown.Token)
+	}
+	return false
 }
 
 // HoldsAny reports whether s contains any of secrets.

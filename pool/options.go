@@ -242,6 +242,7 @@ func WithStateErrorHandler(fn func(error)) Option { return func(c *config) { c.o
 // writer instead of waiting for it: the outcome is in effect in this
 // process at once, and written to the vault right after, so a request that
 // rotates past a rate-limited account does not wait for a durable write.
-// Other processes see the change a write later (milliseconds). Close and
+// Writes are at least 10 ms apart, each gathering every change since the
+// last, so other processes see a change within about that. Close and
 // Flush wait for the writer. The transport built by authvault.Open uses it.
 func WithWriteBehind() Option { return func(c *config) { c.writeBehind = true } }

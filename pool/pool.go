@@ -31,6 +31,8 @@ type Pool struct {
 	wbRunning bool
 	wbAgain   bool
 	wbDone    chan struct{}
+	wbWake    chan struct{} // cuts the writer's delay short
+	wbHurry   bool          // closing: no more delays
 
 	persistMu sync.Mutex // serializes state writes; taken before mu
 
@@ -121,6 +123,7 @@ func Open(ctx context.Context, store Store, key Key, opts ...Option) (*Pool, err
 		rr:       -1,
 		sessions: map[string]binding{},
 		sweepAt:  defaultAffinitySweepSize,
+		wbWake:   make(chan struct{}, 1),
 	}
 	now := p.now()
 	p.lastFlush = now
@@ -162,16 +165,18 @@ func (p *Pool) Close() error {
 	return p.persist(ctx)
 }
 
-// Flush writes every change and counter not written yet, and waits for a
-// write-behind write in progress.
+// Flush writes every change and counter not written yet, waiting for a
+// write-behind write in progress rather than for the writer's delay.
 func (p *Pool) Flush(ctx context.Context) error {
-	p.waitWriter()
+	p.wakeWriter()
 	return p.persist(ctx)
 }
 
 // writeBehindDelay is how long the write-behind writer waits for more
-// changes before writing: far below any cooldown, long enough for a burst.
-const writeBehindDelay = 2 * time.Millisecond
+// changes before each write: far below any cooldown (a second at least),
+// long enough to gather a burst, or a steady stream of outcomes, into one
+// write.
+const writeBehindDelay = 10 * time.Millisecond
 
 // kickWriter starts the write-behind writer, or asks the running one for
 // another round.
@@ -187,10 +192,20 @@ func (p *Pool) kickWriter() {
 	p.wbDone = done
 	p.wbMu.Unlock()
 	go func() {
-		// Gather the changes of a burst (several accounts rate limited by
-		// one request, many requests at once) into one write.
-		time.Sleep(writeBehindDelay)
 		for {
+			// Gather the changes of a burst (several accounts rate limited
+			// by one request, many requests at once) into one write.
+			p.wbMu.Lock()
+			hurry := p.wbHurry
+			p.wbMu.Unlock()
+			if !hurry {
+				t := time.NewTimer(writeBehindDelay)
+				select {
+				case <-t.C:
+				case <-p.wbWake:
+					t.Stop()
+				}
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)
 			// A failure is recorded for Health and retried by the next write.
 			_ = p.persist(ctx)
@@ -208,7 +223,24 @@ func (p *Pool) kickWriter() {
 	}()
 }
 
+// wakeWriter cuts the running writer's delay short.
+func (p *Pool) wakeWriter() {
+	p.wbMu.Lock()
+	defer p.wbMu.Unlock()
+	if p.wbRunning {
+		select {
+		case p.wbWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitWriter waits for the writer to finish, with no more delays.
 func (p *Pool) waitWriter() {
+	p.wbMu.Lock()
+	p.wbHurry = true
+	p.wbMu.Unlock()
+	p.wakeWriter()
 	p.wbMu.Lock()
 	done := p.wbDone
 	running := p.wbRunning

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -125,20 +126,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		hint.Model = t.cfg.model(req, b)
 	}
-	r := &attempt{t: t, req: req, body: body, hint: hint, tried: map[records.ID]int{}}
+	r := &attempt{t: t, req: req, body: body, hint: hint}
+	r.tried = r.triedBuf[:0]
 	return r.run(ctx)
 }
 
 // attempt is the state of one RoundTrip across accounts.
 type attempt struct {
-	t      *Transport
-	req    *http.Request
-	body   *replayBody
-	hint   pool.Hint
-	n      int
-	tried  map[records.ID]int
-	last   *http.Response // the last failed answer, buffered
-	waited time.Duration
+	t     *Transport
+	req   *http.Request
+	body  *replayBody
+	hint  pool.Hint
+	n     int
+	tried []records.ID // accounts sent to this round
+	// triedBuf backs tried for the common few accounts.
+	triedBuf [4]records.ID
+	last     *http.Response // the last failed answer, buffered
+	waited   time.Duration
 	// The account the request last failed on, for the rotate event.
 	failedID     records.ID
 	failedWhy    string
@@ -183,7 +187,7 @@ func (a *attempt) run(ctx context.Context) (*http.Response, error) {
 			a.discardLast()
 			return nil, fmt.Errorf("authvault: %s: %w", t.pool.Key(), err)
 		}
-		if a.tried[lease.ID] > 0 || a.n >= a.maxAttempts() {
+		if slices.Contains(a.tried, lease.ID) || a.n >= a.maxAttempts() {
 			// Every account has had its turn (one came back from a short
 			// cooldown): stop rather than cycle.
 			return a.exhausted(&pool.ExhaustedError{Key: t.pool.Key(), Soonest: t.cfg.now()})
@@ -191,7 +195,7 @@ func (a *attempt) run(ctx context.Context) (*http.Response, error) {
 		if t.cfg.afterAcquire != nil {
 			t.cfg.afterAcquire(lease)
 		}
-		a.tried[lease.ID]++
+		a.tried = append(a.tried, lease.ID)
 		resp, done, err := a.tryAccount(ctx, lease)
 		if done {
 			return resp, err
@@ -212,7 +216,7 @@ func (a *attempt) waitFor(ex *pool.ExhaustedError) time.Duration {
 		return 0
 	}
 	// A fresh round: the accounts that cooled down may be tried again.
-	clear(a.tried)
+	a.tried = a.tried[:0]
 	return d
 }
 
@@ -252,8 +256,11 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 			return nil, true, err
 		}
 		out := t.adapter.Classify(resp, t.cfg.now())
-		if out.Reason != "" {
-			out.Reason = scrubReason(out.Reason, adapters.RecordCredentials(rec))
+		if out.Reason != "" && adapters.RecordHolds(rec, out.Reason) {
+			// A provider's answer is not trusted to keep a credential out
+			// of the codes the transport logs and the pool stores,
+			// whatever the adapter did.
+			out.Reason = adapters.WithheldReason
 		}
 		out.Refreshed = refreshed
 		if out.Status == 0 {
@@ -339,7 +346,10 @@ func (a *attempt) refreshFailed(lease *pool.Lease, err error) {
 func (a *attempt) send(ctx context.Context, lease *pool.Lease, rec *records.Record) (*http.Response, error) {
 	t := a.t
 	a.n++
-	out := a.req.Clone(ctx)
+	// A shallow copy, as Request.WithContext makes, with headers of its
+	// own: the URL and the rest are read, never written, on the way.
+	out := a.req.WithContext(ctx)
+	out.Header = cloneHeader(a.req.Header)
 	out.Body, out.GetBody, out.ContentLength = nil, nil, 0
 	if a.body != nil {
 		b, get, err := a.body.body()
@@ -364,7 +374,7 @@ func (a *attempt) keepLast(resp *http.Response) {
 	a.discardLast()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxDrain))
 	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.Body = &bufferedBody{Reader: bytes.NewReader(b)}
 	resp.ContentLength = int64(len(b))
 	resp.Header.Del("Content-Length")
 	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
@@ -402,6 +412,31 @@ func (a *attempt) exhausted(ex *pool.ExhaustedError) (*http.Response, error) {
 		return resp, nil
 	}
 	return syntheticTooMany(a.req, t.pool.Key(), ex, retry), nil
+}
+
+// bufferedBody is a response body held in memory.
+type bufferedBody struct{ *bytes.Reader }
+
+func (bufferedBody) Close() error { return nil }
+
+// cloneHeader copies h, with room for the headers an adapter adds, its
+// values in one allocation as http.Header.Clone does.
+func cloneHeader(h http.Header) http.Header {
+	n := 0
+	for _, vv := range h {
+		n += len(vv)
+	}
+	all := make([]string, 0, n)
+	out := make(http.Header, len(h)+4)
+	for k, vv := range h {
+		if vv == nil {
+			out[k] = nil
+			continue
+		}
+		all = append(all, vv...)
+		out[k] = all[len(all)-len(vv) : len(all) : len(all)]
+	}
+	return out
 }
 
 func drain(resp *http.Response) {

@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -133,43 +134,59 @@ func Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return Classifier{}.Classify(resp, now)
 }
 
-// ErrorCode extracts the error code and type from an OpenAI-style error
-// body: {"error":{"code":…,"type":…}}, or a top-level "code" (DashScope).
-// Values that are not short identifiers ([A-Za-z0-9_.:-], at most 64
-// bytes) are dropped, so the result is safe to log. Malformed or truncated
-// JSON yields empty strings.
-func ErrorCode(body []byte) (code, typ string) {
-	if len(body) == 0 {
-		return "", ""
-	}
-	var env struct {
-		Error json.RawMessage `json:"error"`
-		Code  json.RawMessage `json:"code"`
-		Type  json.RawMessage `json:"type"`
-	}
-	if json.Unmarshal(body, &env) != nil {
-		return "", ""
-	}
-	var inner struct {
-		Code json.RawMessage `json:"code"`
-		Type json.RawMessage `json:"type"`
-	}
-	if len(env.Error) > 0 && env.Error[0] == '{' && json.Unmarshal(env.Error, &inner) == nil {
-		return identifier(inner.Code), identifier(inner.Type)
-	}
-	return identifier(env.Code), identifier(env.Type)
-}
-
 // identifier returns raw's string value when it is a short identifier.
 func identifier(raw json.RawMessage) string {
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if len(raw) < 2 || raw[0] != '"' {
 		return ""
 	}
-	if !IsIdentifier(s) {
+	if inner := raw[1 : len(raw)-1]; raw[len(raw)-1] == '"' && !bytes.ContainsAny(inner, "\\\"") {
+		// No escapes: the JSON string's value is its bytes.
+		if !isIdentifierBytes(inner) {
+			return ""
+		}
+		return internCode(inner)
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil || !IsIdentifier(s) {
 		return ""
 	}
 	return s
+}
+
+// internCode returns b as a string, without allocating for the codes and
+// types providers send most.
+func internCode(b []byte) string {
+	switch string(b) {
+	case "rate_limit_exceeded":
+		return "rate_limit_exceeded"
+	case "rate_limit_error":
+		return "rate_limit_error"
+	case "requests":
+		return "requests"
+	case "tokens":
+		return "tokens"
+	case "insufficient_quota":
+		return "insufficient_quota"
+	case "overloaded_error":
+		return "overloaded_error"
+	case "invalid_request_error":
+		return "invalid_request_error"
+	case "server_error":
+		return "server_error"
+	}
+	return string(b)
+}
+
+func isIdentifierBytes(b []byte) bool {
+	if len(b) == 0 || len(b) > 64 {
+		return false
+	}
+	for _, c := range b {
+		if !identByte(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // IsIdentifier reports whether s is a short identifier that is safe to put
@@ -179,13 +196,15 @@ func IsIdentifier(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-'
-		if !ok {
+		if !identByte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func identByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-'
 }
 
 // RateLimitReset reads OpenAI's x-ratelimit-reset-requests and

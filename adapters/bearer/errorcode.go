@@ -1,0 +1,315 @@
+package bearer
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// ErrorCode extracts the error code and type from an OpenAI-style error
+// body: {"error":{"code":…,"type":…}}, or a top-level "code" (DashScope).
+// Values that are not short identifiers ([A-Za-z0-9_.:-], at most 64
+// bytes) are dropped, so the result is safe to log. Malformed or truncated
+// JSON yields empty strings. Member names match exactly, and the last of
+// duplicate members counts, as when the body is decoded into a map.
+//
+// Every 429 is classified by its body, so the body is read in one pass
+// that validates it and picks out the four members, without decoding the
+// rest.
+func ErrorCode(body []byte) (code, typ string) {
+	s := errScanner{b: body}
+	var f errFields
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '{' {
+		if !s.object(0, f.top) {
+			return "", ""
+		}
+	} else if !s.value(0) {
+		return "", ""
+	}
+	s.ws()
+	if s.i != len(s.b) || len(body) == 0 {
+		return "", ""
+	}
+	if f.errIsObject {
+		return identifier(f.errCode), identifier(f.errType)
+	}
+	return identifier(f.code), identifier(f.typ)
+}
+
+// maxJSONDepth is encoding/json's nesting limit.
+const maxJSONDepth = 10000
+
+// errFields collects the raw JSON values of the members ErrorCode wants.
+type errFields struct {
+	code, typ          []byte
+	errIsObject        bool
+	errCode, errType   []byte
+	inErrCode, inErrTy []byte // of the "error" object being read
+}
+
+// top is called for each member of the top-level object.
+func (f *errFields) top(s *errScanner, key []byte, depth int) bool {
+	start := s.i
+	switch string(key) {
+	case "error":
+		if s.i < len(s.b) && s.b[s.i] == '{' {
+			f.inErrCode, f.inErrTy = nil, nil
+			if !s.object(depth, f.inError) {
+				return false
+			}
+			f.errIsObject, f.errCode, f.errType = true, f.inErrCode, f.inErrTy
+			return true
+		}
+		if !s.value(depth) {
+			return false
+		}
+		f.errIsObject, f.errCode, f.errType = false, nil, nil
+		return true
+	case "code":
+		if !s.value(depth) {
+			return false
+		}
+		f.code = s.b[start:s.i]
+	case "type":
+		if !s.value(depth) {
+			return false
+		}
+		f.typ = s.b[start:s.i]
+	default:
+		return s.value(depth)
+	}
+	return true
+}
+
+// inError is called for each member of the "error" object.
+func (f *errFields) inError(s *errScanner, key []byte, depth int) bool {
+	start := s.i
+	if !s.value(depth) {
+		return false
+	}
+	switch string(key) {
+	case "code":
+		f.inErrCode = s.b[start:s.i]
+	case "type":
+		f.inErrTy = s.b[start:s.i]
+	}
+	return true
+}
+
+// errScanner validates JSON as encoding/json does (RFC 8259 grammar,
+// invalid UTF-8 allowed inside strings, nesting at most maxJSONDepth).
+type errScanner struct {
+	b []byte
+	i int
+}
+
+func (s *errScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// value reads one value at s.i, which is past any whitespace before it.
+func (s *errScanner) value(depth int) bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.object(depth, func(s *errScanner, _ []byte, d int) bool { return s.value(d) })
+	case c == '[':
+		return s.array(depth)
+	case c == '"':
+		_, ok := s.str()
+		return ok
+	case c == 't':
+		return s.lit("true")
+	case c == 'f':
+		return s.lit("false")
+	case c == 'n':
+		return s.lit("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	}
+	return false
+}
+
+// object reads an object at s.i, calling member with s.i at each member's
+// value (after whitespace); member must read the value.
+func (s *errScanner) object(depth int, member func(s *errScanner, key []byte, depth int) bool) bool {
+	if depth++; depth > maxJSONDepth {
+		return false
+	}
+	s.i++ // {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return true
+	}
+	for {
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return false
+		}
+		key, ok := s.str()
+		if !ok {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return false
+		}
+		s.i++
+		s.ws()
+		if !member(s, key, depth) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return false
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (s *errScanner) array(depth int) bool {
+	if depth++; depth > maxJSONDepth {
+		return false
+	}
+	s.i++ // [
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		return true
+	}
+	for {
+		s.ws()
+		if !s.value(depth) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return false
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str reads a string at s.i and returns its value: the bytes between the
+// quotes when there is no escape, else the decoded value.
+func (s *errScanner) str() ([]byte, bool) {
+	start := s.i
+	s.i++ // "
+	escaped := false
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			if !escaped {
+				return s.b[start+1 : s.i-1], true
+			}
+			var v string
+			if json.Unmarshal(s.b[start:s.i], &v) != nil {
+				return nil, false
+			}
+			return []byte(v), true
+		case c < 0x20:
+			return nil, false
+		case c == '\\':
+			escaped = true
+			s.i++
+			if s.i >= len(s.b) {
+				return nil, false
+			}
+			switch s.b[s.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i++
+			case 'u':
+				if s.i+5 > len(s.b) {
+					return nil, false
+				}
+				for _, h := range s.b[s.i+1 : s.i+5] {
+					if !strings.ContainsRune("0123456789abcdefABCDEF", rune(h)) {
+						return nil, false
+					}
+				}
+				s.i += 5
+			default:
+				return nil, false
+			}
+		default:
+			s.i++
+		}
+	}
+	return nil, false
+}
+
+func (s *errScanner) lit(word string) bool {
+	if !strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+len(word))]), word) {
+		return false
+	}
+	s.i += len(word)
+	return true
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (s *errScanner) number() bool {
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if !s.digits() {
+			return false
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if !s.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits reads one or more digits.
+func (s *errScanner) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
+}
