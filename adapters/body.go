@@ -41,3 +41,25 @@ func (b *peekedBody) Read(p []byte) (int, error) {
 }
 
 func (b *peekedBody) Close() error { return b.rest.Close() }
+
+// ReadBody reads r to its end, at most limit bytes. A body PeekBody put
+// back whose peek already reached the end is returned as it is, without
+// another copy.
+func ReadBody(r io.Reader, limit int64) ([]byte, error) {
+	if pb, ok := r.(*peekedBody); ok && pb.err == nil && int64(len(pb.buf)) <= limit {
+		var probe [1]byte
+		n, err := pb.rest.Read(probe[:])
+		if n == 0 && err == io.EOF {
+			b := pb.buf
+			pb.buf = nil
+			return b, nil
+		}
+		if n > 0 {
+			pb.buf = append(pb.buf[:len(pb.buf):len(pb.buf)], probe[0])
+		}
+		if err != nil {
+			pb.err = err
+		}
+	}
+	return io.ReadAll(io.LimitReader(r, limit))
+}

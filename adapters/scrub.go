@@ -60,12 +60,12 @@ func ScrubOutcome(resp *http.Response, o pool.Outcome) pool.Outcome {
 // requestHolds reports whether s contains one of RequestCredentials(req),
 // without making the list: every failed response's reason is checked.
 func requestHolds(req *http.Request, s string) bool {
-	if req == nil {
+	if req == nil || len(s) < 4 {
 		return false
 	}
 	in := func(v string) bool { return len(v) >= 4 && strings.Contains(s, v) }
 	for _, h := range credentialHeaders {
-		for _, v := range req.Header.Values(h) {
+		for _, v := range req.Header[h] { // the names are canonical
 			if in(v) {
 				return true
 			}

@@ -372,9 +372,9 @@ func (a *attempt) send(ctx context.Context, lease *pool.Lease, rec *records.Reco
 // body is buffered (bounded) and the connection released.
 func (a *attempt) keepLast(resp *http.Response) {
 	a.discardLast()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxDrain))
+	b, _ := adapters.ReadBody(resp.Body, maxDrain)
 	resp.Body.Close()
-	resp.Body = &bufferedBody{Reader: bytes.NewReader(b)}
+	resp.Body = &bufferedBody{b: b}
 	resp.ContentLength = int64(len(b))
 	resp.Header.Del("Content-Length")
 	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
@@ -415,9 +415,18 @@ func (a *attempt) exhausted(ex *pool.ExhaustedError) (*http.Response, error) {
 }
 
 // bufferedBody is a response body held in memory.
-type bufferedBody struct{ *bytes.Reader }
+type bufferedBody struct{ b []byte }
 
-func (bufferedBody) Close() error { return nil }
+func (r *bufferedBody) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+func (*bufferedBody) Close() error { return nil }
 
 // cloneHeader copies h, with room for the headers an adapter adds, its
 // values in one allocation as http.Header.Clone does.
