@@ -30,8 +30,10 @@ func benchUpstream(b *testing.B, limited map[string]bool, count *atomic.Int64) *
 	return srv
 }
 
+const benchBody = `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+
 func benchDo(b *testing.B, c *http.Client, url string) {
-	resp, err := c.Post(url, "application/json", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+	resp, err := c.Post(url, "application/json", strings.NewReader(benchBody))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,6 +75,36 @@ func BenchmarkRoundTrip(b *testing.B) {
 // The pool's periodic relisting, due every 30 s of that clock, would run
 // on every request here as it never does in real time: it is left out.
 func BenchmarkRotate(b *testing.B) {
+	// bare: the same four round trips (three 429s, then a 200) sent one
+	// after another through a plain http.Transport, for the share of
+	// ratelimited=3 that is the upstream's.
+	b.Run("bare", func(b *testing.B) {
+		var upstream atomic.Int64
+		srv := benchUpstream(b, map[string]bool{"tok1": true, "tok2": true, "tok3": true}, &upstream)
+		base := http.DefaultTransport.(*http.Transport).Clone()
+		defer base.CloseIdleConnections()
+		c := &http.Client{Transport: base}
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := 1; i <= 4; i++ {
+				req, err := http.NewRequest("POST", srv.URL, strings.NewReader(benchBody))
+				if err != nil {
+					b.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", fmt.Sprintf("Bearer tok%d", i))
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if want := map[bool]int{true: 200, false: 429}[i == 4]; resp.StatusCode != want {
+					b.Fatalf("status %d, want %d", resp.StatusCode, want)
+				}
+			}
+		}
+	})
 	b.Run("ratelimited=3", func(b *testing.B) {
 		var upstream atomic.Int64
 		srv := benchUpstream(b, map[string]bool{"tok1": true, "tok2": true, "tok3": true}, &upstream)
