@@ -90,7 +90,9 @@
 // many accounts the pool has or how many are cooling down: ready accounts
 // are kept in a two-level bit set and cooldowns in a heap by end time.
 // Acquire plus Report allocate only the Lease, besides what the store's
-// StateChanged costs (for *vault.Vault, a stat of the state file). Acquire
+// StateChanged costs (for *vault.Vault in a directory, nothing while no
+// process wrote to the vault since the last check, else a stat of the
+// state file). Acquire
 // does not read the credential: Lease.Record does, from the vault's
 // decrypted cache. LeastRecentlyUsed, and ScopeModel
 // while many accounts cool down for the requested model, step over the

@@ -130,6 +130,17 @@ type changeTracker interface {
 	changeToken() (uint64, bool)
 }
 
+// changeToken reads the store's change counters, and the time with them
+// when no write is in progress.
+func (v *Vault) changeToken() (tok uint64, ok bool, now time.Time) {
+	if v.tracker != nil {
+		if tok, ok = v.tracker.changeToken(); ok {
+			now = time.Now()
+		}
+	}
+	return tok, ok, now
+}
+
 // changeMemo records that a stat found a blob's stamp to be stamp while
 // the counters read tok.
 type changeMemo struct {

@@ -59,27 +59,39 @@ func (s *dirStore) checkMode(path string, fi fs.FileInfo) error {
 	return nil
 }
 
-func (s *dirStore) Read(name string) ([]byte, error) {
-	tok, tokOK := s.changeToken()
-	p := s.path(name)
-	f, err := s.open(name)
+// checkOpened checks what opening the blob at p gave: a symlink is a
+// *PermissionError, and so is anything but a regular file of private mode.
+// On success the caller closes f.
+func (s *dirStore) checkOpened(p string, f *os.File, err error) (fs.FileInfo, error) {
 	if err != nil {
 		if isSymlinkErr(err) {
 			return nil, &PermissionError{Path: p, Symlink: true}
 		}
 		return nil, err
 	}
-	defer f.Close()
 	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: not a regular file: %w", p, ErrPermissions)
+	}
+	if err == nil {
+		err = s.checkMode(p, fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return fi, nil
+}
+
+func (s *dirStore) Read(name string) ([]byte, error) {
+	tok, tokOK := s.changeToken()
+	p := s.path(name)
+	f, err := s.open(name)
+	fi, err := s.checkOpened(p, f, err)
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file: %w", p, ErrPermissions)
-	}
-	if err := s.checkMode(p, fi); err != nil {
-		return nil, err
-	}
+	defer f.Close()
 	if fi.Size() > maxBlobSize {
 		return nil, fmt.Errorf("%s: %d bytes, larger than any vault file can be: %w", p, fi.Size(), ErrCorrupt)
 	}

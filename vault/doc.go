@@ -50,8 +50,14 @@
 //
 // Decrypted records are cached; a cached record is served while the
 // manifest is unchanged (its file identity, and for recent writes its
-// random nonce) and its generation is the same, so a hot Get costs one
-// stat.
+// random nonce) and its generation is the same. In a directory, change
+// counters that every process maps from the file .changes tell a reader
+// that no vault file was written since it last checked, so a hot Get costs
+// no system call at all, and otherwise one stat; GetLatest always checks.
+//
+// State blobs (the pool's cooldowns and counters) are written in place,
+// into the free one of two slots of their file, without fsync: atomic like
+// a rename, cheap enough for every burst of rate limits.
 //
 // # Other stores
 //

@@ -158,23 +158,11 @@ func (s *dirStore) writeSlot(name string, data []byte) (bool, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
+	fi, err := s.checkOpened(p, f, err)
 	if err != nil {
-		if isSymlinkErr(err) {
-			return false, &PermissionError{Path: p, Symlink: true}
-		}
 		return false, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	if !fi.Mode().IsRegular() {
-		return false, fmt.Errorf("%s: not a regular file: %w", p, ErrPermissions)
-	}
-	if err := s.checkMode(p, fi); err != nil {
-		return false, err
-	}
 	if fi.Size() < slotHeaderSize || fi.Size() > slotFileSize(int(maxBlobSize)) || hardLinked(f, fi) {
 		return false, nil
 	}

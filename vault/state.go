@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"time"
 	"unicode/utf8"
 
 	"github.com/authvault/authvault/records"
@@ -161,14 +160,7 @@ func (v *Vault) StateChanged(name string, since StateStamp) bool {
 	if keys == nil {
 		return true
 	}
-	var tok uint64
-	var tokOK bool
-	var now time.Time
-	if v.tracker != nil {
-		if tok, tokOK = v.tracker.changeToken(); tokOK {
-			now = time.Now()
-		}
-	}
+	tok, tokOK, now := v.changeToken()
 	v.stateNamesMu.Lock()
 	e := v.stateEntryLocked(keys, name)
 	if tokOK && e.memo.vouches(tok, now) {

@@ -446,14 +446,7 @@ func (v *Vault) get(ctx context.Context, id records.ID, counters bool) (*records
 	if err := v.check(); err != nil {
 		return nil, err
 	}
-	var tok uint64
-	var tokOK bool
-	var now time.Time
-	if v.tracker != nil {
-		if tok, tokOK = v.tracker.changeToken(); tokOK {
-			now = time.Now()
-		}
-	}
+	tok, tokOK, now := v.changeToken()
 	if counters && tokOK {
 		v.mu.RLock()
 		if m := v.manMemo.Load(); m.vouches(tok, now) && m.stamp == v.manStamp {
