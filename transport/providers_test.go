@@ -180,11 +180,19 @@ func hostedAccounts(t *testing.T, a adapters.Adapter, clock *fakeClock, url stri
 	two := httptest.NewServer(handler(false))
 	defer two.Close()
 	c, p := providerEnv(t, a, clock, acct("one", one.URL), acct("two", two.URL))
-	resp, err := c.Post(url, "application/json", strings.NewReader(`{}`))
+	req, err := http.NewRequest("POST", url, strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := req.Host
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if req.URL.String() != url || req.Host != host {
+		t.Errorf("the caller's request now says %s (Host %q): an account's host was written into it", req.URL, req.Host)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if resp.StatusCode != 200 || len(got) != 2 ||

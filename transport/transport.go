@@ -346,9 +346,12 @@ func (a *attempt) refreshFailed(lease *pool.Lease, err error) {
 func (a *attempt) send(ctx context.Context, lease *pool.Lease, rec *records.Record) (*http.Response, error) {
 	t := a.t
 	a.n++
-	// A shallow copy, as Request.WithContext makes, with headers of its
-	// own: the URL and the rest are read, never written, on the way.
+	// A shallow copy, as Request.WithContext makes, with a URL and headers
+	// of its own, which the adapter may change (an account's own host, its
+	// credential); the rest is only read on the way.
 	out := a.req.WithContext(ctx)
+	u := *a.req.URL
+	out.URL = &u
 	out.Header = cloneHeader(a.req.Header)
 	out.Body, out.GetBody, out.ContentLength = nil, nil, 0
 	if a.body != nil {
