@@ -16,9 +16,33 @@ func PeekBody(resp *http.Response, limit int64) []byte {
 	if resp == nil || resp.Body == nil || resp.Body == http.NoBody {
 		return nil
 	}
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	buf, err := readUpTo(resp.Body, limit, resp.ContentLength)
 	resp.Body = &peekedBody{buf: buf, rest: resp.Body, err: err}
 	return buf
+}
+
+// readUpTo reads r until EOF or limit bytes, sizing its buffer by
+// length when that is known (an error body is usually small).
+func readUpTo(r io.Reader, limit, length int64) ([]byte, error) {
+	size := int64(512)
+	if length >= 0 {
+		size = length + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, min(size, limit))
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		n, err := r.Read(buf[len(buf):min(int64(cap(buf)), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // peekedBody yields buf, then rest (or err, when reading rest had failed).

@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -31,16 +32,29 @@ func TestPeekAndReadBody(t *testing.T) {
 		{"error after the peek", io.MultiReader(strings.NewReader(long[:20]), iotest.ErrReader(errors.New("reset"))), 10, long[:10], long[:20], true},
 		{"error within the peek", io.MultiReader(strings.NewReader("ab"), iotest.ErrReader(errors.New("reset"))), 10, "ab", "ab", true},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			resp := respWith(tt.body)
-			if got := PeekBody(resp, tt.limit); string(got) != tt.peek {
-				t.Errorf("PeekBody = %q, want %q", got, tt.peek)
-			}
-			got, err := ReadBody(resp.Body, 1000)
-			if string(got) != tt.read || (err != nil) != tt.err {
-				t.Errorf("ReadBody = %q, %v; want %q, error %v", got, err, tt.read, tt.err)
-			}
-		})
+		// The body's announced length sizes the peek's buffer: right,
+		// unknown, or wrong (0, as a zero Response has).
+		data, _ := io.ReadAll(tt.body)
+		for _, length := range []int64{int64(len(tt.read)), -1, 0} {
+			t.Run(fmt.Sprintf("%s/length=%d", tt.name, length), func(t *testing.T) {
+				var body io.Reader = strings.NewReader(string(data))
+				if tt.name == "one byte at a time" {
+					body = iotest.OneByteReader(body)
+				}
+				if tt.err {
+					body = io.MultiReader(body, iotest.ErrReader(errors.New("reset")))
+				}
+				resp := respWith(body)
+				resp.ContentLength = length
+				if got := PeekBody(resp, tt.limit); string(got) != tt.peek {
+					t.Errorf("PeekBody = %q, want %q", got, tt.peek)
+				}
+				got, err := ReadBody(resp.Body, 1000)
+				if string(got) != tt.read || (err != nil) != tt.err {
+					t.Errorf("ReadBody = %q, %v; want %q, error %v", got, err, tt.read, tt.err)
+				}
+			})
+		}
 	}
 	// The bound holds for a peeked body too.
 	resp := respWith(strings.NewReader(long))
