@@ -9,32 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
 )
 
 // fakeClock is a clock that moves only when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = vaulttest.Clock
 
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *fakeClock { return vaulttest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)) }
 
 // memVault is an in-memory stand-in for *vault.Vault. Every pool gets its
 // own client, which remembers the state versions it has seen: that is

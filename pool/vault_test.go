@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
@@ -69,23 +70,7 @@ func (rv *realVault) pool(t testing.TB, opts ...pool.Option) *pool.Pool {
 	return p
 }
 
-func allRecords(t *testing.T, v *vault.Vault) []*records.Record {
-	t.Helper()
-	ctx := context.Background()
-	entries, err := v.List(ctx, vault.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*records.Record
-	for _, e := range entries {
-		r, err := v.Get(ctx, e.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
+var allRecords = vaulttest.AllRecords
 
 func TestRealVault(t *testing.T) {
 	ctx := context.Background()
@@ -236,39 +221,7 @@ func runHelper(in io.Reader, out io.Writer) error {
 		return err
 	}
 	defer v.Close()
-	// No periodic listing: only the shared state may tell this process
-	// about the other's cooldowns.
-	p, err := pool.Open(ctx, v, testKey, pool.WithRelistInterval(0))
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	var lease *pool.Lease
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		switch cmd := sc.Text(); cmd {
-		case "acquire":
-			l, err := p.Acquire(ctx, pool.Hint{})
-			if err != nil {
-				fmt.Fprintln(out, "error:", err)
-				continue
-			}
-			lease = l
-			fmt.Fprintln(out, l.ID.Label)
-		case "ratelimit":
-			if err := p.Report(lease, pool.Outcome{Kind: pool.RateLimited, Until: time.Now().Add(time.Hour)}); err != nil {
-				return err
-			}
-			fmt.Fprintln(out, "ok")
-		case "quit":
-			err := p.Close()
-			fmt.Fprintln(out, "bye")
-			return err
-		default:
-			return fmt.Errorf("unknown command %q", cmd)
-		}
-	}
-	return sc.Err()
+	return vaulttest.DrivePool(ctx, v, testKey, in, out)
 }
 
 // TestTwoProcesses: a 429 reported in one process makes the other skip

@@ -16,31 +16,17 @@ import (
 	"filippo.io/age"
 
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
 )
 
 // fakeClock is shared by the pool and the transport.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock = vaulttest.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+	return vaulttest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // upstream is a fake OpenAI-compatible provider: each account's token has a

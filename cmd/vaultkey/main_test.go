@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
@@ -334,23 +335,7 @@ func openVault(t *testing.T, dir string, ids []age.Identity) *vault.Vault {
 }
 
 // allRecords reads every record of v.
-func allRecords(t *testing.T, v *vault.Vault) []*records.Record {
-	t.Helper()
-	ctx := context.Background()
-	entries, err := v.List(ctx, vault.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*records.Record
-	for _, e := range entries {
-		r, err := v.Get(ctx, e.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
+var allRecords = vaulttest.AllRecords
 
 // ignoreGeneration compares records without the vault's own counter.
 var ignoreGeneration = cmpopts.IgnoreFields(records.Record{}, "Generation")

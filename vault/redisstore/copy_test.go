@@ -8,29 +8,13 @@ import (
 	"filippo.io/age"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/vault"
 	"github.com/authvault/authvault/vault/redisstore"
 )
 
 // allRecords reads every record of v.
-func allRecords(t *testing.T, v *vault.Vault) []*records.Record {
-	t.Helper()
-	ctx := context.Background()
-	es, err := v.List(ctx, vault.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*records.Record
-	for _, e := range es {
-		r, err := v.Get(ctx, e.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
+var allRecords = vaulttest.AllRecords
 
 func openOn(t *testing.T, s vault.Store, id age.Identity) (*vault.Vault, error) {
 	t.Helper()

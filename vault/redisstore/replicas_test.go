@@ -20,6 +20,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/transport"
@@ -75,7 +76,7 @@ func runHelper(mode string, in io.Reader, out io.Writer) error {
 	case "refresh":
 		return refreshHelper(ctx, v)
 	case "pool":
-		return poolHelper(ctx, v, in, out)
+		return vaulttest.DrivePool(ctx, v, pool.Key{Provider: "test", Namespace: "default"}, in, out)
 	case "stall":
 		// Take the vault lock, say so, and wait for the parent's word
 		// before committing: the parent pauses this process meanwhile.
@@ -350,45 +351,6 @@ func TestReplicasRefreshOnce(t *testing.T) {
 	if err != nil || got.OAuth.Refresh.Reveal() != "fresh-refresh-1" {
 		t.Fatalf("stored record: %v %v", got, err)
 	}
-}
-
-// poolHelper drives a pool on the shared vault through commands on
-// stdin: "acquire" (prints the label), "ratelimit" (reports a 429 on the
-// last lease), "quit".
-func poolHelper(ctx context.Context, v *vault.Vault, in io.Reader, out io.Writer) error {
-	// No periodic listing: only the shared state may tell this replica
-	// about the other's cooldowns.
-	p, err := pool.Open(ctx, v, pool.Key{Provider: "test", Namespace: "default"}, pool.WithRelistInterval(0))
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	var lease *pool.Lease
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		switch cmd := sc.Text(); cmd {
-		case "acquire":
-			l, err := p.Acquire(ctx, pool.Hint{})
-			if err != nil {
-				fmt.Fprintln(out, "error:", err)
-				continue
-			}
-			lease = l
-			fmt.Fprintln(out, l.ID.Label)
-		case "ratelimit":
-			if err := p.Report(lease, pool.Outcome{Kind: pool.RateLimited, Until: time.Now().Add(time.Hour)}); err != nil {
-				return err
-			}
-			fmt.Fprintln(out, "ok")
-		case "quit":
-			err := p.Close()
-			fmt.Fprintln(out, "bye")
-			return err
-		default:
-			return fmt.Errorf("unknown command %q", cmd)
-		}
-	}
-	return sc.Err()
 }
 
 // child is a helper process driven line by line.
