@@ -16,6 +16,7 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+	"github.com/authvault/authvault/internal/fsync"
 )
 
 // ErrIncorrectPassphrase is wrapped by the error of [File.Identities] when a
@@ -391,20 +392,7 @@ func writeNewFile(path string, data []byte) error {
 			return err
 		}
 	}
-	return syncDir(dir)
-}
-
-// syncDir makes a new directory entry durable. Windows has no such call.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return fsync.Dir(dir)
 }
 
 // Delete removes the key file. A missing file gives a *NotFoundError.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authvault/authvault/internal/fsync"
 	"github.com/gofrs/flock"
 )
 
@@ -164,7 +165,7 @@ func (s *dirStore) write(name string, data []byte) error {
 	if err := atomicWrite(dir, p, data, true); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
-	return syncDir(dir)
+	return fsync.Dir(dir)
 }
 
 // ensureDir creates dir (and the vault dir) 0700 if missing and refuses a
@@ -175,7 +176,7 @@ func (s *dirStore) ensureDir(dir string) error {
 		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		if err := syncDir(filepath.Dir(dir)); err != nil {
+		if err := fsync.Dir(filepath.Dir(dir)); err != nil {
 			return err
 		}
 		fi, err = os.Lstat(dir)

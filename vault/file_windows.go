@@ -94,10 +94,6 @@ func atomicWrite(dir, path string, data []byte, durable bool) error {
 	return nil
 }
 
-// Directory fsync is neither possible nor needed on Windows:
-// MOVEFILE_WRITE_THROUGH makes the rename durable.
-func syncDir(string) error { return nil }
-
 // openDirNoFollow opens a directory, refusing a symlink.
 func openDirNoFollow(path string) (*os.File, error) { return openNoFollow(path, false) }
 

@@ -15,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/internal/fsync"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/vault"
 )
@@ -295,7 +296,7 @@ func (t *fileTarget) write(ctx context.Context, text string) error {
 	if err := os.Rename(tmp, t.path); err != nil {
 		return err
 	}
-	return cli.SyncDir(filepath.Dir(t.path))
+	return fsync.Dir(filepath.Dir(t.path))
 }
 
 func (t *fileTarget) stage(ctx context.Context, both, _ string) error { return t.write(ctx, both) }

@@ -2,13 +2,13 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/authvault/authvault/internal/fsync"
 )
 
 // WriteJSON writes v to w as indented JSON followed by a newline. HTML
@@ -56,22 +56,5 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	if err := os.Rename(name, path); err != nil {
 		return err
 	}
-	return SyncDir(dir)
-}
-
-// SyncDir makes renames and new entries in dir durable. Windows has no such
-// call and needs none.
-func SyncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
-		return err
-	}
-	return nil
+	return fsync.Dir(dir)
 }
