@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -35,6 +36,11 @@ type Pool struct {
 	wbHurry   bool          // closing: no more delays
 
 	persistMu sync.Mutex // serializes state writes; taken before mu
+	// The plaintext of the state this process wrote last and a private
+	// copy of that state, so that the next write, when no other process
+	// has written since, skips decoding it. Guarded by persistMu.
+	wroteBlob  []byte
+	wroteState *state
 
 	mu      sync.Mutex
 	closed  bool
@@ -596,11 +602,17 @@ func (p *Pool) persist(ctx context.Context) error {
 	p.mu.Unlock()
 
 	var merged *state
+	var wrote []byte
 	var readErr error
 	start := p.now()
 	stamp, err := p.store.UpdateState(ctx, p.name, func(old []byte) ([]byte, error) {
 		s := cleanState(labels, start)
-		if len(old) > 0 {
+		switch {
+		case len(old) == 0:
+		case p.wroteState != nil && bytes.Equal(old, p.wroteBlob):
+			// Still what this process wrote: its copy is that state.
+			s, p.wroteState, p.wroteBlob = p.wroteState, nil, nil
+		default:
 			var derr error
 			s, derr = decodeState(old)
 			if errors.Is(derr, ErrNewerState) {
@@ -619,7 +631,7 @@ func (p *Pool) persist(ctx context.Context) error {
 			}
 		}
 		b, err := s.encode()
-		merged = s
+		merged, wrote = s, b
 		return b, err
 	})
 
@@ -637,6 +649,7 @@ func (p *Pool) persist(ctx context.Context) error {
 		return werr
 	}
 	p.writeErr = nil
+	p.wroteBlob, p.wroteState = wrote, merged.clone()
 	if readErr != nil && !p.badBlob {
 		// Gone bad since this process last read it.
 		p.readErr = p.note("read", readErr)
