@@ -101,10 +101,14 @@ func coolDown(a *acctState, o Outcome, scope string, leaseWindow uint64, now tim
 		until = cd.Until // never shorten a window still open
 	}
 	a.Windows++
-	if a.Cooldowns == nil {
-		a.Cooldowns = map[string]*cooldown{}
+	if cd == nil {
+		if a.Cooldowns == nil {
+			a.Cooldowns = map[string]*cooldown{}
+		}
+		cd = new(cooldown)
+		a.Cooldowns[scope] = cd
 	}
-	a.Cooldowns[scope] = &cooldown{Kind: o.Kind, Until: until, Step: step, Window: a.Windows, Reason: o.Reason, Status: o.Status}
+	*cd = cooldown{Kind: o.Kind, Until: until, Step: step, Window: a.Windows, Reason: o.Reason, Status: o.Status}
 }
 
 func reasonOr(o Outcome, def string) string {

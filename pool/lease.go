@@ -277,8 +277,12 @@ func (p *Pool) Report(l *Lease, o Outcome) error {
 	}
 	write := changesState(a.st, o, scope, l.Window)
 	if write {
-		window, cfg := l.Window, &p.cfg
-		p.apply(accountOp(a.label, func(st *acctState) { applyOutcome(st, o, scope, window, now, cfg) }))
+		label, window, cfg := a.label, l.Window, &p.cfg
+		p.apply(func(s *state) {
+			if st := s.Accounts[label]; st != nil {
+				applyOutcome(st, o, scope, window, now, cfg)
+			}
+		})
 		p.reindex(a, now)
 	}
 	flush := write || p.flushDue(now)
