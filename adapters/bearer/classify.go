@@ -1,7 +1,6 @@
 package bearer
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -139,11 +138,9 @@ func identifier(raw json.RawMessage) string {
 	if len(raw) < 2 || raw[0] != '"' {
 		return ""
 	}
-	if inner := raw[1 : len(raw)-1]; raw[len(raw)-1] == '"' && !bytes.ContainsAny(inner, "\\\"") {
-		// No escapes: the JSON string's value is its bytes.
-		if !isIdentifierBytes(inner) {
-			return ""
-		}
+	if inner := raw[1 : len(raw)-1]; raw[len(raw)-1] == '"' && isIdentifierBytes(inner) {
+		// No escapes (an identifier has no backslash): the JSON
+		// string's value is its bytes.
 		return internCode(inner)
 	}
 	var s string

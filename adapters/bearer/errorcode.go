@@ -17,10 +17,9 @@ import (
 // rest.
 func ErrorCode(body []byte) (code, typ string) {
 	s := errScanner{b: body}
-	var f errFields
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '{' {
-		if !s.object(0, f.top) {
+		if !s.object(0, topObject) {
 			return "", ""
 		}
 	} else if !s.value(0) {
@@ -30,6 +29,7 @@ func ErrorCode(body []byte) (code, typ string) {
 	if s.i != len(s.b) || len(body) == 0 {
 		return "", ""
 	}
+	f := &s.f
 	if f.errIsObject {
 		return identifier(f.errCode), identifier(f.errType)
 	}
@@ -47,14 +47,22 @@ type errFields struct {
 	inErrCode, inErrTy []byte // of the "error" object being read
 }
 
-// top is called for each member of the top-level object.
-func (f *errFields) top(s *errScanner, key []byte, depth int) bool {
+// The objects ErrorCode looks into.
+const (
+	otherObject = iota
+	topObject
+	errorObject
+)
+
+// top reads the value of a member of the top-level object.
+func (s *errScanner) top(key []byte, depth int) bool {
+	f := &s.f
 	start := s.i
 	switch string(key) {
 	case "error":
 		if s.i < len(s.b) && s.b[s.i] == '{' {
 			f.inErrCode, f.inErrTy = nil, nil
-			if !s.object(depth, f.inError) {
+			if !s.object(depth, errorObject) {
 				return false
 			}
 			f.errIsObject, f.errCode, f.errType = true, f.inErrCode, f.inErrTy
@@ -81,8 +89,9 @@ func (f *errFields) top(s *errScanner, key []byte, depth int) bool {
 	return true
 }
 
-// inError is called for each member of the "error" object.
-func (f *errFields) inError(s *errScanner, key []byte, depth int) bool {
+// inError reads the value of a member of the "error" object.
+func (s *errScanner) inError(key []byte, depth int) bool {
+	f := &s.f
 	start := s.i
 	if !s.value(depth) {
 		return false
@@ -101,6 +110,7 @@ func (f *errFields) inError(s *errScanner, key []byte, depth int) bool {
 type errScanner struct {
 	b []byte
 	i int
+	f errFields
 }
 
 func (s *errScanner) ws() {
@@ -121,7 +131,7 @@ func (s *errScanner) value(depth int) bool {
 	}
 	switch c := s.b[s.i]; {
 	case c == '{':
-		return s.object(depth, func(s *errScanner, _ []byte, d int) bool { return s.value(d) })
+		return s.object(depth, otherObject)
 	case c == '[':
 		return s.array(depth)
 	case c == '"':
@@ -139,9 +149,9 @@ func (s *errScanner) value(depth int) bool {
 	return false
 }
 
-// object reads an object at s.i, calling member with s.i at each member's
-// value (after whitespace); member must read the value.
-func (s *errScanner) object(depth int, member func(s *errScanner, key []byte, depth int) bool) bool {
+// object reads an object at s.i: one of the objects ErrorCode looks
+// into, or any other.
+func (s *errScanner) object(depth int, kind int) bool {
 	if depth++; depth > maxJSONDepth {
 		return false
 	}
@@ -166,7 +176,15 @@ func (s *errScanner) object(depth int, member func(s *errScanner, key []byte, de
 		}
 		s.i++
 		s.ws()
-		if !member(s, key, depth) {
+		switch kind {
+		case topObject:
+			ok = s.top(key, depth)
+		case errorObject:
+			ok = s.inError(key, depth)
+		default:
+			ok = s.value(depth)
+		}
+		if !ok {
 			return false
 		}
 		s.ws()
@@ -224,6 +242,10 @@ func (s *errScanner) str() ([]byte, bool) {
 	escaped := false
 	for s.i < len(s.b) {
 		c := s.b[s.i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			s.i++
+			continue
+		}
 		switch {
 		case c == '"':
 			s.i++
