@@ -264,13 +264,13 @@ func SetBearer(req *http.Request, tok records.Secret) error {
 		return ErrNoCredential
 	}
 	v := tok.Reveal()
-	if !validHeaderValue(v) || strings.ContainsAny(v, " \t") {
+	if !validHeaderValue(v) || strings.IndexByte(v, ' ') >= 0 || strings.IndexByte(v, '\t') >= 0 {
 		return ErrInvalidToken
 	}
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
-	req.Header.Set("Authorization", "Bearer "+v)
+	req.Header["Authorization"] = []string{"Bearer " + v}
 	return nil
 }
 
