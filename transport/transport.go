@@ -378,11 +378,19 @@ func (a *attempt) keepLast(resp *http.Response) {
 	b, _ := adapters.ReadBody(resp.Body, maxDrain)
 	resp.Body.Close()
 	resp.Body = &bufferedBody{b: b}
-	resp.ContentLength = int64(len(b))
-	resp.Header.Del("Content-Length")
-	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
-	resp.TransferEncoding = nil
 	a.last = resp
+}
+
+// returnLast hands the kept answer to the caller, its framing headers
+// describing the buffered body.
+func (a *attempt) returnLast() *http.Response {
+	resp := a.last
+	a.last = nil
+	n := len(resp.Body.(*bufferedBody).b)
+	resp.ContentLength = int64(n)
+	resp.Header.Set("Content-Length", strconv.Itoa(n))
+	resp.TransferEncoding = nil
+	return resp
 }
 
 func (a *attempt) discardLast() {
@@ -407,8 +415,8 @@ func (a *attempt) exhausted(ex *pool.ExhaustedError) (*http.Response, error) {
 		}
 		retry = strconv.FormatInt(secs, 10)
 	}
-	if resp := a.last; resp != nil {
-		a.last = nil
+	if a.last != nil {
+		resp := a.returnLast()
 		if retry != "" {
 			resp.Header.Set("Retry-After", retry)
 		}
