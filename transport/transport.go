@@ -49,11 +49,12 @@ func New(p *pool.Pool, a adapters.Adapter, v Vault, opts ...Option) *Transport {
 
 // replayBody makes the request body available for every attempt.
 type replayBody struct {
-	getBody func() (io.ReadCloser, error)
-	buf     []byte // when buffered
+	getBody func() (io.ReadCloser, error) // the caller's, or over buf
+	first   io.ReadCloser                 // the caller's body, for the first attempt
+	buf     []byte                        // when buffered
 	length  int64
 	once    io.Reader // when too large: the only attempt's body
-	closer  io.Closer
+	closer  io.Closer // closed when the request ends
 }
 
 func (t *Transport) prepareBody(req *http.Request) (*replayBody, error) {
@@ -61,7 +62,9 @@ func (t *Transport) prepareBody(req *http.Request) (*replayBody, error) {
 		return nil, nil
 	}
 	if req.GetBody != nil {
-		return &replayBody{getBody: req.GetBody, length: req.ContentLength, closer: req.Body}, nil
+		// The caller's body serves the first attempt, as net/http's own
+		// retries do; GetBody the others.
+		return &replayBody{getBody: req.GetBody, first: req.Body, length: req.ContentLength, closer: req.Body}, nil
 	}
 	limit := t.cfg.maxReplay
 	buf, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
@@ -73,7 +76,9 @@ func (t *Transport) prepareBody(req *http.Request) (*replayBody, error) {
 		return &replayBody{once: io.MultiReader(bytes.NewReader(buf), req.Body), length: req.ContentLength, closer: req.Body}, nil
 	}
 	req.Body.Close()
-	return &replayBody{buf: buf, length: int64(len(buf))}, nil
+	b := &replayBody{buf: buf, length: int64(len(buf))}
+	b.getBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.buf)), nil }
+	return b, nil
 }
 
 func (b *replayBody) replayable() bool { return b == nil || b.once == nil }
@@ -81,10 +86,11 @@ func (b *replayBody) replayable() bool { return b == nil || b.once == nil }
 // body returns the body for one attempt.
 func (b *replayBody) body() (io.ReadCloser, func() (io.ReadCloser, error), error) {
 	switch {
-	case b.buf != nil:
-		get := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.buf)), nil }
-		rc, _ := get()
-		return rc, get, nil
+	case b.first != nil:
+		// Sent, it is closed by the base transport.
+		rc := b.first
+		b.first, b.closer = nil, nil
+		return rc, b.getBody, nil
 	case b.getBody != nil:
 		rc, err := b.getBody()
 		return rc, b.getBody, err
@@ -142,6 +148,7 @@ type attempt struct {
 	// triedBuf backs tried for the common few accounts.
 	triedBuf [4]records.ID
 	last     *http.Response // the last failed answer, buffered
+	lastBody bufferedBody   // last's body
 	waited   time.Duration
 	// The account the request last failed on, for the rotate event.
 	failedID     records.ID
@@ -157,6 +164,9 @@ func (a *attempt) maxAttempts() int {
 }
 
 func (a *attempt) emit(e Event) {
+	if _, nop := a.t.cfg.observer.(nopObserver); nop {
+		return
+	}
 	e.Time = a.t.cfg.now()
 	e.Method = a.req.Method
 	e.Host = a.req.URL.Host
@@ -171,8 +181,12 @@ func (a *attempt) run(ctx context.Context) (*http.Response, error) {
 			return nil, err
 		}
 		lease, err := t.pool.Acquire(ctx, a.hint)
-		var ex *pool.ExhaustedError
-		if errors.As(err, &ex) {
+		if err != nil {
+			var ex *pool.ExhaustedError
+			if !errors.As(err, &ex) {
+				a.discardLast()
+				return nil, fmt.Errorf("authvault: %s: %w", t.pool.Key(), err)
+			}
 			if wait := a.waitFor(ex); wait > 0 {
 				if !t.cfg.sleep(ctx.Done(), wait) {
 					a.discardLast()
@@ -182,10 +196,6 @@ func (a *attempt) run(ctx context.Context) (*http.Response, error) {
 				continue
 			}
 			return a.exhausted(ex)
-		}
-		if err != nil {
-			a.discardLast()
-			return nil, fmt.Errorf("authvault: %s: %w", t.pool.Key(), err)
 		}
 		if slices.Contains(a.tried, lease.ID) || a.n >= a.maxAttempts() {
 			// Every account has had its turn (one came back from a short
@@ -377,7 +387,8 @@ func (a *attempt) keepLast(resp *http.Response) {
 	a.discardLast()
 	b, _ := adapters.ReadBody(resp.Body, maxDrain)
 	resp.Body.Close()
-	resp.Body = &bufferedBody{b: b}
+	a.lastBody = bufferedBody{b: b}
+	resp.Body = &a.lastBody
 	a.last = resp
 }
 
@@ -386,7 +397,7 @@ func (a *attempt) keepLast(resp *http.Response) {
 func (a *attempt) returnLast() *http.Response {
 	resp := a.last
 	a.last = nil
-	n := len(resp.Body.(*bufferedBody).b)
+	n := len(a.lastBody.b)
 	resp.ContentLength = int64(n)
 	resp.Header.Set("Content-Length", strconv.Itoa(n))
 	resp.TransferEncoding = nil
