@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -450,22 +451,20 @@ func (r *bufferedBody) Read(p []byte) (int, error) {
 
 func (*bufferedBody) Close() error { return nil }
 
-// cloneHeader copies h, with room for the headers an adapter adds, its
-// values in one allocation as http.Header.Clone does.
+// cloneHeader copies h for one attempt. The values are the caller's own
+// slices, capped at their length: an adapter that adds a value (Add,
+// append) gets a new array, one that sets a header (Set, assignment)
+// replaces the slice, and neither can write into the caller's. Copying
+// the map whole is cheaper than building one key by key.
 func cloneHeader(h http.Header) http.Header {
-	n := 0
-	for _, vv := range h {
-		n += len(vv)
+	if h == nil {
+		return make(http.Header, 2)
 	}
-	all := make([]string, 0, n)
-	out := make(http.Header, len(h)+4)
-	for k, vv := range h {
-		if vv == nil {
-			out[k] = nil
-			continue
+	out := maps.Clone(h)
+	for k, vv := range out {
+		if cap(vv) != len(vv) {
+			out[k] = vv[:len(vv):len(vv)]
 		}
-		all = append(all, vv...)
-		out[k] = all[len(all)-len(vv) : len(all) : len(all)]
 	}
 	return out
 }

@@ -7,13 +7,16 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
 )
 
 func TestRotateOnRateLimit(t *testing.T) {
@@ -131,12 +134,28 @@ func TestBodyIdenticalOnEveryAttempt(t *testing.T) {
 	})
 }
 
+// headerAdapter changes every kind of header an adapter may change:
+// appends to one the caller set, replaces one, deletes one.
+type headerAdapter struct{ adapters.Adapter }
+
+func (a headerAdapter) Authorize(req *http.Request, rec *records.Record) error {
+	req.Header.Add("X-Multi", "adapter")
+	req.Header.Set("X-Caller", "adapter")
+	req.Header.Del("X-Gone")
+	return a.Adapter.Authorize(req, rec)
+}
+
 func TestCallerRequestUnmodified(t *testing.T) {
 	e := newEnv(t, envOpt{accounts: 2})
+	e.tr.adapter = headerAdapter{e.tr.adapter}
 	e.up.set("tok1", rateLimited(5))
 	e.up.set("tok2", ok)
 	req, _ := http.NewRequest("POST", e.up.URL+"/v1/x", strings.NewReader("{}"))
 	req.Header.Set("X-Caller", "1")
+	req.Header.Set("X-Gone", "1")
+	// Room to append in place: an adapter's Add must not use it.
+	multi := append(make([]string, 0, 4), "caller")
+	req.Header["X-Multi"] = multi
 	before := req.Header.Clone()
 	resp, err := e.tr.RoundTrip(req)
 	if err != nil {
@@ -145,6 +164,12 @@ func TestCallerRequestUnmodified(t *testing.T) {
 	readAll(t, resp)
 	if diff := cmp.Diff(before, req.Header); diff != "" {
 		t.Fatalf("caller's headers changed:\n%s", diff)
+	}
+	if spare := multi[:2][1]; spare != "" {
+		t.Fatalf("an adapter's value was written into the caller's array: %q", spare)
+	}
+	if got := resp.Request.Header.Values("X-Multi"); !slices.Equal(got, []string{"caller", "adapter"}) {
+		t.Fatalf("the sent request's X-Multi = %q", got)
 	}
 	if req.URL.String() != e.up.URL+"/v1/x" {
 		t.Fatal("caller's URL changed")
