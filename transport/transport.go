@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -260,7 +261,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 		rec, refreshed = nrec, true
 	}
 	for {
-		resp, err := a.send(ctx, lease, rec)
+		resp, err := a.send(lease, rec)
 		if err != nil {
 			t.pool.Report(lease, pool.Outcome{Kind: pool.Transient, Reason: "transport error", Refreshed: refreshed})
 			a.discardLast()
@@ -353,16 +354,23 @@ func (a *attempt) refreshFailed(lease *pool.Lease, err error) {
 	}
 }
 
+// outRequest is one attempt's request and its URL.
+type outRequest struct {
+	req http.Request
+	url url.URL
+}
+
 // send authorizes a clone of the request for rec and sends it.
-func (a *attempt) send(ctx context.Context, lease *pool.Lease, rec *records.Record) (*http.Response, error) {
+func (a *attempt) send(lease *pool.Lease, rec *records.Record) (*http.Response, error) {
 	t := a.t
 	a.n++
-	// A shallow copy, as Request.WithContext makes, with a URL and headers
-	// of its own, which the adapter may change (an account's own host, its
-	// credential); the rest is only read on the way.
-	out := a.req.WithContext(ctx)
-	u := *a.req.URL
-	out.URL = &u
+	// A shallow copy, as Request.WithContext makes (the context is the
+	// request's own), with a URL and headers of its own, which the
+	// adapter may change (an account's own host, its credential); the
+	// rest is only read on the way. Request and URL are one allocation.
+	o := &outRequest{req: *a.req, url: *a.req.URL}
+	out := &o.req
+	out.URL = &o.url
 	out.Header = cloneHeader(a.req.Header)
 	out.Body, out.GetBody, out.ContentLength = nil, nil, 0
 	if a.body != nil {
