@@ -1,11 +1,13 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,6 +140,66 @@ func BenchmarkRotate(b *testing.B) {
 		}
 		if err := e.pool.Flush(context.Background()); err != nil {
 			b.Fatal(fmt.Errorf("flush: %w", err))
+		}
+	})
+}
+
+// memUpstream answers in memory as benchUpstream does over loopback: 429
+// with Retry-After for the tokens in limited, 200 otherwise.
+type memUpstream struct{ limited map[string]bool }
+
+var (
+	memBody429 = []byte(`{"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)
+	memBody200 = []byte(`{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`)
+)
+
+func (u memUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	status, body := http.StatusOK, memBody200
+	h := http.Header{"Content-Type": {"application/json"}}
+	if u.limited[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")] {
+		status, body = http.StatusTooManyRequests, memBody429
+		h["Retry-After"] = []string{"30"}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+}
+
+// BenchmarkRotateInMemory is BenchmarkRotate over an upstream that answers
+// in memory: without the network's share and its noise, what the rotation
+// itself costs. bare sends the same four requests straight to it.
+func BenchmarkRotateInMemory(b *testing.B) {
+	up := memUpstream{limited: map[string]bool{"tok1": true, "tok2": true, "tok3": true}}
+	b.Run("bare", func(b *testing.B) {
+		c := &http.Client{Transport: up}
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := 1; i <= 4; i++ {
+				req, err := http.NewRequest("POST", "http://upstream.invalid/v1", strings.NewReader(benchBody))
+				if err != nil {
+					b.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer tok"+strconv.Itoa(i))
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	})
+	b.Run("ratelimited=3", func(b *testing.B) {
+		e := newEnv(b, envOpt{accounts: 4, poolOpts: []pool.Option{pool.WithWriteBehind(), pool.WithRelistInterval(0)}})
+		e.tr.cfg.base = up
+		b.ReportAllocs()
+		for b.Loop() {
+			benchDo(b, e.client, "http://upstream.invalid/v1", "")
+			e.clock.Advance(31 * time.Second)
 		}
 	})
 }
