@@ -264,7 +264,7 @@ func SetBearer(req *http.Request, tok records.Secret) error {
 		return ErrNoCredential
 	}
 	v := tok.Reveal()
-	if !validHeaderValue(v) || strings.IndexByte(v, ' ') >= 0 || strings.IndexByte(v, '\t') >= 0 {
+	if !validToken(v) {
 		return ErrInvalidToken
 	}
 	if req.Header == nil {
@@ -281,6 +281,17 @@ func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 
 // validHeaderValue reports whether s can be sent as an HTTP header value:
 // no control characters other than tab.
+// validToken reports whether s can follow "Bearer " in a header: no
+// control characters, no space or tab.
+func validToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 func validHeaderValue(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -117,6 +117,9 @@ func TestAuthorize(t *testing.T) {
 		{name: "empty token", rec: rec(records.KindAPI, "", nil), wantErr: ErrNoCredential},
 		{name: "token with newline", rec: rec(records.KindAPI, "sk\r\nX-Evil: 1", nil), wantErr: ErrInvalidToken},
 		{name: "token with space", rec: rec(records.KindAPI, "sk key", nil), wantErr: ErrInvalidToken},
+		{name: "token with tab", rec: rec(records.KindAPI, "sk\tkey", nil), wantErr: ErrInvalidToken},
+		{name: "token with DEL", rec: rec(records.KindAPI, "sk\x7fkey", nil), wantErr: ErrInvalidToken},
+		{name: "token with NUL", rec: rec(records.KindAPI, "sk\x00key", nil), wantErr: ErrInvalidToken},
 		{name: "other provider", rec: &records.Record{Provider: "openai", Namespace: "default", Label: "a", Kind: records.KindAPI, API: &records.APIKey{Key: "k"}}, wantErr: ErrWrongProvider},
 		{name: "bad base url", rec: rec(records.KindAPI, "sk-key", map[string]string{"base_url": "https://user:pw@evil.example/v1"}), wantErr: &BaseURLError{}},
 	}
