@@ -105,8 +105,15 @@ func WithModel(fn func(req *http.Request, body []byte) string) Option {
 }
 
 // WithObserver receives an Event for every attempt, rotation, cooldown,
-// refresh and exhaustion.
-func WithObserver(o Observer) Option { return func(c *config) { c.observer = o } }
+// refresh and exhaustion. A nil o observes nothing.
+func WithObserver(o Observer) Option {
+	return func(c *config) {
+		if o == nil {
+			o = nopObserver{}
+		}
+		c.observer = o
+	}
+}
 
 // WithClock sets the clock used to decide whether a token needs a refresh
 // and to read providers' rate-limit signals. The pool has its own; give

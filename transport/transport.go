@@ -407,6 +407,9 @@ func (a *attempt) returnLast() *http.Response {
 	resp := a.last
 	a.last = nil
 	n := len(a.lastBody.b)
+	if resp.Header == nil {
+		resp.Header = http.Header{} // a base transport may leave it unset
+	}
 	resp.ContentLength = int64(n)
 	resp.Header.Set("Content-Length", strconv.Itoa(n))
 	resp.TransferEncoding = nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +174,39 @@ func TestCallerRequestUnmodified(t *testing.T) {
 	}
 	if req.URL.String() != e.up.URL+"/v1/x" {
 		t.Fatal("caller's URL changed")
+	}
+}
+
+// headerlessTransport drops the answers' headers, as a minimal base
+// transport may leave them unset.
+type headerlessTransport struct{ base http.RoundTripper }
+
+func (h headerlessTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := h.base.RoundTrip(r)
+	if resp != nil {
+		resp.Header = nil
+	}
+	return resp, err
+}
+
+func TestNilObserverAndHeaderlessAnswers(t *testing.T) {
+	e := newEnv(t, envOpt{accounts: 2, trOpts: []Option{WithObserver(nil)}})
+	e.tr.cfg.base = headerlessTransport{http.DefaultTransport}
+	e.up.set("tok1", rateLimited(5))
+	e.up.set("tok2", rateLimited(5))
+	resp, err := e.post(context.Background(), "{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp)
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "rate_limit_exceeded") {
+		t.Fatalf("got %d %q, want the last upstream 429", resp.StatusCode, body)
+	}
+	if resp.Header.Get("Retry-After") == "" || resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+		t.Fatalf("headers %v", resp.Header)
+	}
+	if n := len(e.up.seen()); n != 2 {
+		t.Fatalf("upstream saw %d requests, want 2", n)
 	}
 }
 

@@ -279,8 +279,6 @@ func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return a.classifier.Classify(resp, now) // which ends with adapters.ScrubOutcome
 }
 
-// validHeaderValue reports whether s can be sent as an HTTP header value:
-// no control characters other than tab.
 // validToken reports whether s can follow "Bearer " in a header: no
 // control characters, no space or tab.
 func validToken(s string) bool {
@@ -292,6 +290,8 @@ func validToken(s string) bool {
 	return true
 }
 
+// validHeaderValue reports whether s can be sent as an HTTP header value:
+// no control characters other than tab.
 func validHeaderValue(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
