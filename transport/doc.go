@@ -14,8 +14,9 @@
 //
 // # Per request
 //
-// The body is made replayable (GetBody, or buffered up to
-// WithMaxReplayBody; a larger body is sent once, without rotation). An
+// The body is made replayable (the caller's body for the first attempt
+// and GetBody for the others, or buffered up to WithMaxReplayBody; a
+// larger body is sent once, without rotation). An
 // account is leased from the pool; an OAuth token that expires within the
 // refresh skew is refreshed first; a clone of the request is authorized by
 // the provider's adapter and sent; the adapter classifies the answer:
