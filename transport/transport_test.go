@@ -115,6 +115,23 @@ func TestBodyIdenticalOnEveryAttempt(t *testing.T) {
 			}
 		})
 	}
+	t.Run("GetBody only for the attempts after the first", func(t *testing.T) {
+		e := newEnv(t, envOpt{accounts: 3})
+		e.up.set("tok1", rateLimited(5))
+		e.up.set("tok2", rateLimited(5))
+		e.up.set("tok3", ok)
+		r, _ := http.NewRequestWithContext(ctx, "POST", e.up.URL+"/v1/x", strings.NewReader(body))
+		get, calls := r.GetBody, 0
+		r.GetBody = func() (io.ReadCloser, error) { calls++; return get() }
+		resp, err := e.client.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		if len(e.up.seen()) != 3 || calls != 2 {
+			t.Fatalf("%d upstream requests, %d GetBody calls; want 3 and 2", len(e.up.seen()), calls)
+		}
+	})
 	t.Run("over the bound is sent once", func(t *testing.T) {
 		e := newEnv(t, envOpt{accounts: 3, trOpts: []Option{WithMaxReplayBody(100)}})
 		e.up.set("tok1", rateLimited(5))
