@@ -42,6 +42,15 @@ func mustRead(t *testing.T, s *dirStore) string {
 	return string(b)
 }
 
+// wantRead fails the test unless the blob reads as want; when says at
+// which point.
+func wantRead(t *testing.T, s *dirStore, want, when string) {
+	t.Helper()
+	if got := mustRead(t, s); got != want {
+		t.Fatalf("%s: read %q, want %q", when, got, want)
+	}
+}
+
 func inodeOf(t *testing.T, p string) uint64 {
 	t.Helper()
 	fi, err := os.Stat(p)
@@ -59,9 +68,7 @@ func TestSlotFileInPlace(t *testing.T) {
 	for i := 2; i <= 20; i++ {
 		want := fmt.Sprintf("v%d", i)
 		mustWriteVolatile(t, s, want)
-		if got := mustRead(t, s); got != want {
-			t.Fatalf("read %q, want %q", got, want)
-		}
+		wantRead(t, s, want, "in place")
 	}
 	if inodeOf(t, p) != ino {
 		t.Error("a blob that fits its slots was not written in place")
@@ -85,13 +92,9 @@ func TestSlotFileInPlace(t *testing.T) {
 	if err := s.Write(slotName, []byte("AVB1 plain")); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustRead(t, s); got != "AVB1 plain" {
-		t.Errorf("read %q after a durable write", got)
-	}
+	wantRead(t, s, "AVB1 plain", "after a durable write")
 	mustWriteVolatile(t, s, "slotted again")
-	if got := mustRead(t, s); got != "slotted again" {
-		t.Errorf("read %q", got)
-	}
+	wantRead(t, s, "slotted again", "in place after a durable write")
 }
 
 // A crash at any point of an in-place write leaves the previous version.
@@ -121,19 +124,13 @@ func TestSlotFileCrash(t *testing.T) {
 			b[i] = after[i]
 		}
 		writeRaw(t, p, b)
-		if got := mustRead(t, s); got != "current version" {
-			t.Fatalf("crash after %d of %d slot bytes: read %q", n, len(slotDiff), got)
-		}
+		wantRead(t, s, "current version", fmt.Sprintf("crash after %d of %d slot bytes", n, len(slotDiff)))
 	}
 	writeRaw(t, p, after)
-	if got := mustRead(t, s); got != "next version" {
-		t.Fatalf("read %q", got)
-	}
+	wantRead(t, s, "next version", "the whole write")
 	// And the next write after such a crash works.
 	mustWriteVolatile(t, s, "after the crash")
-	if got := mustRead(t, s); got != "after the crash" {
-		t.Fatalf("read %q", got)
-	}
+	wantRead(t, s, "after the crash", "a write after a crash")
 }
 
 // Every byte a reader uses is checked: the header and the current slot.
@@ -186,9 +183,7 @@ func TestSlotFileDamage(t *testing.T) {
 	// A damaged file is replaced by the next write.
 	writeRaw(t, p, orig[:100])
 	mustWriteVolatile(t, s, "replaced")
-	if got := mustRead(t, s); got != "replaced" {
-		t.Errorf("read %q", got)
-	}
+	wantRead(t, s, "replaced", "after replacing")
 }
 
 func TestSlotFileHardLink(t *testing.T) {
@@ -204,9 +199,7 @@ func TestSlotFileHardLink(t *testing.T) {
 	if b, _ := os.ReadFile(q); !bytes.Equal(b, linked) {
 		t.Error("the write went through a hard link")
 	}
-	if got := mustRead(t, s); got != "new" {
-		t.Errorf("read %q", got)
-	}
+	wantRead(t, s, "new", "after the write")
 }
 
 // Readers of another handle (another process, to the kernel the same)
