@@ -152,14 +152,9 @@ func (s *errScanner) value(depth int) bool {
 // object reads an object at s.i: one of the objects ErrorCode looks
 // into, or any other.
 func (s *errScanner) object(depth int, kind int) bool {
-	if depth++; depth > maxJSONDepth {
-		return false
-	}
-	s.i++ // {
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return true
+	depth, empty, ok := s.open(depth, '}')
+	if !ok || empty {
+		return ok
 	}
 	for {
 		s.ws()
@@ -187,51 +182,58 @@ func (s *errScanner) object(depth int, kind int) bool {
 		if !ok {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return true
-		default:
-			return false
+		if more, ok := s.next('}'); !more {
+			return ok
 		}
 	}
 }
 
 func (s *errScanner) array(depth int) bool {
-	if depth++; depth > maxJSONDepth {
-		return false
-	}
-	s.i++ // [
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return true
+	depth, empty, ok := s.open(depth, ']')
+	if !ok || empty {
+		return ok
 	}
 	for {
 		s.ws()
 		if !s.value(depth) {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
+		if more, ok := s.next(']'); !more {
+			return ok
 		}
+	}
+}
+
+// open enters the object or array at s.i, one level deeper, and reads
+// its closing byte at once when it is empty.
+func (s *errScanner) open(depth int, closing byte) (inner int, empty, ok bool) {
+	if depth++; depth > maxJSONDepth {
+		return depth, false, false
+	}
+	s.i++ // { or [
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == closing {
+		s.i++
+		return depth, true, true
+	}
+	return depth, false, true
+}
+
+// next reads what follows a member or an element: a comma (more follows)
+// or the closing byte (ok, no more).
+func (s *errScanner) next(closing byte) (more, ok bool) {
+	s.ws()
+	if s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ',':
 			s.i++
-		case ']':
+			return true, true
+		case closing:
 			s.i++
-			return true
-		default:
-			return false
+			return false, true
 		}
 	}
+	return false, false
 }
 
 // str reads a string at s.i and returns its value: the bytes between the
