@@ -77,26 +77,17 @@ func requestHolds(req *http.Request, s string) bool {
 	return req.URL != nil && strings.Contains(req.URL.RawQuery, "key") && in(req.URL.Query().Get("key"))
 }
 
-// RecordCredentials returns the record's credential values.
+// RecordCredentials returns the record's credential values (those of at
+// least 4 bytes).
 func RecordCredentials(rec *records.Record) []string {
 	if rec == nil {
 		return nil
 	}
 	var out []string
-	add := func(s records.Secret) {
-		if v := s.Reveal(); len(v) >= 4 {
-			out = append(out, v)
+	for _, v := range rec.Secrets() {
+		if r := v.Reveal(); len(r) >= 4 {
+			out = append(out, r)
 		}
-	}
-	switch {
-	case rec.OAuth != nil:
-		add(rec.OAuth.Access)
-		add(rec.OAuth.Refresh)
-		add(rec.OAuth.IDToken)
-	case rec.API != nil:
-		add(rec.API.Key)
-	case rec.WellKnown != nil:
-		add(rec.WellKnown.Token)
 	}
 	return out
 }
@@ -107,14 +98,10 @@ func RecordHolds(rec *records.Record, s string) bool {
 	if rec == nil {
 		return false
 	}
-	in := func(v records.Secret) bool { r := v.Reveal(); return len(r) >= 4 && strings.Contains(s, r) }
-	switch {
-	case rec.OAuth != nil:
-		return in(rec.OAuth.Access) || in(rec.OAuth.Refresh) || in(rec.OAuth.IDToken)
-	case rec.API != nil:
-		return in(rec.API.Key)
-	case rec.WellKnown != nil:
-		return in(rec.WellKnown.Token)
+	for _, v := range rec.Secrets() {
+		if r := v.Reveal(); len(r) >= 4 && strings.Contains(s, r) {
+			return true
+		}
 	}
 	return false
 }

@@ -207,20 +207,10 @@ func scan(data []byte) document {
 
 func secretsOf(r *records.Record) []string {
 	var out []string
-	add := func(s records.Secret) {
-		if s != "" {
-			out = append(out, s.Reveal())
+	for _, v := range r.Secrets() {
+		if v != "" {
+			out = append(out, v.Reveal())
 		}
-	}
-	switch {
-	case r.OAuth != nil:
-		add(r.OAuth.Access)
-		add(r.OAuth.Refresh)
-		add(r.OAuth.IDToken)
-	case r.API != nil:
-		add(r.API.Key)
-	case r.WellKnown != nil:
-		add(r.WellKnown.Token)
 	}
 	return out
 }

@@ -141,6 +141,22 @@ func (r *Record) Clone() *Record {
 	return &c
 }
 
+// Secrets returns the credential values r holds: an OAuth account's
+// access, refresh and ID tokens, or its API key or well-known token, then
+// empty Secrets. It makes no allocation: code that keeps credentials out
+// of logs and errors checks every answer against it.
+func (r *Record) Secrets() [3]Secret {
+	switch {
+	case r.OAuth != nil:
+		return [3]Secret{r.OAuth.Access, r.OAuth.Refresh, r.OAuth.IDToken}
+	case r.API != nil:
+		return [3]Secret{r.API.Key}
+	case r.WellKnown != nil:
+		return [3]Secret{r.WellKnown.Token}
+	}
+	return [3]Secret{}
+}
+
 // AccessToken returns the token a request is authorized with: the OAuth
 // access token, the API key or the well-known token.
 func (r *Record) AccessToken() Secret {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +232,51 @@ func TestEnvelope(t *testing.T) {
 	name1, name2 := k.FileName("x"), k.FileName("x")
 	if name1 == other.FileName("x") || name1 != name2 || strings.Contains(k.FileName("me@example.com"), "example") {
 		t.Error("file names are not keyed, stable and opaque")
+	}
+}
+
+// secretFields returns the values of every Secret field reachable from v
+// through struct pointers.
+func secretFields(v reflect.Value) []Secret {
+	switch {
+	case v.Type() == reflect.TypeFor[Secret]():
+		return []Secret{Secret(v.String())}
+	case v.Kind() == reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return secretFields(v.Elem())
+	case v.Kind() == reflect.Struct:
+		var out []Secret
+		for i := range v.NumField() {
+			out = append(out, secretFields(v.Field(i))...)
+		}
+		return out
+	}
+	return nil
+}
+
+// TestSecrets: every credential a record holds, in every kind of record,
+// is one of Secrets; a Secret field added to a record and forgotten there
+// shows here.
+func TestSecrets(t *testing.T) {
+	recs := map[string]*Record{
+		"oauth":      {OAuth: &OAuth{Access: "acc-1", Refresh: "ref-2", IDToken: "idt-3"}},
+		"api":        {API: &APIKey{Key: "key-4"}},
+		"well-known": {WellKnown: &WellKnown{Token: "tok-5"}},
+		"none":       {},
+	}
+	for name, r := range recs {
+		got := r.Secrets()
+		want := secretFields(reflect.ValueOf(r))
+		var nonEmpty []Secret
+		for _, s := range got {
+			if s != "" {
+				nonEmpty = append(nonEmpty, s)
+			}
+		}
+		if diff := cmp.Diff(want, nonEmpty); diff != "" {
+			t.Errorf("%s: Secrets (-fields +got):\n%s", name, diff)
+		}
 	}
 }
