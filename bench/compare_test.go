@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/transport"
@@ -146,7 +147,7 @@ func TestRateLimited(t *testing.T) {
 		}
 	})
 	t.Run("retryablehttp", func(t *testing.T) {
-		clock := &fakeClock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+		clock := vaulttest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 		up := newUpstream(t, clock.Now, key1)
 		r := newRetrying(t, up, key1)
 		// The wait retryablehttp asks for passes on the fake clock.

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/internal/vaulttest"
 )
 
 func TestMain(m *testing.M) {
@@ -23,23 +24,6 @@ func TestMain(m *testing.M) {
 }
 
 var testNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type reply struct {
 	status int
@@ -174,7 +158,7 @@ func TestModelsCache(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newModelServer(t, tt.replies...)
-			c := &clock{t: testNow}
+			c := vaulttest.NewClock(testNow)
 			cache := &MemoryCache{}
 			for i, st := range tt.steps {
 				c.Advance(st.advance)
