@@ -74,6 +74,16 @@ func applyOutcome(a *acctState, o Outcome, scope string, leaseWindow uint64, now
 	}
 }
 
+// outcomeOp is applyOutcome on the account labelled label, if the state
+// has it: one closure per outcome, where accountOp would make two.
+func outcomeOp(label string, o Outcome, scope string, leaseWindow uint64, now time.Time, c *config) op {
+	return func(s *state) {
+		if a := s.Accounts[label]; a != nil {
+			applyOutcome(a, o, scope, leaseWindow, now, c)
+		}
+	}
+}
+
 func coolDown(a *acctState, o Outcome, scope string, leaseWindow uint64, now time.Time, c *config) {
 	hint, hasHint := c.hintFor(o.Kind, o.Until, now)
 	cd := a.Cooldowns[scope]

@@ -277,12 +277,7 @@ func (p *Pool) Report(l *Lease, o Outcome) error {
 	}
 	write := changesState(a.st, o, scope, l.Window)
 	if write {
-		label, window, cfg := a.label, l.Window, &p.cfg
-		p.apply(func(s *state) {
-			if st := s.Accounts[label]; st != nil {
-				applyOutcome(st, o, scope, window, now, cfg)
-			}
-		})
+		p.apply(outcomeOp(a.label, o, scope, l.Window, now, &p.cfg))
 		p.reindex(a, now)
 	}
 	flush := write || p.flushDue(now)
