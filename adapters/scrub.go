@@ -13,33 +13,6 @@ import (
 // providers authvault knows.
 var credentialHeaders = []string{"Authorization", "X-Api-Key", "X-Goog-Api-Key", "Api-Key", "Proxy-Authorization"}
 
-// RequestCredentials returns the credential values resp's request sent:
-// the values of the credential headers (without an auth scheme such as
-// "Bearer ") and a "key" query parameter.
-func RequestCredentials(req *http.Request) []string {
-	if req == nil {
-		return nil
-	}
-	var out []string
-	add := func(v string) {
-		if len(v) >= 4 {
-			out = append(out, v)
-		}
-	}
-	for _, h := range credentialHeaders {
-		for _, v := range req.Header.Values(h) {
-			add(v)
-			if _, tok, ok := strings.Cut(v, " "); ok {
-				add(strings.TrimSpace(tok))
-			}
-		}
-	}
-	if req.URL != nil {
-		add(req.URL.Query().Get("key"))
-	}
-	return out
-}
-
 // WithheldReason replaces an outcome reason that held a credential.
 const WithheldReason = "provider_error"
 
@@ -57,8 +30,10 @@ func ScrubOutcome(resp *http.Response, o pool.Outcome) pool.Outcome {
 	return o
 }
 
-// requestHolds reports whether s contains one of RequestCredentials(req),
-// without making the list: every failed response's reason is checked.
+// requestHolds reports whether s contains a credential req sent: the
+// value of a credential header, that value without its auth scheme (such
+// as "Bearer "), or a "key" query parameter, of 4 bytes or more. It makes
+// no list: every failed response's reason is checked.
 func requestHolds(req *http.Request, s string) bool {
 	if req == nil || len(s) < 4 {
 		return false
