@@ -29,6 +29,42 @@ type Batch struct {
 // Reads through the Batch see the disk as of the lock, plus fn's own
 // staged changes.
 func (v *Vault) Batch(ctx context.Context, fn func(b *Batch) error) error {
+	return v.locked(ctx, func(keys *records.Keys, man *manifest, base Stamp) error {
+		// The record files as of the lock: an authenticated one newer
+		// than the manifest means the manifest was rolled back, and no
+		// commit may bury that evidence.
+		files, err := v.store.List(recordsDir)
+		if err != nil {
+			return err
+		}
+		if err := checkNewer(v.store, keys, man, files); err != nil {
+			return err
+		}
+		b := &Batch{ctx: ctx, v: v, keys: keys, man: man, gen: man.Generation + 1, base: base,
+			puts: map[records.ID]*records.Record{}, dels: map[records.ID]string{}}
+		if err := fn(b); err != nil {
+			return err
+		}
+		if len(b.puts) == 0 && len(b.dels) == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := b.commit(); err != nil {
+			return err
+		}
+		// Committed: collect what interrupted writes left behind.
+		v.tidy(keys, b.man, files, debrisAge)
+		return nil
+	})
+}
+
+// locked runs fn with the vault's write lock held (in this process and
+// across processes), the header re-read and the manifest as of the lock:
+// fn gets the current keys, a copy of the manifest it may change, and
+// the manifest's stamp for a FencedStore commit.
+func (v *Vault) locked(ctx context.Context, fn func(keys *records.Keys, man *manifest, base Stamp) error) error {
 	if err := v.check(); err != nil {
 		return err
 	}
@@ -64,19 +100,7 @@ func (v *Vault) Batch(ctx context.Context, fn func(b *Batch) error) error {
 	if err != nil {
 		return err
 	}
-
-	b := &Batch{ctx: ctx, v: v, keys: keys, man: man, gen: man.Generation + 1, base: base,
-		puts: map[records.ID]*records.Record{}, dels: map[records.ID]string{}}
-	if err := fn(b); err != nil {
-		return err
-	}
-	if len(b.puts) == 0 && len(b.dels) == 0 {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return b.commit()
+	return fn(keys, man, base)
 }
 
 // Get returns the record as committed on disk (never from the cache), or

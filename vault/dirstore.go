@@ -2,34 +2,36 @@ package vault
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/authvault/authvault/internal/fsync"
-	"github.com/gofrs/flock"
+	"github.com/authvault/authvault/records"
 )
 
 // dirStore keeps blobs as files in a directory: 0700 directories, 0600
-// files, no symlinks followed, atomic durable replacement.
+// files, atomic replacement by rename. It never follows a symbolic link:
+// the vault directory is held open from the first use, and every file
+// below it is reached through directory handles (see dirHandle), opened
+// afresh for each operation, so a records/ or state/ replaced by a link
+// is refused even by a process that used it before. Only regular files
+// are read, and never more bytes than their kind of blob can hold.
 type dirStore struct {
 	dir      string
 	insecure bool // accept loose modes (filesystems that cannot hold them)
 
 	mu    sync.Mutex
+	root  *dirHandle // the vault directory, once opened
 	locks map[string]*procLock
-	// subdirs are open handles on records/ and state/: files are opened
-	// relative to them without following a symlink anywhere below the
-	// vault directory, in one system call.
-	subdirs map[string]*os.File
-
-	changes changeCounters
 }
 
 // procLock serializes holders of one lock name inside this process; flock
@@ -38,308 +40,11 @@ type procLock struct {
 	sem chan struct{}
 }
 
-// maxBlobSize bounds any single blob read: a record is at most
-// records.MaxRecordSize sealed; the manifest of a very large vault a few
-// MiB. Anything larger is refused rather than read into memory.
-const maxBlobSize = 256 << 20
+// lockPoll is how often a waiter tries a lock another process holds.
+const lockPoll = 5 * time.Millisecond
 
 func newDirStore(dir string, insecure bool) *dirStore {
 	return &dirStore{dir: dir, insecure: insecure, locks: map[string]*procLock{}}
-}
-
-func (s *dirStore) path(name string) string { return filepath.Join(s.dir, filepath.FromSlash(name)) }
-
-// checkMode refuses symlinks and, unless insecure, group/other access.
-func (s *dirStore) checkMode(path string, fi fs.FileInfo) error {
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return &PermissionError{Path: path, Mode: fi.Mode(), Symlink: true}
-	}
-	if !s.insecure && modeIsLoose(fi.Mode()) {
-		return &PermissionError{Path: path, Mode: fi.Mode()}
-	}
-	return nil
-}
-
-// checkOpened checks what opening the blob at p gave: a symlink is a
-// *PermissionError, and so is anything but a regular file of private mode.
-// On success the caller closes f.
-func (s *dirStore) checkOpened(p string, f *os.File, err error) (fs.FileInfo, error) {
-	if err != nil {
-		if isSymlinkErr(err) {
-			return nil, &PermissionError{Path: p, Symlink: true}
-		}
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s: not a regular file: %w", p, ErrPermissions)
-	}
-	if err == nil {
-		err = s.checkMode(p, fi)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return fi, nil
-}
-
-func (s *dirStore) Read(name string) ([]byte, error) {
-	tok, tokOK := s.changeToken()
-	p := s.path(name)
-	f, err := s.open(name)
-	fi, err := s.checkOpened(p, f, err)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi.Size() > maxBlobSize {
-		return nil, fmt.Errorf("%s: %d bytes, larger than any vault file can be: %w", p, fi.Size(), ErrCorrupt)
-	}
-	// Vault files are replaced by rename, and slot files written in place
-	// never change size, so the size fstat gives is the content's: one
-	// read suffices.
-	buf := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	if isSlotFile(buf) {
-		return s.readSlots(f, buf, p, tok, tokOK)
-	}
-	return buf, nil
-}
-
-// racyWindow: a file modified this recently may share inode, size and
-// mtime with an earlier version (timestamps that advance once per clock
-// tick, inodes reused after a rename), so its stamp also carries the
-// blob's first bytes (magic and random nonce). Linux, macOS and Windows
-// filesystems keep modification times to the clock tick or better
-// (milliseconds); the window is a comfortable multiple of that.
-const racyWindow = 100 * time.Millisecond
-
-func (s *dirStore) Stamp(name string) (Stamp, error) {
-	p := s.path(name)
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return Stamp{}, err
-	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return Stamp{}, &PermissionError{Path: p, Mode: fi.Mode(), Symlink: true}
-	}
-	st := Stamp{Version: inode(fi), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
-	if time.Since(fi.ModTime()) < racyWindow {
-		f, err := openNoFollow(p, false)
-		if err != nil {
-			return Stamp{}, err
-		}
-		_, err = io.ReadFull(f, st.Tag[:])
-		f.Close()
-		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-			return Stamp{}, err
-		}
-	}
-	return st, nil
-}
-
-func (s *dirStore) Write(name string, data []byte) error {
-	defer s.counters(true).begin()()
-	return s.write(name, data)
-}
-
-// WriteVolatile replaces a blob atomically but not durably, in place in a
-// slot file (see slots.go).
-func (s *dirStore) WriteVolatile(name string, data []byte) error {
-	defer s.counters(true).begin()()
-	return s.writeVolatile(name, data)
-}
-
-func (s *dirStore) write(name string, data []byte) error {
-	p := s.path(name)
-	dir := filepath.Dir(p)
-	if err := s.ensureDir(dir); err != nil {
-		return err
-	}
-	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return &PermissionError{Path: p, Mode: fi.Mode(), Symlink: true}
-	}
-	if err := atomicWrite(dir, p, data, true); err != nil {
-		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	return fsync.Dir(dir)
-}
-
-// ensureDir creates dir (and the vault dir) 0700 if missing and refuses a
-// symlink in their place.
-func (s *dirStore) ensureDir(dir string) error {
-	fi, err := os.Lstat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		if err := fsync.Dir(filepath.Dir(dir)); err != nil {
-			return err
-		}
-		fi, err = os.Lstat(dir)
-	}
-	if err != nil {
-		return err
-	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return &PermissionError{Path: dir, Mode: fi.Mode(), Symlink: true}
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s: not a directory: %w", dir, ErrPermissions)
-	}
-	if !s.insecure && modeIsLoose(fi.Mode()) {
-		return &PermissionError{Path: dir, Mode: fi.Mode()}
-	}
-	return nil
-}
-
-func (s *dirStore) Remove(name string) error {
-	defer s.counters(true).begin()()
-	p := s.path(name)
-	err := os.Remove(p)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-func (s *dirStore) List(dir string) ([]string, error) {
-	ents, err := os.ReadDir(s.path(dir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(ents))
-	for _, e := range ents {
-		names = append(names, dir+"/"+e.Name())
-	}
-	return names, nil
-}
-
-func (s *dirStore) Lock(ctx context.Context, name string) (func(), error) {
-	file := ".lock"
-	if name != "" {
-		file = "locks/" + name + ".lock"
-	}
-	s.mu.Lock()
-	pl := s.locks[file]
-	if pl == nil {
-		pl = &procLock{sem: make(chan struct{}, 1)}
-		s.locks[file] = pl
-	}
-	s.mu.Unlock()
-	select {
-	case pl.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %v", ErrLockTimeout, ctx.Err())
-	}
-	p := s.path(file)
-	if err := s.ensureDir(filepath.Dir(p)); err != nil {
-		<-pl.sem
-		return nil, err
-	}
-	if fi, err := os.Lstat(p); err == nil {
-		if err := s.checkMode(p, fi); err != nil {
-			<-pl.sem
-			return nil, err
-		}
-		if !fi.Mode().IsRegular() {
-			<-pl.sem
-			return nil, fmt.Errorf("%s: not a regular file: %w", p, ErrPermissions)
-		}
-	}
-	fl := flock.New(p, flock.SetFlag(os.O_CREATE|os.O_RDWR|oNoFollow), flock.SetPermissions(0o600))
-	ok, err := fl.TryLockContext(ctx, 5*time.Millisecond)
-	if err != nil || !ok {
-		<-pl.sem
-		if isSymlinkErr(err) {
-			return nil, &PermissionError{Path: p, Symlink: true}
-		}
-		if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return nil, fmt.Errorf("%w (%s)", ErrLockTimeout, p)
-		}
-		return nil, fmt.Errorf("locking %s: %w", p, err)
-	}
-	if name == "" {
-		s.counters(true).heal()
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			_ = fl.Unlock()
-			<-pl.sem
-		})
-	}, nil
-}
-
-func (s *dirStore) Close() error {
-	s.changes.close()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, d := range s.subdirs {
-		d.Close()
-		delete(s.subdirs, k)
-	}
-	return nil
-}
-
-// open opens a blob for reading without following a symlink: the last
-// component by O_NOFOLLOW, a records/ or state/ directory by opening it
-// once with O_NOFOLLOW and the blob relative to it.
-func (s *dirStore) open(name string) (*os.File, error) { return s.openFile(name, false) }
-
-// openFile is open, for reading and writing when rw is set.
-func (s *dirStore) openFile(name string, rw bool) (*os.File, error) {
-	dir, base, ok := strings.Cut(name, "/")
-	if !ok || strings.Contains(base, "/") {
-		return openNoFollow(s.path(name), rw)
-	}
-	for try := 0; ; try++ {
-		d, err := s.subdir(dir)
-		if err != nil {
-			return nil, err
-		}
-		f, err := openAt(d, base, s.path(name), rw)
-		if err == nil || try == 1 || !errors.Is(err, fs.ErrNotExist) {
-			return f, err
-		}
-		// The directory may have been replaced since it was opened:
-		// open it again once.
-		s.mu.Lock()
-		if s.subdirs[dir] == d {
-			d.Close()
-			delete(s.subdirs, dir)
-		}
-		s.mu.Unlock()
-	}
-}
-
-func (s *dirStore) subdir(dir string) (*os.File, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if d := s.subdirs[dir]; d != nil {
-		return d, nil
-	}
-	p := s.path(dir)
-	d, err := openDirNoFollow(p)
-	if err != nil {
-		// O_NOFOLLOW with O_DIRECTORY says ENOTDIR for a symlink on Linux,
-		// ELOOP elsewhere: ask the path itself.
-		if fi, lerr := os.Lstat(p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 || isSymlinkErr(err) {
-			return nil, &PermissionError{Path: p, Symlink: true}
-		}
-		return nil, err
-	}
-	if s.subdirs == nil {
-		s.subdirs = map[string]*os.File{}
-	}
-	s.subdirs[dir] = d
-	return d, nil
 }
 
 // DirStore returns the directory store for dir: the Store a vault uses
@@ -347,4 +52,354 @@ func (s *dirStore) subdir(dir string) (*os.File, error) {
 func DirStore(dir string, opts ...Option) Store {
 	o := buildOptions(opts)
 	return newDirStore(dir, o.insecure)
+}
+
+// blobLimit is the largest a blob called name can be, checked from fstat
+// before anything is read: a sealed record, a header, a state blob, the
+// manifest of a very large vault.
+func blobLimit(name string) int64 {
+	switch {
+	case name == headerName:
+		return maxHeaderSize
+	case strings.HasPrefix(name, recordsDir+"/"):
+		return int64(records.MaxRecordSize + records.EnvelopeOverhead)
+	case strings.HasPrefix(name, stateDir+"/"):
+		return int64(MaxStateSize + maxStateName + 16 + records.EnvelopeOverhead)
+	default:
+		return maxManifestSize
+	}
+}
+
+// maxManifestSize bounds the manifest: 64 MiB is some 400,000 records.
+const maxManifestSize = 64 << 20
+
+// split separates a blob name into its directory ("" for the vault
+// directory) and file name.
+func split(name string) (dir, base string) {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return "", name
+}
+
+// rootDir returns the handle of the vault directory, opening it (and
+// creating it 0700 when create is set) the first time. Its mode is
+// checked by checkLayout, on Open and by every writer.
+func (s *dirStore) rootDir(create bool) (*dirHandle, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.root != nil {
+		return s.root, nil
+	}
+	d, err := openDirPath(s.dir)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if err = os.Mkdir(s.dir, 0o700); err == nil || errors.Is(err, fs.ErrExist) {
+			if err = fsync.Dir(filepath.Dir(s.dir)); err == nil {
+				d, err = openDirPath(s.dir)
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.root = d
+	return d, nil
+}
+
+// at returns the directory dir ("" for the vault directory) and a
+// function that releases it.
+func (s *dirStore) at(dir string, create bool) (*dirHandle, func(), error) {
+	root, err := s.rootDir(create)
+	if err != nil || dir == "" {
+		return root, func() {}, err
+	}
+	d, err := root.sub(dir, create)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := d.stat()
+	if err == nil {
+		err = s.checkDir(d.path, fi)
+	}
+	if err != nil {
+		d.close()
+		return nil, nil, err
+	}
+	return d, d.close, nil
+}
+
+// checkDir refuses a directory others may access, unless insecure.
+func (s *dirStore) checkDir(path string, fi fileInfo) error {
+	if !fi.mode.IsDir() {
+		return &PermissionError{Path: path, Mode: fi.mode}
+	}
+	if !s.insecure && modeIsLoose(fi.mode) {
+		return &PermissionError{Path: path, Mode: fi.mode}
+	}
+	return nil
+}
+
+// checkFile refuses anything but a regular file, and one others may
+// access unless insecure.
+func (s *dirStore) checkFile(path string, fi fileInfo) error {
+	if !fi.mode.IsRegular() || !s.insecure && modeIsLoose(fi.mode) {
+		return &PermissionError{Path: path, Mode: fi.mode, Symlink: fi.mode&fs.ModeSymlink != 0}
+	}
+	return nil
+}
+
+func (s *dirStore) Read(name string) ([]byte, error) {
+	dir, base := split(name)
+	d, release, err := s.at(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	f, err := d.open(base)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := fstat(f, f.Name())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkFile(f.Name(), fi); err != nil {
+		return nil, err
+	}
+	if limit := blobLimit(name); fi.stamp.Size > limit {
+		return nil, fmt.Errorf("%s: %d bytes, more than such a file can hold (%d): %w", f.Name(), fi.stamp.Size, limit, ErrCorrupt)
+	}
+	// Vault files are replaced by rename, never written in place: the
+	// size fstat gives is the content's.
+	buf := make([]byte, fi.stamp.Size)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return buf, nil
+}
+
+// Stamp is one fstatat: inode, size and modification time. Writes make
+// every new version's modification time later than the last (see
+// dirHandle.replace), so equal stamps mean the same version.
+func (s *dirStore) Stamp(name string) (Stamp, error) {
+	dir, base := split(name)
+	d, release, err := s.at(dir, false)
+	if err != nil {
+		return Stamp{}, err
+	}
+	defer release()
+	fi, err := d.lstat(base)
+	if err != nil {
+		return Stamp{}, err
+	}
+	if fi.mode&fs.ModeSymlink != 0 {
+		return Stamp{}, &PermissionError{Path: d.join(base), Mode: fi.mode, Symlink: true}
+	}
+	return fi.stamp, nil
+}
+
+func (s *dirStore) Write(name string, data []byte) error {
+	_, err := s.write(name, data, true)
+	return err
+}
+
+// WriteVolatile replaces a blob atomically, by rename, without the
+// fsyncs: a crash may bring back the previous version, never a torn one.
+func (s *dirStore) WriteVolatile(name string, data []byte) error {
+	_, err := s.write(name, data, false)
+	return err
+}
+
+func (s *dirStore) write(name string, data []byte, durable bool) (Stamp, error) {
+	dir, base := split(name)
+	d, release, err := s.at(dir, true)
+	if err != nil {
+		return Stamp{}, err
+	}
+	defer release()
+	st, err := d.replace(base, data, durable)
+	if err != nil {
+		return Stamp{}, fmt.Errorf("writing %s: %w", d.join(base), err)
+	}
+	return st, nil
+}
+
+func (s *dirStore) Remove(name string) error {
+	dir, base := split(name)
+	d, release, err := s.at(dir, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
+	return d.remove(base)
+}
+
+func (s *dirStore) List(dir string) ([]string, error) {
+	d, release, err := s.at(dir, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	names, err := d.names()
+	if err != nil {
+		return nil, err
+	}
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	for i, n := range names {
+		names[i] = prefix + n
+	}
+	return names, nil
+}
+
+func (s *dirStore) Lock(ctx context.Context, name string) (func(), error) {
+	dir, file := "", ".lock"
+	if name != "" {
+		dir, file = "locks", name+".lock"
+	}
+	s.mu.Lock()
+	pl := s.locks[dir+"/"+file]
+	if pl == nil {
+		pl = &procLock{sem: make(chan struct{}, 1)}
+		s.locks[dir+"/"+file] = pl
+	}
+	s.mu.Unlock()
+	select {
+	case pl.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", ErrLockTimeout, ctx.Err())
+	}
+	unlock, err := s.lock(ctx, dir, file, name == "")
+	if err != nil {
+		<-pl.sem
+		return nil, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			unlock()
+			<-pl.sem
+		})
+	}, nil
+}
+
+func (s *dirStore) lock(ctx context.Context, dir, file string, vaultLock bool) (func(), error) {
+	d, release, err := s.at(dir, true)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	p := d.join(file)
+	unlock, err := d.lockFile(ctx, file, func(fi fileInfo) error { return s.checkFile(p, fi) })
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return nil, fmt.Errorf("%w (%s)", ErrLockTimeout, p)
+		}
+		var pe *PermissionError
+		if !errors.As(err, &pe) {
+			err = fmt.Errorf("locking %s: %w", p, err)
+		}
+		return nil, err
+	}
+	if vaultLock {
+		// Every writer takes this lock: it checks the layout first.
+		if err := s.checkLayout(); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	return unlock, nil
+}
+
+// checkLayout checks the vault directory and its subdirectories as they
+// are now: directories private to the user, no symbolic link in place of
+// one. Verify and every writer call it, so a process that opened the
+// vault before someone loosened its mode or swapped a directory for a
+// link finds out.
+func (s *dirStore) checkLayout() error {
+	root, err := s.rootDir(false)
+	if err != nil {
+		return err
+	}
+	fi, err := root.stat()
+	if err != nil {
+		return err
+	}
+	if err := s.checkDir(root.path, fi); err != nil {
+		return err
+	}
+	for _, sub := range []string{recordsDir, stateDir, "locks"} {
+		fi, err := root.lstat(sub)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.mode&fs.ModeSymlink != 0 {
+			return &PermissionError{Path: root.join(sub), Mode: fi.mode, Symlink: true}
+		}
+		if err := s.checkDir(root.join(sub), fi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *dirStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.root != nil {
+		s.root.close()
+		s.root = nil
+	}
+	return nil
+}
+
+// tempName is a fresh name for a temporary file that will become name:
+// "." + name + 19 random digits. Debris collection recognizes it.
+func tempName(name string) string {
+	var b [8]byte
+	randRead(b[:])
+	return "." + name + strconv.FormatUint(binary.LittleEndian.Uint64(b[:])%9e18+1e18, 10)
+}
+
+// isTempName reports whether a file name is one tempName gives.
+func isTempName(name string) bool {
+	if len(name) < 21 || name[0] != '.' {
+		return false
+	}
+	for _, c := range name[len(name)-19:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// layoutChecker is implemented by stores whose layout can be unsafe
+// beyond any one blob (the directory store).
+type layoutChecker interface{ checkLayout() error }
+
+// modTimer is implemented by stores that can say when a blob was last
+// written, for debris collection.
+type modTimer interface {
+	modTime(name string) (time.Time, error)
+}
+
+func (s *dirStore) modTime(name string) (time.Time, error) {
+	st, err := s.Stamp(name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(0, st.ModTime), nil
 }

@@ -3,144 +3,349 @@
 package vault
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"syscall"
+	"time"
 
-	"github.com/google/renameio/v2"
 	"golang.org/x/sys/unix"
 )
 
-const oNoFollow = syscall.O_NOFOLLOW
-
-// openNoFollow opens path, for reading and writing when rw is set,
-// refusing a symlink.
-func openNoFollow(path string, rw bool) (*os.File, error) {
-	return os.OpenFile(path, accessMode(rw)|syscall.O_NOFOLLOW, 0)
+// dirHandle is an open directory of the vault. Everything below it is
+// reached relative to the handle (openat, fstatat, unlinkat, renameat)
+// and never through a symbolic link: O_NOFOLLOW on every open,
+// AT_SYMLINK_NOFOLLOW on every stat.
+type dirHandle struct {
+	f    *os.File
+	path string // for messages
 }
 
-func accessMode(rw bool) int {
-	if rw {
-		return os.O_RDWR
+func retryEINTR(fn func() error) error {
+	for {
+		if err := fn(); err != unix.EINTR {
+			return err
+		}
 	}
-	return os.O_RDONLY
 }
 
-// isSymlinkErr recognizes the ELOOP that O_NOFOLLOW gives for a symlink.
-func isSymlinkErr(err error) bool { return errors.Is(err, syscall.ELOOP) }
-
-func inode(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Ino)
+func pathErr(op, path string, err error) error {
+	if err == nil {
+		return nil
 	}
-	return 0
+	return &fs.PathError{Op: op, Path: path, Err: err}
 }
 
-// hardLinked reports whether the open file f has more than one name.
-func hardLinked(_ *os.File, fi fs.FileInfo) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return !ok || st.Nlink != 1
+// openDirPath opens the directory at path, refusing a symlink in its last
+// component.
+func openDirPath(path string) (*dirHandle, error) {
+	var fd int
+	err := retryEINTR(func() (err error) {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, &PermissionError{Path: path, Mode: fi.Mode(), Symlink: true}
+		}
+		return nil, pathErr("open", path, err)
+	}
+	return &dirHandle{f: os.NewFile(uintptr(fd), path), path: path}, nil
+}
+
+func (d *dirHandle) close() { d.f.Close() }
+
+func (d *dirHandle) join(name string) string {
+	if name == "." {
+		return d.path
+	}
+	return d.path + string(os.PathSeparator) + name
+}
+
+// fd runs fn with the handle's descriptor.
+func (d *dirHandle) fd(fn func(fd int) error) error {
+	rc, err := d.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = retryEINTR(func() error { return fn(int(fd)) }) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// sub opens the directory name below d, creating it 0700 first when
+// create is set.
+func (d *dirHandle) sub(name string, create bool) (*dirHandle, error) {
+	p := d.join(name)
+	var fd int
+	open := func() error {
+		return d.fd(func(dfd int) (err error) {
+			fd, err = unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			return err
+		})
+	}
+	err := open()
+	if err == unix.ENOENT && create {
+		err = d.fd(func(dfd int) error { return unix.Mkdirat(dfd, name, 0o700) })
+		if err == nil || err == unix.EEXIST {
+			if err = d.f.Sync(); err == nil || errors.Is(err, unix.EINVAL) {
+				err = open()
+			}
+		}
+	}
+	if err != nil {
+		// O_NOFOLLOW with O_DIRECTORY says ENOTDIR for a symlink on
+		// Linux, ELOOP elsewhere: ask the entry itself.
+		if fi, serr := d.lstat(name); serr == nil && fi.mode&fs.ModeSymlink != 0 {
+			return nil, &PermissionError{Path: p, Mode: fi.mode, Symlink: true}
+		}
+		return nil, pathErr("open", p, err)
+	}
+	return &dirHandle{f: os.NewFile(uintptr(fd), p), path: p}, nil
+}
+
+// fileInfo is what the vault needs from a stat.
+type fileInfo struct {
+	mode  fs.FileMode
+	stamp Stamp
+}
+
+func toFileInfo(st *unix.Stat_t) fileInfo {
+	m := fs.FileMode(st.Mode & 0o777)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		m |= fs.ModeDir
+	case unix.S_IFLNK:
+		m |= fs.ModeSymlink
+	case unix.S_IFIFO:
+		m |= fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		m |= fs.ModeSocket
+	case unix.S_IFCHR:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		m |= fs.ModeDevice
+	case unix.S_IFREG:
+	default:
+		m |= fs.ModeIrregular
+	}
+	return fileInfo{mode: m, stamp: Stamp{Version: uint64(st.Ino), Size: st.Size, ModTime: st.Mtim.Nano()}}
+}
+
+// lstat stats name below d without following a symlink.
+func (d *dirHandle) lstat(name string) (fileInfo, error) {
+	var st unix.Stat_t
+	err := d.fd(func(dfd int) error { return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+	if err != nil {
+		return fileInfo{}, pathErr("stat", d.join(name), err)
+	}
+	return toFileInfo(&st), nil
+}
+
+// stat stats the directory itself.
+func (d *dirHandle) stat() (fileInfo, error) { return fstat(d.f, d.path) }
+
+func fstat(f *os.File, path string) (fileInfo, error) {
+	var st unix.Stat_t
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return fileInfo{}, err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.Fstat(int(fd), &st) }); err != nil {
+		return fileInfo{}, err
+	}
+	if serr != nil {
+		return fileInfo{}, pathErr("stat", path, serr)
+	}
+	return toFileInfo(&st), nil
+}
+
+// open opens name below d for reading. O_NONBLOCK makes opening a FIFO
+// return at once instead of waiting for a writer; the caller checks with
+// fstat that it opened a regular file before reading.
+func (d *dirHandle) open(name string) (*os.File, error) {
+	p := d.join(name)
+	var fd int
+	err := d.fd(func(dfd int) (err error) {
+		fd, err = unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+		return err
+	})
+	if err == unix.ELOOP {
+		return nil, &PermissionError{Path: p, Mode: fs.ModeSymlink, Symlink: true}
+	}
+	if err != nil {
+		return nil, pathErr("open", p, err)
+	}
+	return os.NewFile(uintptr(fd), p), nil
+}
+
+// remove unlinks the file name below d; a missing one is not an error.
+func (d *dirHandle) remove(name string) error {
+	err := d.fd(func(dfd int) error { return unix.Unlinkat(dfd, name, 0) })
+	if err == unix.ENOENT {
+		return nil
+	}
+	return pathErr("remove", d.join(name), err)
+}
+
+// names lists the directory, through a descriptor of its own so that
+// concurrent listings do not share a position.
+func (d *dirHandle) names() ([]string, error) {
+	l, err := d.sub(".", false)
+	if err != nil {
+		return nil, err
+	}
+	defer l.close()
+	return l.f.Readdirnames(-1)
+}
+
+// replace writes data to a new temporary file below d, with a random
+// name, O_EXCL and O_NOFOLLOW, and renames it over name: readers see the
+// old file or the new one, never a mix. durable adds the fsyncs of the
+// file and the directory. It returns the new file's stamp.
+//
+// The new file's modification time is made later than the one it
+// replaces, so that a stamp (inode, size, modification time) never
+// repeats for a name, even when the filesystem reuses an inode within
+// one tick of its clock.
+func (d *dirHandle) replace(name string, data []byte, durable bool) (Stamp, error) {
+	p := d.join(name)
+	old, err := d.lstat(name)
+	switch {
+	case err == nil && old.mode&fs.ModeSymlink != 0:
+		return Stamp{}, &PermissionError{Path: p, Mode: old.mode, Symlink: true}
+	case err == nil && !old.mode.IsRegular():
+		return Stamp{}, &PermissionError{Path: p, Mode: old.mode}
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return Stamp{}, err
+	case err != nil:
+		old = fileInfo{}
+	}
+	tmp, f, err := d.createTemp(name)
+	if err != nil {
+		return Stamp{}, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			d.remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return Stamp{}, err
+	}
+	fi, err := fstat(f, p)
+	if err != nil {
+		return Stamp{}, err
+	}
+	if fi.stamp.ModTime <= old.stamp.ModTime {
+		t := unix.NsecToTimespec(old.stamp.ModTime + int64(time.Microsecond))
+		if err := d.fd(func(dfd int) error {
+			return unix.UtimesNanoAt(dfd, tmp, []unix.Timespec{t, t}, unix.AT_SYMLINK_NOFOLLOW)
+		}); err != nil {
+			return Stamp{}, pathErr("utimes", p, err)
+		}
+		if fi, err = fstat(f, p); err != nil {
+			return Stamp{}, err
+		}
+	}
+	if durable {
+		if err := f.Sync(); err != nil {
+			return Stamp{}, err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return Stamp{}, err
+	}
+	if err := d.fd(func(dfd int) error { return unix.Renameat(dfd, tmp, dfd, name) }); err != nil {
+		return Stamp{}, pathErr("rename", p, err)
+	}
+	ok = true
+	if durable {
+		if err := d.f.Sync(); err != nil && !errors.Is(err, unix.EINVAL) {
+			return Stamp{}, err
+		}
+	}
+	return fi.stamp, nil
+}
+
+// createTemp creates a new, empty, private file below d named for name.
+func (d *dirHandle) createTemp(name string) (string, *os.File, error) {
+	for try := 0; ; try++ {
+		tmp := tempName(name)
+		var fd int
+		err := d.fd(func(dfd int) (err error) {
+			fd, err = unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+			return err
+		})
+		if err == unix.EEXIST && try < 8 {
+			continue
+		}
+		if err != nil {
+			return "", nil, pathErr("create", d.join(tmp), err)
+		}
+		// The mode is 0600 whatever the umask.
+		if err := unix.Fchmod(fd, 0o600); err != nil {
+			unix.Close(fd)
+			d.remove(tmp)
+			return "", nil, pathErr("chmod", d.join(tmp), err)
+		}
+		return tmp, os.NewFile(uintptr(fd), d.join(tmp)), nil
+	}
+}
+
+// lockFile takes an exclusive flock on the file name below d (created
+// 0600 if missing), polling until ctx ends. checkFile vets what was
+// opened before it is locked.
+func (d *dirHandle) lockFile(ctx context.Context, name string, checkFile func(fileInfo) error) (func(), error) {
+	p := d.join(name)
+	var fd int
+	err := d.fd(func(dfd int) (err error) {
+		fd, err = unix.Openat(dfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0o600)
+		return err
+	})
+	if err == unix.ELOOP {
+		return nil, &PermissionError{Path: p, Mode: fs.ModeSymlink, Symlink: true}
+	}
+	if err != nil {
+		return nil, pathErr("open", p, err)
+	}
+	f := os.NewFile(uintptr(fd), p)
+	fi, err := fstat(f, p)
+	if err == nil {
+		err = checkFile(fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	var t *time.Timer
+	for {
+		err := retryEINTR(func() error { return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) })
+		if err == nil {
+			return func() { f.Close() }, nil // closing releases the lock
+		}
+		if err != unix.EWOULDBLOCK {
+			f.Close()
+			return nil, pathErr("flock", p, err)
+		}
+		if t == nil {
+			t = time.NewTimer(lockPoll)
+			defer t.Stop()
+		} else {
+			t.Reset(lockPoll)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func modeIsLoose(m fs.FileMode) bool { return m.Perm()&0o077 != 0 }
-
-// atomicWrite writes data to a temporary file in dir, fsyncs it (when
-// durable) and renames it over path.
-func atomicWrite(dir, path string, data []byte, durable bool) error {
-	if durable {
-		return renameio.WriteFile(path, data, 0o600, renameio.WithTempDir(dir), renameio.WithStaticPermissions(0o600))
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-// openDirNoFollow opens a directory, refusing a symlink.
-func openDirNoFollow(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY, 0)
-}
-
-// openAt opens base in the directory d without following a symlink, for
-// reading and writing when rw is set; path names the file in errors.
-func openAt(d *os.File, base, path string, rw bool) (*os.File, error) {
-	var fd int
-	var err error
-	cerr := withFd(d, func(dfd int) {
-		for {
-			fd, err = unix.Openat(dfd, base, accessMode(rw)|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != unix.EINTR {
-				return
-			}
-		}
-	})
-	if cerr != nil {
-		return nil, cerr
-	}
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	return os.NewFile(uintptr(fd), path), nil
-}
-
-// withFd runs fn with d's descriptor, keeping d open meanwhile.
-func withFd(d *os.File, fn func(int)) error {
-	rc, err := d.SyscallConn()
-	if err != nil {
-		return err
-	}
-	return rc.Control(func(fd uintptr) { fn(int(fd)) })
-}
-
-// mapChanges opens (creating it 0600 if missing and create is set) and
-// maps the change counters file, refusing a symlink, a non-regular file
-// and, unless insecure, one that others can access. The file only ever
-// grows.
-func mapChanges(path string, insecure, create bool) ([]byte, error) {
-	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	if create {
-		flags |= unix.O_CREAT
-	}
-	fd, err := unix.Open(path, flags, 0o600)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || !insecure && st.Mode&0o077 != 0 {
-		return nil, fmt.Errorf("%s: not a private regular file: %w", path, ErrPermissions)
-	}
-	if st.Size < changesSize {
-		if err := unix.Ftruncate(fd, changesSize); err != nil {
-			return nil, &fs.PathError{Op: "truncate", Path: path, Err: err}
-		}
-	}
-	mem, err := unix.Mmap(fd, 0, changesSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return nil, &fs.PathError{Op: "mmap", Path: path, Err: err}
-	}
-	return mem, nil
-}
-
-func unmapChanges(mem []byte) { _ = unix.Munmap(mem) }

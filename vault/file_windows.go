@@ -3,60 +3,171 @@
 package vault
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/gofrs/flock"
 	"golang.org/x/sys/windows"
 )
 
-// Windows has no O_NOFOLLOW; openNoFollow checks with Lstat first.
-const oNoFollow = 0
+// dirHandle is a directory of the vault. Windows has no openat: a handle
+// is the directory's path, and every operation checks with Lstat that
+// neither the directory nor the file is a symbolic link (or junction)
+// before it acts. The check and the act are two steps: on Windows the
+// vault relies on the user profile's ACLs to keep others from racing
+// them.
+type dirHandle struct {
+	path string
+}
 
-var errSymlink = errors.New("is a symbolic link")
-
-// openNoFollow opens path, for reading and writing when rw is set,
-// refusing a symlink.
-func openNoFollow(path string, rw bool) (*os.File, error) {
-	fi, err := os.Lstat(path)
-	if err != nil {
+func openDirPath(path string) (*dirHandle, error) {
+	d := &dirHandle{path: path}
+	if err := d.check(); err != nil {
 		return nil, err
 	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return nil, errSymlink
-	}
-	if rw {
-		return os.OpenFile(path, os.O_RDWR, 0)
-	}
-	return os.Open(path)
+	return d, nil
 }
 
-func isSymlinkErr(err error) bool { return errors.Is(err, errSymlink) }
-
-func inode(fs.FileInfo) uint64 { return 0 }
-
-// hardLinked reports whether the open file f has more than one name.
-func hardLinked(f *os.File, _ fs.FileInfo) bool {
-	var info windows.ByHandleFileInformation
-	if err := windows.GetFileInformationByHandle(windows.Handle(f.Fd()), &info); err != nil {
-		return true
-	}
-	return info.NumberOfLinks != 1
-}
-
-// Windows modes do not express group or other access (ACLs do); the
-// vault directory should live in the user's profile.
-func modeIsLoose(fs.FileMode) bool { return false }
-
-// atomicWrite writes a temporary file in dir, flushes it and replaces path
-// with MoveFileEx (renameio does not support Windows).
-func atomicWrite(dir, path string, data []byte, durable bool) error {
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+// check refuses a directory that is a link or not a directory.
+func (d *dirHandle) check() error {
+	fi, err := os.Lstat(d.path)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
+	if fi.Mode()&fs.ModeSymlink != 0 || fi.Mode()&fs.ModeIrregular != 0 {
+		return &PermissionError{Path: d.path, Mode: fi.Mode(), Symlink: true}
+	}
+	if !fi.IsDir() {
+		return &fs.PathError{Op: "open", Path: d.path, Err: windows.ERROR_DIRECTORY}
+	}
+	return nil
+}
+
+func (d *dirHandle) close() {}
+
+func (d *dirHandle) join(name string) string {
+	if name == "." {
+		return d.path
+	}
+	return filepath.Join(d.path, name)
+}
+
+func (d *dirHandle) sub(name string, create bool) (*dirHandle, error) {
+	s := &dirHandle{path: d.join(name)}
+	err := s.check()
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if err = os.Mkdir(s.path, 0o700); err == nil || errors.Is(err, fs.ErrExist) {
+			err = s.check()
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+type fileInfo struct {
+	mode  fs.FileMode
+	stamp Stamp
+}
+
+func toFileInfo(fi fs.FileInfo) fileInfo {
+	m := fi.Mode()
+	if m&fs.ModeIrregular != 0 {
+		m |= fs.ModeSymlink // a reparse point: treated as a link
+	}
+	return fileInfo{mode: m, stamp: Stamp{Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}}
+}
+
+func (d *dirHandle) lstat(name string) (fileInfo, error) {
+	if err := d.check(); err != nil {
+		return fileInfo{}, err
+	}
+	fi, err := os.Lstat(d.join(name))
+	if err != nil {
+		return fileInfo{}, err
+	}
+	return toFileInfo(fi), nil
+}
+
+func (d *dirHandle) stat() (fileInfo, error) {
+	fi, err := os.Lstat(d.path)
+	if err != nil {
+		return fileInfo{}, err
+	}
+	return toFileInfo(fi), nil
+}
+
+func fstat(f *os.File, _ string) (fileInfo, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return fileInfo{}, err
+	}
+	return toFileInfo(fi), nil
+}
+
+func (d *dirHandle) open(name string) (*os.File, error) {
+	fi, err := d.lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi.mode&fs.ModeSymlink != 0 {
+		return nil, &PermissionError{Path: d.join(name), Mode: fi.mode, Symlink: true}
+	}
+	if !fi.mode.IsRegular() {
+		return nil, &PermissionError{Path: d.join(name), Mode: fi.mode}
+	}
+	return os.Open(d.join(name))
+}
+
+func (d *dirHandle) remove(name string) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	err := os.Remove(d.join(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (d *dirHandle) names() ([]string, error) {
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(d.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+// replace writes a temporary file and moves it over name with MoveFileEx
+// (renameio does not support Windows). See the Unix version.
+func (d *dirHandle) replace(name string, data []byte, durable bool) (Stamp, error) {
+	p := d.join(name)
+	old, err := d.lstat(name)
+	switch {
+	case err == nil && old.mode&fs.ModeSymlink != 0:
+		return Stamp{}, &PermissionError{Path: p, Mode: old.mode, Symlink: true}
+	case err == nil && !old.mode.IsRegular():
+		return Stamp{}, &PermissionError{Path: p, Mode: old.mode}
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return Stamp{}, err
+	case err != nil:
+		old = fileInfo{}
+	}
+	tmp := d.join(tempName(name))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return Stamp{}, err
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -65,48 +176,71 @@ func atomicWrite(dir, path string, data []byte, durable bool) error {
 		}
 	}()
 	if _, err := f.Write(data); err != nil {
-		return err
+		return Stamp{}, err
 	}
 	if durable {
 		if err := f.Sync(); err != nil {
-			return err
+			return Stamp{}, err
 		}
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return Stamp{}, err
+	}
+	fi, err := os.Lstat(tmp)
+	if err != nil {
+		return Stamp{}, err
+	}
+	if fi.ModTime().UnixNano() <= old.stamp.ModTime {
+		t := time.Unix(0, old.stamp.ModTime+int64(time.Microsecond))
+		if err := os.Chtimes(tmp, t, t); err != nil {
+			return Stamp{}, err
+		}
+		if fi, err = os.Lstat(tmp); err != nil {
+			return Stamp{}, err
+		}
 	}
 	from, err := windows.UTF16PtrFromString(tmp)
 	if err != nil {
-		return err
+		return Stamp{}, err
 	}
-	to, err := windows.UTF16PtrFromString(path)
+	to, err := windows.UTF16PtrFromString(p)
 	if err != nil {
-		return err
+		return Stamp{}, err
 	}
 	flags := uint32(windows.MOVEFILE_REPLACE_EXISTING)
 	if durable {
 		flags |= windows.MOVEFILE_WRITE_THROUGH
 	}
 	if err := windows.MoveFileEx(from, to, flags); err != nil {
-		return err
+		return Stamp{}, fmt.Errorf("rename %s: %w", p, err)
 	}
 	ok = true
-	return nil
+	return toFileInfo(fi).stamp, nil
 }
 
-// openDirNoFollow opens a directory, refusing a symlink.
-func openDirNoFollow(path string) (*os.File, error) { return openNoFollow(path, false) }
-
-// openAt opens the file at path in the directory d, refusing a symlink at
-// either level (Windows has no openat: the directory is checked by path).
-func openAt(d *os.File, _, path string, rw bool) (*os.File, error) {
-	if fi, err := os.Lstat(filepath.Dir(path)); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return nil, errSymlink
+func (d *dirHandle) lockFile(ctx context.Context, name string, checkFile func(fileInfo) error) (func(), error) {
+	p := d.join(name)
+	if fi, err := d.lstat(name); err == nil {
+		if fi.mode&fs.ModeSymlink != 0 {
+			return nil, &PermissionError{Path: p, Mode: fi.mode, Symlink: true}
+		}
+		if err := checkFile(fi); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
-	return openNoFollow(path, rw)
+	fl := flock.New(p, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+	ok, err := fl.TryLockContext(ctx, lockPoll)
+	if err != nil || !ok {
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, err
+	}
+	return func() { _ = fl.Unlock() }, nil
 }
 
-// mapChanges is not available on Windows: readers stat every time.
-func mapChanges(string, bool, bool) ([]byte, error) { return nil, errors.ErrUnsupported }
-
-func unmapChanges([]byte) {}
+// Windows modes do not express group or other access (ACLs do); the
+// vault directory should live in the user's profile.
+func modeIsLoose(fs.FileMode) bool { return false }

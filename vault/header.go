@@ -203,7 +203,9 @@ func recipientString(r age.Recipient) (string, error) {
 // public (it names the vault's keyring entry, for instance). A directory
 // without a vault is ErrNoVault.
 func ReadID(dir string) (string, error) {
-	data, err := newDirStore(dir, true).Read(headerName)
+	ds := newDirStore(dir, true)
+	defer ds.Close()
+	data, err := ds.Read(headerName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("%s: %w", dir, ErrNoVault)
 	}

@@ -40,26 +40,20 @@ func stateFile(keys *records.Keys, name string) string {
 	return stateDir + "/" + keys.FileName("state\x00"+name) + ".avs"
 }
 
-// stateEntry is what the vault remembers of a state blob for
-// StateChanged, which runs on every pool Acquire: its file name under the
-// current key, and the last stat's result.
-type stateEntry struct {
-	file string
-	memo *changeMemo
-	st   StateStamp
-}
-
-// stateEntryLocked returns the entry for name, with stateNamesMu held.
-func (v *Vault) stateEntryLocked(keys *records.Keys, name string) *stateEntry {
+// stateFileOf returns the file name of the state blob name under keys,
+// remembered: StateChanged runs on every pool Acquire.
+func (v *Vault) stateFileOf(keys *records.Keys, name string) string {
+	v.stateNamesMu.Lock()
+	defer v.stateNamesMu.Unlock()
 	if v.stateNamesKeys != keys {
-		v.stateNames, v.stateNamesKeys = map[string]*stateEntry{}, keys
+		v.stateNames, v.stateNamesKeys = map[string]string{}, keys
 	}
-	e, ok := v.stateNames[name]
+	f, ok := v.stateNames[name]
 	if !ok {
-		e = &stateEntry{file: stateFile(keys, name)}
-		v.stateNames[name] = e
+		f = stateFile(keys, name)
+		v.stateNames[name] = f
 	}
-	return e
+	return f
 }
 
 // The sealed plaintext of a state blob is its name (so a key rotation can
@@ -151,8 +145,7 @@ func (v *Vault) ReadState(ctx context.Context, name string) ([]byte, StateStamp,
 }
 
 // StateChanged reports whether the state blob called name differs from
-// the version since was taken from. It costs one stat, or nothing when the
-// change counters say no blob was written since the last one.
+// the version since was taken from. It costs one stat.
 func (v *Vault) StateChanged(name string, since StateStamp) bool {
 	v.mu.RLock()
 	keys := v.keys
@@ -160,31 +153,14 @@ func (v *Vault) StateChanged(name string, since StateStamp) bool {
 	if keys == nil {
 		return true
 	}
-	tok, tokOK, now := v.changeToken()
-	v.stateNamesMu.Lock()
-	e := v.stateEntryLocked(keys, name)
-	if tokOK && e.memo.vouches(tok, now) {
-		cur := e.st
-		v.stateNamesMu.Unlock()
-		return cur != since
-	}
-	file := e.file
-	v.stateNamesMu.Unlock()
 	var cur StateStamp
-	st, err := v.store.Stamp(file)
+	st, err := v.store.Stamp(v.stateFileOf(keys, name))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return true
 	default:
 		cur = StateStamp{s: st, exists: true}
-	}
-	if tokOK {
-		v.stateNamesMu.Lock()
-		if v.stateNamesKeys == keys {
-			e.memo, e.st = &changeMemo{tok: tok, at: now}, cur
-		}
-		v.stateNamesMu.Unlock()
 	}
 	return cur != since
 }
@@ -239,6 +215,7 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 	if err != nil {
 		return StateStamp{}, err
 	}
+	v.tidyState()
 	return StateStamp{s: st, exists: true}, nil
 }
 
@@ -269,4 +246,23 @@ func (v *Vault) LockRecord(ctx context.Context, id records.ID) (unlock func(), e
 		return nil, err
 	}
 	return v.store.Lock(ctx, keys.FileName("lock\x00"+id.String()))
+}
+
+// tidyState removes, under the vault lock, the temporary files of state
+// writes that a killed process left, once they are debrisAge old: a
+// program that only writes state (a gateway) collects its own debris.
+func (v *Vault) tidyState() {
+	mt, ok := v.store.(modTimer)
+	if !ok {
+		return
+	}
+	names, _ := v.store.List(stateDir)
+	now := v.opts.now()
+	for _, n := range names {
+		if _, base := split(n); isTempName(base) {
+			if t, err := mt.modTime(n); err == nil && now.Sub(t) >= debrisAge {
+				_ = v.store.Remove(n)
+			}
+		}
+	}
 }

@@ -38,15 +38,12 @@ type Store interface {
 }
 
 // Stamp fingerprints a blob version. Two stamps compare equal (==) only if
-// the blob is unchanged, as far as the store can tell cheaply.
+// the blob is unchanged: a store must make sure that a new version never
+// gets the stamp of an earlier one.
 type Stamp struct {
 	Version uint64 // inode for files; a version counter for other stores
 	Size    int64
-	ModTime int64
-	// Tag distinguishes writes that Version, Size and ModTime cannot (a
-	// recently modified file whose inode was reused): the directory store
-	// fills it with the blob's first bytes, which hold a random nonce.
-	Tag [24]byte
+	ModTime int64 // Unix nanoseconds
 }
 
 // VolatileWriter is implemented by stores that can replace a blob

@@ -42,14 +42,11 @@ type Vault struct {
 	manStamp  Stamp
 	highWater uint64 // the highest manifest generation this process saw
 	cache     map[records.ID]*records.Record
-
-	// tracker is the store's change counters (nil without); manMemo says
-	// at which counter value manStamp was last found current.
-	tracker changeTracker
-	manMemo atomic.Pointer[changeMemo]
+	// tidied is when this process last collected debris (debris.go).
+	tidied time.Time
 
 	stateNamesMu   sync.Mutex
-	stateNames     map[string]*stateEntry
+	stateNames     map[string]string
 	stateNamesKeys *records.Keys
 }
 
@@ -74,7 +71,7 @@ type Entry struct {
 // Create makes a new vault in dir (created 0700 if missing) whose data key
 // is wrapped to recipients, and returns it open. It refuses a directory
 // that already holds a vault.
-func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ...Option) (*Vault, error) {
+func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ...Option) (v *Vault, err error) {
 	o := buildOptions(opts)
 	if len(recipients) == 0 {
 		return nil, errors.New("vault: Create needs at least one recipient")
@@ -84,14 +81,16 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 			return nil, err
 		}
-		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, err
-		}
 		ds := newDirStore(dir, o.insecure)
-		if err := ds.ensureDir(dir); err != nil {
+		if _, err := ds.rootDir(true); err != nil {
 			return nil, err
 		}
 		store = ds
+		defer func() {
+			if v == nil {
+				ds.Close()
+			}
+		}()
 	}
 	ctx, cancel := o.lockContext(ctx)
 	defer cancel()
@@ -135,8 +134,7 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 	if err := store.Write(headerName, hb); err != nil {
 		return nil, err
 	}
-	v := &Vault{dir: dir, store: store, opts: o, keys: keys, dek: &dataKey{b: dek}, hdr: h, hdrRaw: hb, man: man, cache: map[records.ID]*records.Record{}}
-	v.tracker, _ = store.(changeTracker)
+	v = &Vault{dir: dir, store: store, opts: o, keys: keys, dek: &dataKey{b: dek}, hdr: h, hdrRaw: hb, man: man, cache: map[records.ID]*records.Record{}}
 	v.hdrStamp, _ = store.Stamp(headerName)
 	v.manStamp, _ = store.Stamp(manifestName)
 	return v, nil
@@ -149,35 +147,42 @@ func Open(ctx context.Context, dir string, identities []age.Identity, opts ...Op
 	o := buildOptions(opts)
 	store := o.store
 	if store == nil {
-		fi, err := os.Lstat(dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", dir, ErrNoVault)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if _, err := os.Lstat(filepath.Join(dir, headerName)); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", dir, ErrNoVault)
-		}
 		ds := newDirStore(dir, o.insecure)
-		if err := ds.checkMode(dir, fi); err != nil {
+		if _, err := ds.rootDir(false); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%s: %w", dir, ErrNoVault)
+			}
 			return nil, err
 		}
 		store = ds
 	}
+	ok := false
+	defer func() {
+		if !ok && o.store == nil {
+			store.Close()
+		}
+	}()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	v := &Vault{dir: dir, store: store, opts: o, identities: identities, cache: map[records.ID]*records.Record{}}
-	v.tracker, _ = store.(changeTracker)
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if _, err := store.Stamp(headerName); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", dir, ErrNoVault)
+	}
+	if lc, ok := store.(layoutChecker); ok {
+		if err := lc.checkLayout(); err != nil {
+			return nil, err
+		}
+	}
 	if err := v.loadHeaderLocked(); err != nil {
 		return nil, err
 	}
 	if _, err := v.loadManifestLocked(); err != nil {
 		return nil, err
 	}
+	ok = true
 	return v, nil
 }
 
@@ -424,47 +429,29 @@ func (v *Vault) check() error {
 
 // Get returns a copy of the record with the given id.
 //
-// A hot Get (nothing changed since the record was last read) costs a map
-// lookup: with the directory store, the change counters shared by every
-// process say the manifest is as last checked; without them, or after
-// any write, one stat of the manifest does. Otherwise the manifest is
+// A hot Get (nothing changed since the record was last read) costs one
+// stat of the manifest and a map lookup. Otherwise the manifest is
 // re-read if it changed and the record's file is read, authenticated and
 // checked against the manifest's generation.
 func (v *Vault) Get(ctx context.Context, id records.ID) (*records.Record, error) {
-	return v.get(ctx, id, true)
+	return v.get(ctx, id)
 }
 
-// GetLatest is Get without trusting the change counters: it always checks
-// the manifest's stamp. Use it where acting on a superseded record would
-// do harm, such as inside a lock before spending a single-use refresh
-// token.
+// GetLatest is Get: both check the manifest on every call. It names the
+// intent where acting on a superseded record would do harm, such as
+// inside a lock before spending a single-use refresh token.
 func (v *Vault) GetLatest(ctx context.Context, id records.ID) (*records.Record, error) {
-	return v.get(ctx, id, false)
+	return v.get(ctx, id)
 }
 
-func (v *Vault) get(ctx context.Context, id records.ID, counters bool) (*records.Record, error) {
+func (v *Vault) get(ctx context.Context, id records.ID) (*records.Record, error) {
 	if err := v.check(); err != nil {
 		return nil, err
-	}
-	tok, tokOK, now := v.changeToken()
-	if counters && tokOK {
-		v.mu.RLock()
-		if m := v.manMemo.Load(); m.vouches(tok, now) && m.stamp == v.manStamp {
-			if r := v.cache[id]; r != nil {
-				c := r.Clone()
-				v.mu.RUnlock()
-				return c, nil
-			}
-		}
-		v.mu.RUnlock()
 	}
 	st, stErr := v.store.Stamp(manifestName)
 	if stErr == nil {
 		v.mu.RLock()
 		if st == v.manStamp {
-			if tokOK {
-				v.manMemo.Store(&changeMemo{tok: tok, at: now, stamp: st})
-			}
 			if r := v.cache[id]; r != nil {
 				c := r.Clone()
 				v.mu.RUnlock()

@@ -2,10 +2,7 @@ package vault
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"strings"
 
 	"github.com/authvault/authvault/records"
 )
@@ -13,15 +10,19 @@ import (
 // Report is what Verify found besides problems.
 type Report struct {
 	Records int // records checked
-	// Orphans are files no committed manifest names: writes a crash
-	// interrupted, or leftovers of a key rotation. Sweep removes them.
+	// Orphans are files no committed manifest names: temporary files and
+	// record versions of writes a crash interrupted, or leftovers of a
+	// key rotation. Commits remove them once they are a minute old; Sweep
+	// at once.
 	Orphans int
 }
 
 // Verify reads every record the manifest names straight from storage and
 // checks it: present, authentic, bound to its name, at the generation the
-// manifest says, with safe permissions. It also looks for record files
-// newer than the manifest, the mark of a rolled-back manifest. Every
+// manifest says, with safe permissions. It checks the directories as they
+// are now (modes, no symbolic links), and looks for authentic record
+// files two or more generations newer than the manifest, the mark of a
+// rolled-back manifest (ErrRollback: see Repair). Every
 // problem is reported at once, in a *VerifyError; records that are fine
 // are not affected by a problem elsewhere.
 func (v *Vault) Verify(ctx context.Context) (*Report, error) {
@@ -67,70 +68,27 @@ func (v *Vault) Verify(ctx context.Context) (*Report, error) {
 			problems = append(problems, &RecordError{ID: id, Err: fmt.Errorf("kind differs from the manifest: %w", ErrCorrupt)})
 		}
 	}
+	if lc, ok := v.store.(layoutChecker); ok {
+		if err := lc.checkLayout(); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	files, err := v.store.List(recordsDir)
 	if err != nil {
 		problems = append(problems, err)
-	}
-	for _, f := range files {
-		base, gen, ok := parseRecordFile(f)
-		if !ok {
-			continue // a temporary file of an interrupted write
+	} else {
+		_, newer := classify(v.store, keys, man, files)
+		if err := rollbackError(man, newer); err != nil {
+			problems = append(problems, err)
 		}
-		if want, known := bases[base]; known && want == gen {
-			continue
+		debris, err := debrisFiles(v.store, keys, man, files)
+		if err != nil {
+			problems = append(problems, err)
 		}
-		if gen > man.Generation+1 {
-			problems = append(problems, fmt.Errorf("a record file of generation %d exists but the manifest is at %d: %w", gen, man.Generation, ErrRollback))
-			continue
-		}
-		rep.Orphans++
+		rep.Orphans = len(debris) + len(newer)
 	}
 	if len(problems) > 0 {
 		return rep, &VerifyError{Problems: problems}
 	}
 	return rep, nil
-}
-
-// Sweep removes, under the vault lock, record files that no committed
-// manifest names and temporary files left by interrupted writes. It
-// refuses to run when Verify would report a rolled-back manifest, since
-// the newer files are then the evidence. It returns the number of files
-// removed.
-func (v *Vault) Sweep(ctx context.Context) (int, error) {
-	removed := 0
-	err := v.Batch(ctx, func(b *Batch) error {
-		files, err := v.store.List(recordsDir)
-		if err != nil {
-			return err
-		}
-		bases := make(map[string]uint64, len(b.man.Entries))
-		for id, e := range b.man.Entries {
-			bases[recordBase(b.keys, id)] = e.Generation
-		}
-		var drop []string
-		for _, f := range files {
-			base, gen, ok := parseRecordFile(f)
-			if !ok {
-				if strings.HasPrefix(f[strings.LastIndexByte(f, '/')+1:], ".") {
-					drop = append(drop, f)
-				}
-				continue
-			}
-			if want, known := bases[base]; known && want == gen {
-				continue
-			}
-			if gen > b.man.Generation+1 {
-				return fmt.Errorf("sweep: %w (record file newer than the manifest)", ErrRollback)
-			}
-			drop = append(drop, f)
-		}
-		for _, f := range drop {
-			if err := v.store.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			removed++
-		}
-		return nil
-	})
-	return removed, err
 }

@@ -26,7 +26,6 @@ import (
 // Keys, under the prefix P:
 //
 //	P:blob:<name>   hash: d = the sealed blob, v = version, n = size,
-//	                t = first bytes (the envelope's random nonce),
 //	                f = fencing token of the lock it was written under
 //	P:dir:<dir>     set of the blob names in <dir> ("records", "state", "")
 //	P:seq           version counter: every write takes the next number
@@ -179,31 +178,29 @@ func (s *Store) Read(name string) ([]byte, error) {
 }
 
 // Stamp returns the blob's version (unique across the store's blobs and
-// writes), size and first bytes, in one round trip.
+// writes) and size, in one round trip.
 func (s *Store) Stamp(name string) (vault.Stamp, error) {
 	if err := checkName(name); err != nil {
 		return vault.Stamp{}, err
 	}
 	ctx, cancel := s.op()
 	defer cancel()
-	vals, err := s.rdb.HMGet(ctx, s.blobKey(name), "v", "n", "t").Result()
+	vals, err := s.rdb.HMGet(ctx, s.blobKey(name), "v", "n").Result()
 	if err != nil {
 		return vault.Stamp{}, s.wrap(err)
 	}
-	if len(vals) != 3 || vals[0] == nil {
+	if len(vals) != 2 || vals[0] == nil {
 		return vault.Stamp{}, notExist("stamp", name)
 	}
 	var st vault.Stamp
 	v, _ := vals[0].(string)
 	n, _ := vals[1].(string)
-	t, _ := vals[2].(string)
 	if st.Version, err = strconv.ParseUint(v, 10, 64); err != nil {
 		return vault.Stamp{}, fmt.Errorf("redisstore: %s: malformed version: %w", name, vault.ErrCorrupt)
 	}
 	if st.Size, err = strconv.ParseInt(n, 10, 64); err != nil {
 		return vault.Stamp{}, fmt.Errorf("redisstore: %s: malformed size: %w", name, vault.ErrCorrupt)
 	}
-	copy(st.Tag[:], t)
 	return st, nil
 }
 
@@ -230,7 +227,7 @@ if ARGV[5] ~= '' then
   end
 end
 local v = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', v, 'n', string.len(ARGV[1]), 't', string.sub(ARGV[1], 1, 24), 'f', ARGV[4])
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', v, 'n', string.len(ARGV[1]), 'f', ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[2])
 return v
 `)
