@@ -20,17 +20,15 @@ import (
 
 // dirStore keeps blobs as files in a directory: 0700 directories, 0600
 // files, atomic replacement by rename. It never follows a symbolic link:
-// the vault directory is held open from the first use, and every file
-// below it is reached through directory handles (see dirHandle), opened
-// afresh for each operation, so a records/ or state/ replaced by a link
-// is refused even by a process that used it before. Only regular files
+// every file is reached through directory handles (see dirHandle),
+// opened afresh for each operation, so a records/ or state/ replaced by
+// a link is refused even by a process that used it before. Only regular files
 // are read, and never more bytes than their kind of blob can hold.
 type dirStore struct {
 	dir      string
 	insecure bool // accept loose modes (filesystems that cannot hold them)
 
 	mu    sync.Mutex
-	root  *dirHandle // the vault directory, once opened
 	locks map[string]*procLock
 }
 
@@ -82,15 +80,12 @@ func split(name string) (dir, base string) {
 	return "", name
 }
 
-// rootDir returns the handle of the vault directory, opening it (and
-// creating it 0700 when create is set) the first time. Its mode is
-// checked by checkLayout, on Open and by every writer.
+// rootDir opens the vault directory (creating it 0700 when create is
+// set), refusing a symbolic link. It is opened for every operation, so a
+// process follows the vault when its directory is replaced, as it would
+// by path. Its mode is checked by checkLayout, on Open and by every
+// writer.
 func (s *dirStore) rootDir(create bool) (*dirHandle, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.root != nil {
-		return s.root, nil
-	}
 	d, err := openDirPath(s.dir)
 	if errors.Is(err, fs.ErrNotExist) && create {
 		if err = os.Mkdir(s.dir, 0o700); err == nil || errors.Is(err, fs.ErrExist) {
@@ -99,23 +94,25 @@ func (s *dirStore) rootDir(create bool) (*dirHandle, error) {
 			}
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	s.root = d
-	return d, nil
+	return d, err
 }
 
-// at returns the directory dir ("" for the vault directory) and a
-// function that releases it.
+// at opens the directory dir below the vault directory ("" for the vault
+// directory itself); the caller closes it.
 func (s *dirStore) at(dir string, create bool) (*dirHandle, func(), error) {
 	root, err := s.rootDir(create)
-	if err != nil || dir == "" {
-		return root, func() {}, err
-	}
-	d, err := root.sub(dir, create)
 	if err != nil {
 		return nil, nil, err
+	}
+	if dir == "" {
+		return root, root.close, nil
+	}
+	defer root.close()
+	d, err := root.sub(dir, create)
+	if err != nil || !create {
+		// Readers leave the directory's mode to checkLayout (Open,
+		// Verify, every writer).
+		return d, d.close, err
 	}
 	fi, err := d.stat()
 	if err == nil {
@@ -168,7 +165,7 @@ func (s *dirStore) Read(name string) ([]byte, error) {
 		return nil, err
 	}
 	if limit := blobLimit(name); fi.stamp.Size > limit {
-		return nil, fmt.Errorf("%s: %d bytes, more than such a file can hold (%d): %w", f.Name(), fi.stamp.Size, limit, ErrCorrupt)
+		return nil, fmt.Errorf("%s: too large: %d bytes, larger than such a file can be (%d): %w", f.Name(), fi.stamp.Size, limit, ErrCorrupt)
 	}
 	// Vault files are replaced by rename, never written in place: the
 	// size fstat gives is the content's.
@@ -179,22 +176,20 @@ func (s *dirStore) Read(name string) ([]byte, error) {
 	return buf, nil
 }
 
-// Stamp is one fstatat: inode, size and modification time. Writes make
-// every new version's modification time later than the last (see
-// dirHandle.replace), so equal stamps mean the same version.
+// Stamp is one lstat of the blob's path: inode, size and modification
+// time. Writes make every new version's modification time later than the
+// last (see dirHandle.replace), so equal stamps mean the same version.
+// The path's directories are not checked here, to keep a hot read at one
+// system call: a link in place of records/ or state/ gives another
+// stamp, and the read that follows goes through directory handles and
+// refuses it.
 func (s *dirStore) Stamp(name string) (Stamp, error) {
-	dir, base := split(name)
-	d, release, err := s.at(dir, false)
-	if err != nil {
-		return Stamp{}, err
-	}
-	defer release()
-	fi, err := d.lstat(base)
+	fi, err := lstatPath(filepath.Join(s.dir, filepath.FromSlash(name)))
 	if err != nil {
 		return Stamp{}, err
 	}
 	if fi.mode&fs.ModeSymlink != 0 {
-		return Stamp{}, &PermissionError{Path: d.join(base), Mode: fi.mode, Symlink: true}
+		return Stamp{}, &PermissionError{Path: filepath.Join(s.dir, filepath.FromSlash(name)), Mode: fi.mode, Symlink: true}
 	}
 	return fi.stamp, nil
 }
@@ -330,6 +325,7 @@ func (s *dirStore) checkLayout() error {
 	if err != nil {
 		return err
 	}
+	defer root.close()
 	fi, err := root.stat()
 	if err != nil {
 		return err
@@ -355,15 +351,7 @@ func (s *dirStore) checkLayout() error {
 	return nil
 }
 
-func (s *dirStore) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.root != nil {
-		s.root.close()
-		s.root = nil
-	}
-	return nil
-}
+func (s *dirStore) Close() error { return nil }
 
 // tempName is a fresh name for a temporary file that will become name:
 // "." + name + 19 random digits. Debris collection recognizes it.

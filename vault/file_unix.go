@@ -144,6 +144,16 @@ func (d *dirHandle) lstat(name string) (fileInfo, error) {
 	return toFileInfo(&st), nil
 }
 
+// lstatPath stats path without following a symlink in its last
+// component.
+func lstatPath(path string) (fileInfo, error) {
+	var st unix.Stat_t
+	if err := retryEINTR(func() error { return unix.Lstat(path, &st) }); err != nil {
+		return fileInfo{}, pathErr("lstat", path, err)
+	}
+	return toFileInfo(&st), nil
+}
+
 // stat stats the directory itself.
 func (d *dirHandle) stat() (fileInfo, error) { return fstat(d.f, d.path) }
 

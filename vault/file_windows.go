@@ -95,6 +95,14 @@ func (d *dirHandle) lstat(name string) (fileInfo, error) {
 	return toFileInfo(fi), nil
 }
 
+func lstatPath(path string) (fileInfo, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fileInfo{}, err
+	}
+	return toFileInfo(fi), nil
+}
+
 func (d *dirHandle) stat() (fileInfo, error) {
 	fi, err := os.Lstat(d.path)
 	if err != nil {

@@ -71,7 +71,7 @@ type Entry struct {
 // Create makes a new vault in dir (created 0700 if missing) whose data key
 // is wrapped to recipients, and returns it open. It refuses a directory
 // that already holds a vault.
-func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ...Option) (v *Vault, err error) {
+func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ...Option) (*Vault, error) {
 	o := buildOptions(opts)
 	if len(recipients) == 0 {
 		return nil, errors.New("vault: Create needs at least one recipient")
@@ -82,15 +82,12 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 			return nil, err
 		}
 		ds := newDirStore(dir, o.insecure)
-		if _, err := ds.rootDir(true); err != nil {
+		d, err := ds.rootDir(true)
+		if err != nil {
 			return nil, err
 		}
+		d.close()
 		store = ds
-		defer func() {
-			if v == nil {
-				ds.Close()
-			}
-		}()
 	}
 	ctx, cancel := o.lockContext(ctx)
 	defer cancel()
@@ -134,7 +131,7 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 	if err := store.Write(headerName, hb); err != nil {
 		return nil, err
 	}
-	v = &Vault{dir: dir, store: store, opts: o, keys: keys, dek: &dataKey{b: dek}, hdr: h, hdrRaw: hb, man: man, cache: map[records.ID]*records.Record{}}
+	v := &Vault{dir: dir, store: store, opts: o, keys: keys, dek: &dataKey{b: dek}, hdr: h, hdrRaw: hb, man: man, cache: map[records.ID]*records.Record{}}
 	v.hdrStamp, _ = store.Stamp(headerName)
 	v.manStamp, _ = store.Stamp(manifestName)
 	return v, nil
@@ -148,20 +145,16 @@ func Open(ctx context.Context, dir string, identities []age.Identity, opts ...Op
 	store := o.store
 	if store == nil {
 		ds := newDirStore(dir, o.insecure)
-		if _, err := ds.rootDir(false); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("%s: %w", dir, ErrNoVault)
-			}
+		d, err := ds.rootDir(false)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", dir, ErrNoVault)
+		}
+		if err != nil {
 			return nil, err
 		}
+		d.close()
 		store = ds
 	}
-	ok := false
-	defer func() {
-		if !ok && o.store == nil {
-			store.Close()
-		}
-	}()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -182,7 +175,6 @@ func Open(ctx context.Context, dir string, identities []age.Identity, opts ...Op
 	if _, err := v.loadManifestLocked(); err != nil {
 		return nil, err
 	}
-	ok = true
 	return v, nil
 }
 
