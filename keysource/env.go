@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -37,7 +38,12 @@ const (
 // AUTHVAULT_KEY_FILE, or on the standard output of AUTHVAULT_KEY_CMD.
 // Setting more than one of them is an error.
 type Env struct {
-	// Getenv reads the environment; nil means os.Getenv.
+	// Getenv reads the environment; nil means the process environment.
+	// The process environment (Getenv nil or os.Getenv itself) is read
+	// with os.LookupEnv, so that a variable set to the empty string (a
+	// CI secret that expanded to nothing) is an error naming it rather
+	// than a reason to look elsewhere; another Getenv cannot tell the
+	// two apart.
 	Getenv func(string) string
 
 	// Prompt asks for the passphrase of a protected AUTHVAULT_KEY_FILE when
@@ -57,6 +63,7 @@ func (e *Env) Name() string { return "env" }
 // a *CommandError.
 func (e *Env) Identities(ctx context.Context) ([]age.Identity, error) {
 	getenv := e.Getenv
+	processEnv := getenv == nil || reflect.ValueOf(getenv).Pointer() == reflect.ValueOf(os.Getenv).Pointer()
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -64,6 +71,8 @@ func (e *Env) Identities(ctx context.Context) ([]age.Identity, error) {
 	for _, name := range []string{EnvKey, EnvKeyFile, EnvKeyCommand} {
 		if getenv(name) != "" {
 			set = append(set, name)
+		} else if _, ok := os.LookupEnv(name); ok && processEnv {
+			return nil, fmt.Errorf("%s is set but empty: give it a value or unset it", name)
 		}
 	}
 	switch len(set) {

@@ -23,6 +23,17 @@ import (
 // passphrase-protected key file does not open with the passphrase given.
 var ErrIncorrectPassphrase = errors.New("incorrect passphrase")
 
+// ErrNotKeyFile is wrapped by the error of [File.Identities] (and of
+// [Env] for AUTHVAULT_KEY_FILE) when the path names a symbolic link, a
+// FIFO, a socket, a device or a directory: a key file is read only when
+// it is a regular file, so that nothing can redirect or block the read.
+var ErrNotKeyFile = errors.New("not a regular file (a key file is never read through a symbolic link, a FIFO, a socket or a device)")
+
+var (
+	errSymlink    = fmt.Errorf("a symbolic link: %w", ErrNotKeyFile)
+	errNotRegular = ErrNotKeyFile
+)
+
 // ErrNoPassphrase is wrapped by the error of [File.Identities] when a key file
 // is passphrase-protected and there is no way to get the passphrase.
 var ErrNoPassphrase = errors.New("no passphrase (set " + EnvPassphrase + ", or run in a terminal to be asked)")
@@ -101,7 +112,7 @@ func (f *File) read(ctx context.Context, label string) ([]age.Identity, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	fh, err := os.Open(f.Path)
+	fh, err := openKeyFile(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &NotFoundError{Source: f.Name(), Reason: label + ": not found"}
 	}
@@ -115,10 +126,13 @@ func (f *File) read(ctx context.Context, label string) ([]age.Identity, error) {
 		return nil, fmt.Errorf("%s: %w", label, unwrapPath(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", label)
+		return nil, fmt.Errorf("%s: %w (%s)", label, errNotRegular, st.Mode().Type())
 	}
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		return nil, &InsecureFileError{Path: f.Path, Mode: st.Mode().Perm(), label: label}
+	}
+	if st.Size() > maxKeyData {
+		return nil, fmt.Errorf("%s: longer than %d KiB", label, maxKeyData>>10)
 	}
 
 	buf := make([]byte, maxKeyData+1)
