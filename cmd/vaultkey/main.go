@@ -55,6 +55,7 @@ import (
 var commands = []*command{
 	initCommand,
 	statusCommand,
+	repairCommand,
 	exportCommand,
 	importCommand,
 	rotateCommand,

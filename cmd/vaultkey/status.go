@@ -25,7 +25,10 @@ key slots); how many records it holds, by provider and kind; and the result
 of a full integrity check, which reads and authenticates every record.
 
 Orphaned files (left by an interrupted write or key rotation) are counted
-but are not a problem.
+but are not a problem: writes remove them once they are a minute old.
+When the check finds a rolled-back manifest (an older manifest put back
+while newer record files remain), the vault refuses writes and status
+says to run "vaultkey repair".
 
   --json   print the same as one JSON object
 
@@ -64,6 +67,9 @@ type integrityJSON struct {
 	Checked  int      `json:"checked"`
 	Orphans  int      `json:"orphans"`
 	Problems []string `json:"problems,omitempty"`
+	// Repair is set when the manifest was rolled back: vaultkey repair
+	// rebuilds it.
+	Repair bool `json:"repair,omitempty"`
 }
 
 func runStatus(e *env, asJSON bool) error {
@@ -96,6 +102,7 @@ func runStatus(e *env, asJSON bool) error {
 	default:
 		st.Integrity.Problems = []string{verr.Error()}
 	}
+	st.Integrity.Repair = errors.Is(verr, vault.ErrRollback)
 
 	if asJSON {
 		err = cli.WriteJSON(e.stdout, st)
@@ -158,6 +165,9 @@ func writeStatus(w io.Writer, st *statusJSON) error {
 			len(st.Integrity.Problems), st.Integrity.Checked, st.Integrity.Orphans)
 		for _, p := range st.Integrity.Problems {
 			fmt.Fprintf(tw, "\t  %s\n", p)
+		}
+		if st.Integrity.Repair {
+			fmt.Fprintf(tw, "\t  the manifest was rolled back: see what \"vaultkey repair --dry-run\" would change, then run \"vaultkey repair\"\n")
 		}
 	}
 	return tw.Flush()
