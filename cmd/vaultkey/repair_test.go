@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authvault/authvault/records")
+	"github.com/authvault/authvault/records"
+)
 
 // An older manifest put back: status says to repair, a write is refused,
 // repair --dry-run lists the changes and writes nothing, repair brings
