@@ -39,6 +39,12 @@ func runHelper(role string) int {
 		err = helperCycle(ctx)
 	case "panic":
 		helperPanic()
+	case "killed-writer":
+		err = helperKilledWriter(ctx)
+	case "put":
+		err = helperPut(ctx)
+	case "peak-rss":
+		err = helperPeakRSS(ctx)
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}

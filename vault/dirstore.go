@@ -185,6 +185,14 @@ func (s *dirStore) Read(name string) ([]byte, error) {
 // refuses it.
 func (s *dirStore) Stamp(name string) (Stamp, error) {
 	fi, err := lstatPath(filepath.Join(s.dir, filepath.FromSlash(name)))
+	if errors.Is(err, fs.ErrNotExist) {
+		// Missing, or missing behind a link: a link is refused.
+		if dir, _ := split(name); dir != "" {
+			if d, derr := lstatPath(filepath.Join(s.dir, dir)); derr == nil && d.mode&fs.ModeSymlink != 0 {
+				return Stamp{}, &PermissionError{Path: filepath.Join(s.dir, dir), Mode: d.mode, Symlink: true}
+			}
+		}
+	}
 	if err != nil {
 		return Stamp{}, err
 	}

@@ -44,7 +44,8 @@ var (
 )
 
 // PermissionError reports a file or directory that other users could read
-// or write, or a symlink where a regular file must be.
+// or write, or a symlink, FIFO, socket or device where a regular file (or
+// directory) must be.
 type PermissionError struct {
 	Path string
 	Mode fs.FileMode
@@ -56,6 +57,9 @@ type PermissionError struct {
 func (e *PermissionError) Error() string {
 	if e.Symlink {
 		return fmt.Sprintf("%s is a symbolic link; the vault does not follow links: replace it with the real file", e.Path)
+	}
+	if t := e.Mode.Type(); t != 0 && t != fs.ModeDir {
+		return fmt.Sprintf("%s is not a regular file (%s); the vault reads only regular files: remove it", e.Path, typeName(t))
 	}
 	want := "600"
 	if e.Mode.IsDir() {
@@ -92,3 +96,15 @@ func (e *VerifyError) Error() string {
 
 // Unwrap lets errors.Is find any of the problems' causes.
 func (e *VerifyError) Unwrap() []error { return e.Problems }
+
+func typeName(t fs.FileMode) string {
+	switch {
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + t.String()
+}

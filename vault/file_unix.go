@@ -186,6 +186,12 @@ func (d *dirHandle) open(name string) (*os.File, error) {
 	if err == unix.ELOOP {
 		return nil, &PermissionError{Path: p, Mode: fs.ModeSymlink, Symlink: true}
 	}
+	if err != nil && err != unix.ENOENT {
+		// A socket gives ENXIO, a device may give anything.
+		if fi, serr := d.lstat(name); serr == nil && !fi.mode.IsRegular() {
+			return nil, &PermissionError{Path: p, Mode: fi.mode, Symlink: fi.mode&fs.ModeSymlink != 0}
+		}
+	}
 	if err != nil {
 		return nil, pathErr("open", p, err)
 	}
