@@ -36,28 +36,36 @@
 // Writes are atomic and durable: every record version is a new file
 // (temporary file in the vault directory, fsync, rename, directory fsync),
 // and the manifest that names it is committed after it, the same way. A
-// crash leaves at worst unreferenced files of an unacknowledged write,
-// which Sweep removes. Readers take no lock.
+// crash leaves at worst unreferenced files of an unacknowledged write;
+// later commits remove them once they are a minute old, Sweep at once.
+// Readers take no lock.
+//
+// The directory is treated as hostile: every file is reached through
+// directory handles and never through a symbolic link, only regular
+// files are read (opened non-blocking, so a FIFO cannot hang anyone),
+// and a file larger than its kind of blob can be is refused before it is
+// read.
 //
 // Tampering is detected and reported with typed errors: ErrTampered (any
 // byte changed, truncation, swapped files), ErrRollback (an older copy of a
 // record, or of the manifest, put back), ErrMissing (a record file
-// deleted), ErrWrongKey, *PermissionError (loose modes, symlinks). Verify
-// checks everything and reports every problem at once.
+// deleted), ErrWrongKey, *PermissionError (loose modes, symlinks, FIFOs).
+// Verify checks everything and reports every problem at once. A
+// rolled-back manifest fails closed: while authentic record files newer
+// than it remain, nothing is written or removed, and Repair rebuilds it.
 //
 // What is not detected: a rollback of the whole directory to an older,
 // consistent copy, by a process that never saw the newer one.
 //
 // Decrypted records are cached; a cached record is served while the
-// manifest is unchanged (its file identity, and for recent writes its
-// random nonce) and its generation is the same. In a directory, change
-// counters that every process maps from the file .changes tell a reader
-// that no vault file was written since it last checked, so a hot Get costs
-// no system call at all, and otherwise one stat; GetLatest always checks.
+// manifest's stamp (inode, size, modification time: one stat) is
+// unchanged and its generation is the same. Writers make every version's
+// modification time later than the one it replaces, so a stamp never
+// repeats.
 //
-// State blobs (the pool's cooldowns and counters) are written in place,
-// into the free one of two slots of their file, without fsync: atomic like
-// a rename, cheap enough for every burst of rate limits.
+// State blobs (the pool's cooldowns and counters) are replaced by rename
+// like every blob, without fsync: atomic, cheap enough for every burst of
+// rate limits, and checked with one stat (StateChanged).
 //
 // # Other stores
 //

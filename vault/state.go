@@ -107,6 +107,7 @@ func readState(store Store, keys *records.Keys, name string) ([]byte, StateStamp
 	if err != nil {
 		return nil, StateStamp{}, err
 	}
+	blob = fromSlotFile(blob)
 	pt, err := keys.Open(records.BlobState, file, blob)
 	if err != nil {
 		return nil, StateStamp{s: st, exists: true}, fmt.Errorf("state %q: %w", name, err)
@@ -265,4 +266,30 @@ func (v *Vault) tidyState() {
 			}
 		}
 	}
+}
+
+// fromSlotFile returns the sealed blob inside a state file written by
+// earlier versions, which kept two slots in one file and wrote them in
+// place ("AVSLOT1\x00" | current seq u64 | capacity u32 | zeros to 64,
+// then two slots of seq u64 | length u32 | 4 zeros | 32-byte digest |
+// data, little-endian): the slot holding the current seq. Anything else
+// is returned as it is. The blob is authenticated after, so no slot
+// checksum is needed; the next write replaces the file with a plain one.
+func fromSlotFile(b []byte) []byte {
+	if len(b) < 64 || string(b[:8]) != "AVSLOT1\x00" {
+		return b
+	}
+	seq := binary.LittleEndian.Uint64(b[8:16])
+	capacity := int(binary.LittleEndian.Uint32(b[16:20]))
+	for i := range 2 {
+		start := 64 + i*(48+capacity)
+		if capacity <= 0 || start+48 > len(b) || binary.LittleEndian.Uint64(b[start:]) != seq {
+			continue
+		}
+		n := int(binary.LittleEndian.Uint32(b[start+8:]))
+		if n <= capacity && start+48+n <= len(b) {
+			return b[start+48 : start+48+n]
+		}
+	}
+	return b
 }
