@@ -163,4 +163,3 @@ func TestLegacySlotStateFileRead(t *testing.T) {
 		t.Errorf("after the write: %q, %v", data, err)
 	}
 }
-
