@@ -478,17 +478,21 @@ func (v *Vault) get(ctx context.Context, id records.ID) (*records.Record, error)
 		e.file = recordBase(v.keys, id)
 	}
 	r, err := readRecordAt(v.store, v.keys, id, e.file, e.Generation)
-	if errors.Is(err, ErrTampered) || errors.Is(err, ErrMissing) {
-		// A key rotation may have moved every record: retry once with a
-		// fresh header and manifest.
-		if herr := v.reloadHeaderLocked(); herr == nil {
-			if changed, merr := v.loadManifestLocked(); merr == nil && changed {
-				if e = v.man.Entries[id]; e == nil {
-					return nil, &RecordError{ID: id, Err: ErrNotFound}
-				}
-				r, err = readRecord(v.store, v.keys, id, e.Generation)
-			}
+	// A commit may have replaced the version the manifest named (its file
+	// is removed once superseded), or a key rotation moved every record:
+	// read again with a fresh header and manifest while they change.
+	for try := 0; try < 16 && (errors.Is(err, ErrTampered) || errors.Is(err, ErrMissing)); try++ {
+		if herr := v.reloadHeaderLocked(); herr != nil {
+			break
 		}
+		changed, merr := v.loadManifestLocked()
+		if merr != nil || !changed {
+			break
+		}
+		if e = v.man.Entries[id]; e == nil {
+			return nil, &RecordError{ID: id, Err: ErrNotFound}
+		}
+		r, err = readRecord(v.store, v.keys, id, e.Generation)
 	}
 	if err != nil {
 		return nil, err
