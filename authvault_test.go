@@ -84,7 +84,7 @@ func TestOpenRotatesEndToEnd(t *testing.T) {
 		}
 		return ""
 	}}}}
-	c, err := Open(ctx, "acme", WithDir(dir), WithKeys(chain), WithAdapter(a))
+	c, err := Open(ctx, "acme", WithDir(dir), WithKeys(chain), WithAdapter(a), WithOrigins(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,14 @@ func WithVaultOptions(opts ...vault.Option) Option {
 	return func(o *options) { o.vaultOpts = append(o.vaultOpts, opts...) }
 }
 
+// WithOrigins binds more origins to every account, besides those its
+// adapter names (the provider's API and the account's own base URL): a test
+// server on loopback, a gateway, a proxy. The transport sends a credential
+// to no other origin (see transport.WithOrigins).
+func WithOrigins(origins ...string) Option {
+	return func(o *options) { o.trOpts = append(o.trOpts, transport.WithOrigins(origins...)) }
+}
+
 // WithLogger logs rotations, cooldowns, refreshes and exhaustion to l
 // (transport.SlogObserver). Credentials are never logged.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }

@@ -60,7 +60,9 @@ func ExampleHTTPClient() {
 	defer srv.Close()
 	a, _ := bearer.New("example") // named providers (anthropic, openai…) need no adapter option
 
-	hc, err := authvault.HTTPClient(ctx, "example", authvault.WithAdapter(a))
+	// A credential goes only to its account's origins: the test server on
+	// loopback is bound explicitly.
+	hc, err := authvault.HTTPClient(ctx, "example", authvault.WithAdapter(a), authvault.WithOrigins(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}

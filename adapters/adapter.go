@@ -23,7 +23,19 @@ type Adapter interface {
 	// account dictates its own endpoint (Copilot, Qwen) the request URL's
 	// scheme and host. req is a clone that the caller owns; Authorize
 	// must not keep it.
+	//
+	// A request addressed to the provider's default base URL is re-pointed
+	// at the account's own base URL when the record has one
+	// (Meta[MetaBaseURL]).
 	Authorize(req *http.Request, rec *records.Record) error
+
+	// Origins returns the origins rec's credential may be sent to: the
+	// provider's documented API origins, the account's own endpoint where
+	// the provider gives one (Copilot, Qwen), and the origin of the
+	// account's base URL (Meta[MetaBaseURL]). The transport refuses to
+	// send a request Authorize left at any other origin. The result must
+	// not be modified.
+	Origins(rec *records.Record) []Origin
 
 	// Classify turns a response into a pool outcome, reading the provider's
 	// rate-limit and error signals relative to now. It may read the body,

@@ -22,9 +22,11 @@ import (
 	"github.com/authvault/authvault/vault"
 )
 
-// newVault creates a vault holding two API-key accounts of provider and
-// returns an authvault client for them.
-func newClient(t *testing.T, provider string) *authvault.Client {
+// newClient creates a vault holding two API-key accounts of provider and
+// returns an authvault client for them that may send their credentials to
+// origin, the emulated provider on loopback, as well as to the provider's
+// own.
+func newClient(t *testing.T, provider, origin string) *authvault.Client {
 	t.Helper()
 	ctx := context.Background()
 	id, err := age.GenerateHybridIdentity()
@@ -45,7 +47,7 @@ func newClient(t *testing.T, provider string) *authvault.Client {
 	v.Close()
 	env := map[string]string{keysource.EnvKey: id.String()}
 	chain := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(k string) string { return env[k] }}}}
-	c, err := authvault.Open(ctx, provider, authvault.WithDir(dir), authvault.WithKeys(chain))
+	c, err := authvault.Open(ctx, provider, authvault.WithDir(dir), authvault.WithKeys(chain), authvault.WithOrigins(origin))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestAnthropicSDKRotatesWithoutItsOwnRetry(t *testing.T) {
 		io.WriteString(w, `{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello from the second account"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":6}}`)
 	}))
 	defer srv.Close()
-	c := newClient(t, "anthropic")
+	c := newClient(t, "anthropic", srv.URL)
 	client := anthropic.NewClient(
 		anthropicoption.WithHTTPClient(c.HTTP),
 		anthropicoption.WithBaseURL(srv.URL),
@@ -130,7 +132,7 @@ func TestOpenAISDKRotatesWithoutItsOwnRetry(t *testing.T) {
 		io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the second account"},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":1,"completion_tokens":5,"total_tokens":6}}`)
 	}))
 	defer srv.Close()
-	c := newClient(t, "openai")
+	c := newClient(t, "openai", srv.URL)
 	client := openai.NewClient(
 		openaioption.WithHTTPClient(c.HTTP),
 		openaioption.WithBaseURL(srv.URL+"/v1/"),

@@ -85,7 +85,7 @@ func TestEndlessErrorBodyBounded(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			hc := &http.Client{Transport: transport.New(p, anthropic.New(), v)}
+			hc := &http.Client{Transport: transport.New(p, anthropic.New(), v, transport.WithOrigins(srv.URL))}
 			var status2 int
 			mem := allocated(func() {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/messages", strings.NewReader("{}"))

@@ -131,7 +131,7 @@ func helperRefresh(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	hc := &http.Client{Transport: transport.New(p, anthropic.New(), v)}
+	hc := &http.Client{Transport: transport.New(p, anthropic.New(), v, transport.WithOrigins(os.Getenv(envURL)))}
 	if _, err := io.ReadFull(os.Stdin, make([]byte, 1)); err != nil {
 		return fmt.Errorf("waiting for the start: %w", err)
 	}
@@ -172,7 +172,7 @@ func helperCycle(ctx context.Context) error {
 		transport.SlogObserver(js).Observe(e)
 		fmt.Printf("event %+v\n", e)
 	})
-	hc := &http.Client{Transport: transport.New(p, anthropic.New(), v, transport.WithObserver(obs))}
+	hc := &http.Client{Transport: transport.New(p, anthropic.New(), v, transport.WithObserver(obs), transport.WithOrigins(os.Getenv(envURL)))}
 	for i := 1; i <= 3; i++ {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, os.Getenv(envURL)+"/v1/messages", strings.NewReader(`{"model":"m"}`))
 		resp, err := hc.Do(req)

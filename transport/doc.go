@@ -36,6 +36,16 @@
 // synthetic 429 when nothing was sent, with Retry-After saying when the
 // soonest account is ready. WithMaxWait lets a request wait for it instead.
 //
+// # Where a credential may go
+//
+// Every account is bound to origins (scheme, host, port): those its
+// adapter names (adapters.Adapter.Origins: the provider's API, the
+// account's own endpoint and base URL) and those given with WithOrigins. A
+// request the adapter leaves addressed to any other origin fails with an
+// *OriginError before anything is sent: a request pointed elsewhere by the
+// caller, the next hop of a redirect to another host, an https URL turned
+// http. Test servers and gateways on loopback are bound with WithOrigins.
+//
 // # Refresh, exactly once
 //
 // Refreshes are coordinated: one per record in the process (singleflight)

@@ -162,7 +162,7 @@ func newEnv(t testing.TB, o envOpt) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.tr = New(e.pool, a, v, append([]Option{WithClock(e.clock.Now)}, o.trOpts...)...)
+	e.tr = New(e.pool, a, v, append([]Option{WithClock(e.clock.Now), WithOrigins(e.up.URL)}, o.trOpts...)...)
 	e.client = &http.Client{Transport: e.tr}
 	return e
 }

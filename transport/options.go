@@ -1,9 +1,11 @@
 package transport
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/pool"
 )
 
@@ -37,6 +39,11 @@ type config struct {
 	sleep          func(<-chan struct{}, time.Duration) bool
 	// afterAcquire, when set, sees every lease as it is handed out (tests).
 	afterAcquire func(*pool.Lease)
+	// origins are bound to every account, besides the adapter's.
+	origins []adapters.Origin
+	// err is an option given a value it cannot use: every RoundTrip
+	// returns it.
+	err error
 }
 
 func newConfig(opts []Option) config {
@@ -56,6 +63,27 @@ func newConfig(opts []Option) config {
 		c.refreshClient = &http.Client{Transport: c.base, Timeout: c.refreshTimeout}
 	}
 	return c
+}
+
+// WithOrigins binds more origins to every account of the pool, besides
+// those its adapter names (the provider's documented API origins and the
+// account's own base URL): a test server on loopback, a gateway or a
+// corporate proxy in front of the provider. Each value is an origin or a
+// URL whose origin is taken ("http://127.0.0.1:8080", "https://proxy.lan/v1").
+// A value that is not an http or https URL makes every request fail.
+func WithOrigins(origins ...string) Option {
+	return func(c *config) {
+		for _, s := range origins {
+			o, err := adapters.ParseOrigin(s)
+			if err != nil {
+				if c.err == nil {
+					c.err = fmt.Errorf("authvault: WithOrigins: value %d: %w", len(c.origins)+1, err)
+				}
+				continue
+			}
+			c.origins = append(c.origins, o)
+		}
+	}
 }
 
 // WithBase sets the transport requests are sent with (default

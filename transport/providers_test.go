@@ -32,7 +32,8 @@ import (
 
 // providerEnv is a vault holding recs, a pool on their provider and a
 // client over the provider's adapter, sharing one fake clock.
-func providerEnv(t *testing.T, a adapters.Adapter, clock *fakeClock, recs ...*records.Record) (*http.Client, *pool.Pool) {
+// origins are bound besides the adapter's.
+func providerEnv(t *testing.T, a adapters.Adapter, clock *fakeClock, origins []string, recs ...*records.Record) (*http.Client, *pool.Pool) {
 	t.Helper()
 	ctx := context.Background()
 	id, _ := age.GenerateX25519Identity()
@@ -52,7 +53,7 @@ func providerEnv(t *testing.T, a adapters.Adapter, clock *fakeClock, recs ...*re
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	return &http.Client{Transport: New(p, a, v, WithClock(clock.Now))}, p
+	return &http.Client{Transport: New(p, a, v, WithClock(clock.Now), WithOrigins(origins...))}, p
 }
 
 func apiKey(label, key string) *records.Record {
@@ -124,7 +125,7 @@ func TestProviderAnthropic(t *testing.T) {
 		header: map[string]string{"Retry-After": "45", "Anthropic-Ratelimit-Requests-Remaining": "0", "Anthropic-Ratelimit-Requests-Reset": reset},
 		body:   `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`,
 	})
-	c, p := providerEnv(t, anthropic.New(), clock, apiKey("one", "sk-ant-one"), apiKey("two", "sk-ant-two"))
+	c, p := providerEnv(t, anthropic.New(), clock, []string{srv.URL}, apiKey("one", "sk-ant-one"), apiKey("two", "sk-ant-two"))
 	checkRotation(t, c, p, clock, srv.URL+"/v1/messages", seen, []string{"sk-ant-one", "sk-ant-two"}, 45*time.Second)
 }
 
@@ -135,7 +136,7 @@ func TestProviderOpenAI(t *testing.T) {
 		header: map[string]string{"X-Ratelimit-Remaining-Requests": "0", "X-Ratelimit-Reset-Requests": "6m0s", "X-Ratelimit-Reset-Tokens": "12ms"},
 		body:   `{"error":{"message":"Rate limit reached for gpt-4o on requests per min (RPM): Limit 500, Used 500, Requested 1.","type":"requests","param":null,"code":"rate_limit_exceeded"}}`,
 	})
-	c, p := providerEnv(t, openai.New(), clock, apiKey("one", "sk-one"), apiKey("two", "sk-two"))
+	c, p := providerEnv(t, openai.New(), clock, []string{srv.URL}, apiKey("one", "sk-one"), apiKey("two", "sk-two"))
 	checkRotation(t, c, p, clock, srv.URL+"/v1/chat/completions", seen, []string{"Bearer sk-one", "Bearer sk-two"}, 6*time.Minute)
 }
 
@@ -147,7 +148,7 @@ func TestProviderGoogle(t *testing.T) {
 			`{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","domain":"googleapis.com","metadata":{"quota_limit_value":"10"}},` +
 			`{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"17s"}]}}`,
 	})
-	c, p := providerEnv(t, google.New(), clock, apiKey("one", "AIza-one"), apiKey("two", "AIza-two"))
+	c, p := providerEnv(t, google.New(), clock, []string{srv.URL}, apiKey("one", "AIza-one"), apiKey("two", "AIza-two"))
 	checkRotation(t, c, p, clock, srv.URL+"/v1beta/models/gemini-2.5-flash:generateContent", seen, []string{"AIza-one", "AIza-two"}, 17*time.Second)
 }
 
@@ -179,7 +180,7 @@ func hostedAccounts(t *testing.T, a adapters.Adapter, clock *fakeClock, url stri
 	defer one.Close()
 	two := httptest.NewServer(handler(false))
 	defer two.Close()
-	c, p := providerEnv(t, a, clock, acct("one", one.URL), acct("two", two.URL))
+	c, p := providerEnv(t, a, clock, nil, acct("one", one.URL), acct("two", two.URL))
 	req, err := http.NewRequest("POST", url, strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)

@@ -116,6 +116,12 @@ func (b *replayBody) close() {
 // RoundTrip implements http.RoundTripper. It never modifies req, always
 // closes req.Body, and returns a response or an error, not both.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.cfg.err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, t.cfg.err
+	}
 	ctx := req.Context()
 	body, err := t.prepareBody(req)
 	if err != nil {
@@ -262,6 +268,12 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 	}
 	for {
 		resp, err := a.send(lease, rec)
+		var oerr *OriginError
+		if errors.As(err, &oerr) {
+			// Not the account's fault: nothing was sent.
+			a.discardLast()
+			return nil, true, err
+		}
 		if err != nil {
 			t.pool.Report(lease, pool.Outcome{Kind: pool.Transient, Reason: "transport error", Refreshed: refreshed})
 			a.discardLast()
@@ -386,8 +398,23 @@ func (a *attempt) send(lease *pool.Lease, rec *records.Record) (*http.Response, 
 		}
 		return nil, fmt.Errorf("authvault: authorizing for %s: %w", lease.ID, err)
 	}
+	if !t.bound(out, rec) {
+		if out.Body != nil {
+			out.Body.Close()
+		}
+		return nil, &OriginError{Origin: adapters.OriginOf(out.URL), Pool: t.pool.Key(), Account: lease.ID}
+	}
 	a.emit(Event{Kind: EventAttempt, Account: lease.ID, Attempt: a.n})
 	return t.cfg.base.RoundTrip(out)
+}
+
+// bound reports whether out, as the adapter authorized it, is addressed to
+// an origin rec's credential may be sent to.
+func (t *Transport) bound(out *http.Request, rec *records.Record) bool {
+	if len(t.cfg.origins) > 0 && adapters.Bound(out.URL, t.cfg.origins) {
+		return true
+	}
+	return adapters.Bound(out.URL, t.adapter.Origins(rec))
 }
 
 // keepLast keeps a failed answer to return if no account can serve: its

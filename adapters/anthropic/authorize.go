@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/adapters/internal/credential"
 	"github.com/authvault/authvault/records"
 )
@@ -11,7 +13,9 @@ import (
 // Authorize sets the credential on req: an API key as x-api-key; an OAuth
 // access token as "Authorization: Bearer", with x-api-key removed and
 // OAuthBeta appended to the caller's anthropic-beta flags. It sets
-// anthropic-version only when the caller did not.
+// anthropic-version only when the caller did not. A request addressed to
+// DefaultBaseURL is re-pointed at the account's own base URL
+// (Meta["base_url"]) when it has one.
 func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	secret, apiKey, err := credential.Of(rec, ErrNoCredential, ErrUnsupportedKind)
 	if err != nil {
@@ -24,7 +28,18 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if req.Header.Get("anthropic-version") == "" {
 		req.Header.Set("anthropic-version", a.apiVersion)
 	}
-	return nil
+	return bearer.RebaseAccount(req, rec, defaultBase)
+}
+
+// defaultBase is DefaultBaseURL, which requests are re-pointed from.
+var defaultBase = bearer.MustParseBaseURL(DefaultBaseURL)
+
+var defaultOrigins = []adapters.Origin{adapters.OriginOf(defaultBase)}
+
+// Origins returns https://api.anthropic.com and the origin of the
+// account's own base URL (Meta["base_url"]) when it has one.
+func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+	return adapters.AccountOrigins(rec, defaultOrigins)
 }
 
 // appendBeta merges every anthropic-beta value (repeated headers and

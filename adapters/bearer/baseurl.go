@@ -1,9 +1,14 @@
 package bearer
 
 import (
+	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/records"
 )
 
 // BaseURLError is a base URL that cannot be used. URL is the value with any
@@ -128,4 +133,52 @@ func setEscapedPath(u *url.URL, ep string) {
 	if u.EscapedPath() != ep {
 		u.RawPath = ""
 	}
+}
+
+// AccountBaseURL returns rec's own base URL, Meta[MetaBaseURL], or nil
+// when the record names none.
+func AccountBaseURL(rec *records.Record) (*url.URL, error) {
+	raw := rec.Meta[MetaBaseURL]
+	if raw == "" {
+		return nil, nil
+	}
+	u, err := ParseBaseURL(raw, false)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: Meta[%q]: %w", rec.ID(), MetaBaseURL, err)
+	}
+	return u, nil
+}
+
+// RebaseRequest re-points req at the base URL to (see Rebase) when req is
+// addressed to the origin of from, the provider's default base URL, or
+// whatever its origin when from is nil. A request addressed anywhere else
+// is left alone, for the transport to refuse unless its origin is bound
+// to the account.
+func RebaseRequest(req *http.Request, from, to *url.URL) {
+	if to == nil || from != nil && !adapters.SameOrigin(req.URL, from) {
+		return
+	}
+	Rebase(req.URL, from, to)
+	req.Host = to.Host
+}
+
+// RebaseAccount is RebaseRequest onto rec's own base URL
+// (AccountBaseURL), for adapters whose accounts have no other endpoint.
+func RebaseAccount(req *http.Request, rec *records.Record, from *url.URL) error {
+	to, err := AccountBaseURL(rec)
+	if err != nil {
+		return err
+	}
+	RebaseRequest(req, from, to)
+	return nil
+}
+
+// MustParseBaseURL is ParseBaseURL(s, true) for the constants of adapter
+// packages; it panics on an error.
+func MustParseBaseURL(s string) *url.URL {
+	u, err := ParseBaseURL(s, true)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
 
-// MetaBaseURL is the record Meta key that holds an account's own base URL.
-const MetaBaseURL = "base_url"
+// MetaBaseURL is the record Meta key that holds an account's own base URL
+// (adapters.MetaBaseURL).
+const MetaBaseURL = adapters.MetaBaseURL
 
 // ErrNoCredential is returned by Authorize for a record that holds no token
 // to send (an empty key, or an OAuth record whose access token has not been
@@ -42,7 +44,8 @@ func (e *ConfigError) Error() string {
 // the zero value is not usable. An Adapter is safe for concurrent use.
 type Adapter struct {
 	provider     string
-	base         *url.URL // the provider's default base URL, nil when unknown
+	base         *url.URL          // the provider's default base URL, nil when unknown
+	origins      []adapters.Origin // base's, for accounts without their own
 	metaKey      string
 	parseAccount func(string) (*url.URL, error)
 	tokenURL     string
@@ -200,6 +203,9 @@ func New(provider string, opts ...Option) (*Adapter, error) {
 			return nil, err
 		}
 	}
+	if a.base != nil {
+		a.origins = []adapters.Origin{adapters.OriginOf(a.base)}
+	}
 	return a, nil
 }
 
@@ -217,7 +223,8 @@ func (a *Adapter) BaseURL() *url.URL {
 
 // Authorize sets "Authorization: Bearer <token>" and the configured static
 // headers on req, and re-points req at the account's own base URL when the
-// record's Meta names one.
+// record's Meta names one and req is addressed to the provider's default
+// base URL (any request, for an adapter without one).
 func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if err := a.checkRecord(rec); err != nil {
 		return err
@@ -242,18 +249,81 @@ func (a *Adapter) checkRecord(rec *records.Record) error {
 	return nil
 }
 
+// rebase re-points a request addressed to the provider's default base URL
+// (any request, when the adapter has none) at the account's own: its
+// Meta[MetaBaseURL] when set, else the URL in the adapter's account Meta
+// key (WithAccountBaseURL).
 func (a *Adapter) rebase(req *http.Request, rec *records.Record) error {
-	raw := rec.Meta[a.metaKey]
-	if raw == "" {
-		return nil
-	}
-	to, err := a.parseAccount(raw)
+	to, err := a.accountBase(rec)
 	if err != nil {
-		return fmt.Errorf("%s: record %s: Meta[%q]: %w", a.provider, rec.ID(), a.metaKey, err)
+		return err
 	}
-	Rebase(req.URL, a.base, to)
-	req.Host = to.Host
+	RebaseRequest(req, a.base, to)
 	return nil
+}
+
+// accountBase returns the account's own base URL, nil when it has none.
+func (a *Adapter) accountBase(rec *records.Record) (*url.URL, error) {
+	key := MetaBaseURL
+	raw := rec.Meta[MetaBaseURL]
+	if raw == "" {
+		key, raw = a.metaKey, rec.Meta[a.metaKey]
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	parse := a.parseAccount
+	if key != a.metaKey {
+		parse = func(s string) (*url.URL, error) { return ParseBaseURL(s, false) }
+	}
+	to, err := parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: record %s: Meta[%q]: %w", a.provider, rec.ID(), key, err)
+	}
+	return to, nil
+}
+
+// Origins returns the origins rec's credential may be sent to: the
+// account's endpoint from the adapter's account Meta key when that is not
+// MetaBaseURL and the record has one (Qwen's resource_url), else the
+// provider's default base URL; and the account's own base URL
+// (Meta[MetaBaseURL]). An adapter with no default base URL binds only
+// the account's.
+func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+	if rec.Meta[MetaBaseURL] == "" && rec.Meta[a.metaKey] == "" {
+		return a.origins
+	}
+	var out []adapters.Origin
+	add := func(u *url.URL) {
+		if u == nil {
+			return
+		}
+		o := adapters.OriginOf(u)
+		for _, have := range out {
+			if have == o {
+				return
+			}
+		}
+		out = append(out, o)
+	}
+	endpoint := false
+	if a.metaKey != MetaBaseURL {
+		if raw := rec.Meta[a.metaKey]; raw != "" {
+			if u, err := a.parseAccount(raw); err == nil {
+				add(u)
+				endpoint = true
+			}
+		}
+	}
+	if !endpoint {
+		add(a.base)
+	}
+	if raw := rec.Meta[MetaBaseURL]; raw != "" {
+		if u, err := ParseBaseURL(raw, false); err == nil {
+			add(u)
+		}
+	}
+	return out
 }
 
 // SetBearer sets "Authorization: Bearer <tok>" on req. It refuses an empty

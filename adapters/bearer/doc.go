@@ -16,8 +16,11 @@
 //
 // [Adapter.Authorize] sends the record's token (OAuth access token, API key
 // or well-known token) as a bearer token. When a record's Meta holds
-// "base_url", the request is re-pointed at that account's own base URL (see
-// [Rebase] for exactly how the path moves).
+// "base_url", a request addressed to the provider's default base URL (any
+// request, for an adapter without one) is re-pointed at that account's own
+// base URL (see [Rebase] for exactly how the path moves), and
+// [Adapter.Origins] binds that origin to the account. The named adapters do
+// the same with [RebaseAccount].
 //
 // [Adapter.Refresh] runs a standard OAuth 2.0 refresh grant through
 // golang.org/x/oauth2 against rec.OAuth.TokenURL, or the token URL given with

@@ -298,9 +298,10 @@ func (a *Adapter) check(rec *records.Record) error {
 }
 
 // Authorize sends the Copilot token as a bearer token with the
-// Copilot-Integration-Id and Editor-Version headers, and points req at the
-// account's API endpoint (Meta["api_endpoint"]; requests are left where
-// they are when the record has none). A record whose Copilot token has not
+// Copilot-Integration-Id and Editor-Version headers, and points a request
+// addressed to the API URL (WithAPIURL) at the account's own base URL
+// (Meta["base_url"]) or else its API endpoint (Meta["api_endpoint"];
+// requests are left where they are when the record has neither). A record whose Copilot token has not
 // been obtained yet gets bearer.ErrNoCredential: Refresh it.
 func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if err := a.check(rec); err != nil {
@@ -314,17 +315,44 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if a.pluginVersion != "" {
 		req.Header.Set("Editor-Plugin-Version", a.pluginVersion)
 	}
+	to, err := bearer.AccountBaseURL(rec)
+	if err != nil {
+		return fmt.Errorf("%s: %w", Provider, err)
+	}
+	if to == nil {
+		if to, err = apiEndpoint(rec); err != nil {
+			return err
+		}
+	}
+	bearer.RebaseRequest(req, a.apiBase, to)
+	return nil
+}
+
+// apiEndpoint returns the account's API endpoint from the token exchange,
+// nil when the record has none yet.
+func apiEndpoint(rec *records.Record) (*url.URL, error) {
 	raw := rec.Meta[MetaAPIEndpoint]
 	if raw == "" {
-		return nil
+		return nil, nil
 	}
-	to, err := bearer.ParseBaseURL(raw, true)
+	u, err := bearer.ParseBaseURL(raw, true)
 	if err != nil {
-		return fmt.Errorf("%s: record %s: Meta[%q]: %w", Provider, rec.ID(), MetaAPIEndpoint, err)
+		return nil, fmt.Errorf("%s: record %s: Meta[%q]: %w", Provider, rec.ID(), MetaAPIEndpoint, err)
 	}
-	bearer.Rebase(req.URL, a.apiBase, to)
-	req.Host = to.Host
-	return nil
+	return u, nil
+}
+
+// Origins returns the account's API endpoint (Meta["api_endpoint"], or
+// the API URL SDKs are pointed at while it has none) and the origin of the
+// account's own base URL (Meta["base_url"]) when it has one. The GitHub
+// token is never sent by the transport: only Refresh uses it, with the
+// token exchange endpoint.
+func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+	def := []adapters.Origin{adapters.OriginOf(a.apiBase)}
+	if u, err := apiEndpoint(rec); err == nil && u != nil {
+		def[0] = adapters.OriginOf(u)
+	}
+	return adapters.AccountOrigins(rec, def)
 }
 
 // Classify reads the Copilot API's OpenAI-compatible errors: 429 with

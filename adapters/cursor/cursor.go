@@ -108,7 +108,9 @@ func New(opts ...Option) *Adapter {
 // Provider returns "cursor".
 func (a *Adapter) Provider() string { return Provider }
 
-// Authorize sends the record's API key. The request URL is not changed.
+// Authorize sends the record's API key, and re-points a request addressed
+// to the base URL (WithBaseURL) at the account's own base URL
+// (Meta["base_url"]) when it has one.
 func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if a.err != nil {
 		return a.err
@@ -117,7 +119,20 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if err != nil {
 		return err
 	}
-	return a.setKey(req, key, rec.ID())
+	if err := a.setKey(req, key, rec.ID()); err != nil {
+		return err
+	}
+	if err := bearer.RebaseAccount(req, rec, a.base); err != nil {
+		return fmt.Errorf("%s: %w", Provider, err)
+	}
+	return nil
+}
+
+// Origins returns the base URL's origin (DefaultBaseURL,
+// https://api.cursor.com, unless WithBaseURL) and the origin of the
+// account's own base URL (Meta["base_url"]) when it has one.
+func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+	return adapters.AccountOrigins(rec, []adapters.Origin{adapters.OriginOf(a.base)})
 }
 
 func (a *Adapter) setKey(req *http.Request, key records.Secret, id records.ID) error {

@@ -3,6 +3,8 @@ package openai
 import (
 	"net/http"
 
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/adapters/internal/credential"
 	"github.com/authvault/authvault/records"
 )
@@ -10,7 +12,9 @@ import (
 // Authorize sets the credential on req as "Authorization: Bearer". For an
 // API key it adds OpenAI-Organization and OpenAI-Project from
 // Meta["organization"] and Meta["project"] when set; for a ChatGPT
-// sign-in it adds chatgpt-account-id from rec.OAuth.AccountID when set.
+// sign-in it adds chatgpt-account-id from rec.OAuth.AccountID when set. A
+// request addressed to DefaultBaseURL's origin is re-pointed at the
+// account's own base URL (Meta["base_url"]) when it has one.
 func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	secret, apiKey, err := credential.Of(rec, ErrNoCredential, ErrUnsupportedKind)
 	if err != nil {
@@ -27,5 +31,23 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	} else if rec.OAuth.AccountID != "" {
 		req.Header.Set(AccountIDHeader, rec.OAuth.AccountID)
 	}
-	return nil
+	return bearer.RebaseAccount(req, rec, defaultBase)
+}
+
+// defaultBase is DefaultBaseURL, which requests are re-pointed from.
+var defaultBase = bearer.MustParseBaseURL(DefaultBaseURL)
+
+var (
+	keyOrigins   = []adapters.Origin{adapters.OriginOf(defaultBase)}
+	oauthOrigins = []adapters.Origin{adapters.OriginOf(defaultBase), "https://chatgpt.com"}
+)
+
+// Origins returns https://api.openai.com, https://chatgpt.com for a
+// ChatGPT sign-in (OAuth record), and the origin of the account's own
+// base URL (Meta["base_url"]) when it has one.
+func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+	if rec.Kind == records.KindOAuth {
+		return adapters.AccountOrigins(rec, oauthOrigins)
+	}
+	return adapters.AccountOrigins(rec, keyOrigins)
 }

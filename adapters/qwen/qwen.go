@@ -204,13 +204,25 @@ func New(opts ...Option) *Adapter {
 // Provider returns "qwen".
 func (a *Adapter) Provider() string { return Provider }
 
-// Authorize sends the access token as a bearer token and re-points req at
-// the account's base URL from Meta["resource_url"] (see ResourceBaseURL).
+// Authorize sends the access token as a bearer token and re-points a
+// request addressed to the default base URL (WithBaseURL) at the account's
+// own base URL, Meta["base_url"], or else its Meta["resource_url"] (see
+// ResourceBaseURL).
 func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if a.err != nil {
 		return a.err
 	}
 	return a.http.Authorize(req, rec)
+}
+
+// Origins returns the account's base from Meta["resource_url"] (see
+// ResourceBaseURL), or the default base URL while it has none, and the
+// origin of the account's own base URL (Meta["base_url"]) when it has one.
+func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+	if a.err != nil {
+		return nil
+	}
+	return a.http.Origins(rec)
 }
 
 // Classify reads OpenAI-style errors, Retry-After, and DashScope's quota

@@ -96,7 +96,10 @@ func run(out io.Writer) error {
 			}
 			return a
 		}}))
-	c, err := authvault.Open(ctx, "fakeai", authvault.WithVault(v), authvault.WithAdapter(adapter), authvault.WithLogger(logger))
+	// Credentials go only to origins bound to their account: the emulated
+	// provider on loopback is bound here.
+	c, err := authvault.Open(ctx, "fakeai", authvault.WithVault(v), authvault.WithAdapter(adapter),
+		authvault.WithLogger(logger), authvault.WithOrigins(provider.URL))
 	if err != nil {
 		return err
 	}
