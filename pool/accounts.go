@@ -25,9 +25,12 @@ const (
 	// Disabled: an operator or a Fatal outcome took the account out of
 	// service (see Pool.Enable).
 	Disabled
+	// Unreadable: the account's record could not be read; it is skipped
+	// until Until, when a request reads it again (see Account.Unreadable).
+	Unreadable
 )
 
-var availabilityNames = [...]string{"ready", "cooling", "needs re-authentication", "disabled"}
+var availabilityNames = [...]string{"ready", "cooling", "needs re-authentication", "disabled", "unreadable"}
 
 // String returns the availability in words.
 func (av Availability) String() string {
@@ -51,6 +54,11 @@ type Account struct {
 	DisabledReason string
 	NeedsReauth    bool
 	ReauthReason   string
+	// Unreadable is the class of the error the account's record last
+	// failed to read with ("tampered", "permissions", "missing",
+	// "rollback", "error"; see UnreadableClass), empty once it was read
+	// again.
+	Unreadable string
 	// Cooldowns lists the account's backoff entries, open or not: an
 	// entry whose Until has passed still sets the next backoff step until
 	// a success resets it. Sorted by model, the account-wide entry first.
@@ -118,6 +126,7 @@ func (p *Pool) snapshot(a *account, now time.Time) Account {
 		DisabledReason: a.st.DisabledReason,
 		NeedsReauth:    a.st.NeedsReauth,
 		ReauthReason:   a.st.ReauthReason,
+		Unreadable:     a.st.Unreadable,
 		Stats:          a.st.Stats,
 	}
 	acc.Stats.add(a.pend)
@@ -225,9 +234,12 @@ func (p *Pool) Enable(ctx context.Context, id records.ID) error {
 }
 
 // Reset ends the account's cooldowns and resets its backoff, as a success
-// would. Written at once.
+// would, and clears an unreadable mark. Written at once.
 func (p *Pool) Reset(ctx context.Context, id records.ID) error {
-	return p.change(ctx, id, func(st *acctState) { st.Cooldowns = nil })
+	return p.change(ctx, id, func(st *acctState) {
+		st.Cooldowns = nil
+		st.Unreadable, st.UnreadableUntil = "", time.Time{}
+	})
 }
 
 // ClearNeedsReauth clears the account's NeedsReauth flag: call it after a

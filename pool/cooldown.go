@@ -63,6 +63,13 @@ func applyOutcome(a *acctState, o Outcome, scope string, leaseWindow uint64, now
 		if o.Refreshed {
 			a.NeedsReauth, a.ReauthReason = false, ""
 		}
+		a.Unreadable, a.UnreadableUntil = "", time.Time{}
+	case RecordUnreadable:
+		a.Unreadable = o.Reason
+		if a.Unreadable == "" {
+			a.Unreadable = "error"
+		}
+		a.UnreadableUntil = now.Add(UnreadableRecheck)
 	case RateLimited, QuotaExhausted:
 		coolDown(a, o, scope, leaseWindow, now, c)
 	case NeedsReauth:
@@ -137,10 +144,10 @@ func reasonOr(o Outcome, def string) string {
 // so must be written at once), as opposed to only counting.
 func changesState(a *acctState, o Outcome, scope string, leaseWindow uint64) bool {
 	switch o.Kind {
-	case RateLimited, QuotaExhausted, NeedsReauth, Fatal:
+	case RateLimited, QuotaExhausted, NeedsReauth, Fatal, RecordUnreadable:
 		return true
 	case Success:
-		if o.Refreshed && a.NeedsReauth {
+		if o.Refreshed && a.NeedsReauth || a.Unreadable != "" {
 			return true
 		}
 		for k, cd := range a.Cooldowns {

@@ -45,7 +45,7 @@ func (e *ExhaustedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "pool %s: no account ready", e.Key)
 	sep := ": "
-	for _, av := range []Availability{Cooling, Disabled, ReauthNeeded} {
+	for _, av := range []Availability{Cooling, Unreadable, Disabled, ReauthNeeded} {
 		if n := e.Reasons[av]; n > 0 {
 			fmt.Fprintf(&b, "%s%d %s", sep, n, av)
 			sep = ", "

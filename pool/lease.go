@@ -209,6 +209,9 @@ func (p *Pool) availability(a *account, model string, now time.Time) (Availabili
 	case a.st.NeedsReauth:
 		return ReauthNeeded, time.Time{}
 	}
+	if a.st.UnreadableUntil.After(now) {
+		return Unreadable, a.st.UnreadableUntil
+	}
 	var until time.Time
 	if cd := a.st.Cooldowns[""]; cd != nil && cd.Until.After(now) {
 		until = cd.Until
@@ -232,7 +235,7 @@ func (p *Pool) exhausted(model string, now time.Time) error {
 	for _, a := range p.accounts {
 		av, until := p.availability(a, model, now)
 		e.Reasons[av]++
-		if av == Cooling && (e.Soonest.IsZero() || until.Before(e.Soonest)) {
+		if (av == Cooling || av == Unreadable) && (e.Soonest.IsZero() || until.Before(e.Soonest)) {
 			e.Soonest = until
 		}
 	}

@@ -125,7 +125,7 @@ func TestNames(t *testing.T) {
 }
 
 func TestOutcomeKindText(t *testing.T) {
-	for k := pool.Success; k <= pool.Transient; k++ {
+	for k := pool.Success; k <= pool.RecordUnreadable; k++ {
 		b, err := k.MarshalText()
 		if err != nil {
 			t.Fatal(err)
@@ -135,7 +135,7 @@ func TestOutcomeKindText(t *testing.T) {
 			t.Errorf("%v: round trip gave %v, %v", k, back, err)
 		}
 	}
-	if _, err := pool.OutcomeKind(8).MarshalText(); err == nil {
+	if _, err := pool.OutcomeKind(9).MarshalText(); err == nil {
 		t.Error("MarshalText of an unknown kind: no error")
 	}
 	var k pool.OutcomeKind

@@ -1,8 +1,12 @@
 package pool
 
 import (
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/vault"
 )
 
 // OutcomeKind says what happened to a request sent with a lease.
@@ -34,9 +38,15 @@ const (
 	Overloaded
 	// Transient: a network error or a 5xx. No cooldown.
 	Transient
+	// RecordUnreadable: the account's record could not be read from the vault
+	// (tampered with, unsafe permissions, missing). Reason is the error's
+	// class (UnreadableClass). The account is marked unreadable and
+	// skipped; it is tried again after UnreadableRecheck, and a Success on
+	// it, or Reset, clears the mark.
+	RecordUnreadable
 )
 
-var outcomeNames = [...]string{"success", "rate-limited", "quota-exhausted", "auth-rejected", "needs-reauth", "fatal", "overloaded", "transient"}
+var outcomeNames = [...]string{"success", "rate-limited", "quota-exhausted", "auth-rejected", "needs-reauth", "fatal", "overloaded", "transient", "unreadable"}
 
 // String returns the outcome's name.
 func (k OutcomeKind) String() string {
@@ -64,6 +74,31 @@ func (k *OutcomeKind) UnmarshalText(b []byte) error {
 		}
 	}
 	return fmt.Errorf("pool: unknown outcome kind %q", b)
+}
+
+// UnreadableRecheck is how long an account whose record could not be read
+// is skipped before a request tries to read it again.
+const UnreadableRecheck = time.Minute
+
+// UnreadableClass names the class of an error reading a record, as the
+// Reason of a RecordUnreadable outcome: "tampered" (failed authentication or
+// does not decode), "permissions" (a file others may read, a symlink),
+// "missing" (the manifest names it, the file is gone), "rollback" (older
+// than the manifest says), or "error". It never holds a secret.
+func UnreadableClass(err error) string {
+	switch {
+	case errors.Is(err, vault.ErrPermissions):
+		return "permissions"
+	case errors.Is(err, vault.ErrRollback):
+		return "rollback"
+	case errors.Is(err, vault.ErrMissing), errors.Is(err, vault.ErrNotFound):
+		return "missing"
+	case errors.Is(err, vault.ErrTampered), errors.Is(err, vault.ErrCorrupt),
+		errors.Is(err, records.ErrEnvelopeFormat), errors.Is(err, records.ErrEnvelopeVersion),
+		errors.Is(err, records.ErrInvalidRecord), errors.Is(err, records.ErrUnsupportedVersion):
+		return "tampered"
+	}
+	return "error"
 }
 
 // Outcome is what a provider's answer means for the account that sent it.

@@ -94,7 +94,7 @@ type account struct {
 }
 
 func (a *account) eligible(now time.Time) bool {
-	if a.st.Disabled || a.st.NeedsReauth {
+	if a.st.Disabled || a.st.NeedsReauth || a.st.UnreadableUntil.After(now) {
 		return false
 	}
 	cd := a.st.Cooldowns[""]
@@ -517,8 +517,14 @@ func (p *Pool) reindex(a *account, now time.Time) {
 		return
 	}
 	p.ready.clear(a.pos)
-	if cd := a.st.Cooldowns[""]; cd != nil && !a.st.Disabled && !a.st.NeedsReauth {
+	if a.st.Disabled || a.st.NeedsReauth {
+		return
+	}
+	if cd := a.st.Cooldowns[""]; cd != nil {
 		p.cooling.push(cd.Until, a)
+	}
+	if a.st.UnreadableUntil.After(now) {
+		p.cooling.push(a.st.UnreadableUntil, a)
 	}
 }
 

@@ -29,14 +29,19 @@ type acctState struct {
 	// whose record is gone is forgotten only by a process whose vault
 	// listing started after Added, so a listing older than the record
 	// never drops it.
-	Added          time.Time            `json:"added"`
-	Disabled       bool                 `json:"disabled,omitempty"`
-	DisabledReason string               `json:"disabled_reason,omitempty"`
-	NeedsReauth    bool                 `json:"needs_reauth,omitempty"`
-	ReauthReason   string               `json:"reauth_reason,omitempty"`
-	Windows        uint64               `json:"windows,omitempty"`
-	Cooldowns      map[string]*cooldown `json:"cooldowns,omitempty"`
-	Stats          Stats                `json:"stats"`
+	Added          time.Time `json:"added"`
+	Disabled       bool      `json:"disabled,omitempty"`
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+	NeedsReauth    bool      `json:"needs_reauth,omitempty"`
+	ReauthReason   string    `json:"reauth_reason,omitempty"`
+	// Unreadable is the class of the error the account's record last
+	// failed to read with (UnreadableClass), until a success clears it;
+	// the account is skipped until UnreadableUntil.
+	Unreadable      string               `json:"unreadable,omitempty"`
+	UnreadableUntil time.Time            `json:"unreadable_until,omitzero"`
+	Windows         uint64               `json:"windows,omitempty"`
+	Cooldowns       map[string]*cooldown `json:"cooldowns,omitempty"`
+	Stats           Stats                `json:"stats"`
 }
 
 func newState() *state {
@@ -113,6 +118,7 @@ func (s *state) clone() *state {
 	for l, a := range s.Accounts {
 		ca := *a
 		ca.Added = a.Added.Round(0)
+		ca.UnreadableUntil = a.UnreadableUntil.Round(0)
 		ca.Stats.LastUsed = a.Stats.LastUsed.Round(0)
 		ca.Stats.LastReport = a.Stats.LastReport.Round(0)
 		ca.Cooldowns = nil
@@ -236,7 +242,7 @@ func (s *Stats) count(o Outcome, now time.Time) {
 		s.AuthFailures++
 	case Overloaded:
 		s.Overloaded++
-	case Transient, Fatal:
+	case Transient, Fatal, RecordUnreadable:
 		s.Errors++
 	}
 	if o.Refreshed {

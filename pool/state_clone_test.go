@@ -18,7 +18,7 @@ func fullState() *state {
 		Accounts: map[string]*acctState{
 			"a": {
 				Added: now, Disabled: true, DisabledReason: "spare", NeedsReauth: true, ReauthReason: "invalid_grant",
-				Windows: 3,
+				Windows: 3, Unreadable: "tampered", UnreadableUntil: now.Add(time.Minute),
 				Cooldowns: map[string]*cooldown{
 					"":      {Kind: RateLimited, Until: now.Add(time.Minute), Step: 2, Window: 3, Reason: "rate_limit_exceeded", Status: 429},
 					"m-big": {Kind: QuotaExhausted, Until: now.Add(time.Hour), Step: 1, Window: 2, Reason: "insufficient_quota", Status: 429},

@@ -613,3 +613,61 @@ func TestHandlerMayCallPool(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// An account whose record cannot be read is skipped until it is checked
+// again, and a success on it, or Reset, clears the mark.
+func TestRecordUnreadable(t *testing.T) {
+	ctx := context.Background()
+	m := newMemVault()
+	ids := accts(2)
+	m.put(ids...)
+	clk := newClock()
+	p := open(t, m, clk)
+	l := acquire(t, p, pool.Hint{})
+	if l.ID != ids[0] {
+		t.Fatalf("first lease on %s", l.ID)
+	}
+	report(t, p, l, pool.Outcome{Kind: pool.RecordUnreadable, Reason: pool.UnreadableClass(vault.ErrTampered)})
+	a := accountOf(t, p, ids[0])
+	if a.Availability != pool.Unreadable || a.Unreadable != "tampered" || !a.Until.Equal(clk.Now().Add(pool.UnreadableRecheck)) {
+		t.Fatalf("after the failed read: %v %q until %v", a.Availability, a.Unreadable, a.Until)
+	}
+	if got := label(t, p, pool.Hint{}); got != ids[1].Label {
+		t.Fatalf("served by %s while the first is unreadable", got)
+	}
+	// Another process sees the mark.
+	if a := accountOf(t, open(t, m, clk), ids[0]); a.Unreadable != "tampered" {
+		t.Fatalf("another pool sees %q", a.Unreadable)
+	}
+	clk.Advance(pool.UnreadableRecheck)
+	l = acquire(t, p, pool.Hint{})
+	if l.ID != ids[0] {
+		t.Fatalf("after the recheck delay, served by %s", l.ID)
+	}
+	report(t, p, l, success())
+	if a := accountOf(t, p, ids[0]); a.Availability != pool.Ready || a.Unreadable != "" {
+		t.Fatalf("after a success: %v %q", a.Availability, a.Unreadable)
+	}
+	report(t, p, acquire(t, p, pool.Hint{}), pool.Outcome{Kind: pool.RecordUnreadable, Reason: "permissions"})
+	if err := p.Reset(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if a := accountOf(t, p, ids[0]); a.Availability != pool.Ready || a.Unreadable != "" {
+		t.Fatalf("after Reset: %v %q", a.Availability, a.Unreadable)
+	}
+}
+
+func TestUnreadableClass(t *testing.T) {
+	for err, want := range map[error]string{
+		&vault.PermissionError{Path: "x"}:                  "permissions",
+		&vault.RecordError{Err: vault.ErrTampered}:         "tampered",
+		vault.ErrMissing:                                   "missing",
+		vault.ErrRollback:                                  "rollback",
+		errors.New("disk on fire"):                         "error",
+		&vault.RecordError{Err: records.ErrEnvelopeFormat}: "tampered",
+	} {
+		if got := pool.UnreadableClass(err); got != want {
+			t.Errorf("UnreadableClass(%v) = %q, want %q", err, got, want)
+		}
+	}
+}

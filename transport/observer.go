@@ -29,9 +29,13 @@ const (
 	// EventDisabled: Account needs re-authentication or was disabled, for
 	// Reason.
 	EventDisabled
+	// EventUnreadable: Account's record could not be read from the vault;
+	// Reason is the error's class (pool.UnreadableClass: "tampered",
+	// "permissions", "missing"…). The account is skipped.
+	EventUnreadable
 )
 
-var eventNames = [...]string{"attempt", "rotate", "cooldown", "refresh", "exhausted", "disabled"}
+var eventNames = [...]string{"attempt", "rotate", "cooldown", "refresh", "exhausted", "disabled", "unreadable"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {
@@ -107,6 +111,9 @@ func (o slogObserver) Observe(e Event) {
 	case EventDisabled:
 		level = slog.LevelWarn
 		attrs = append(attrs, slog.String("reason", e.Reason), slog.Int("status", e.Status))
+	case EventUnreadable:
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("reason", e.Reason))
 	}
 	o.l.LogAttrs(context.Background(), level, "authvault "+e.Kind.String(), attrs...)
 }

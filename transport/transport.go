@@ -248,9 +248,17 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 	}
 	rec, err := lease.Record(ctx)
 	if err != nil {
-		// The account vanished (deleted) or cannot be read: not the
-		// caller's problem while others can serve.
-		t.pool.Report(lease, pool.Outcome{Kind: pool.Transient, Reason: "record unreadable"})
+		if ctx.Err() != nil {
+			a.discardLast()
+			return nil, true, ctx.Err()
+		}
+		// The record cannot be read (tampered with, unsafe permissions,
+		// gone): the account is marked and skipped, and the request
+		// moves on while others can serve.
+		class := pool.UnreadableClass(err)
+		t.pool.Report(lease, pool.Outcome{Kind: pool.RecordUnreadable, Reason: class})
+		a.failedID, a.failedWhy, a.failedStatus = lease.ID, "record unreadable ("+class+")", 0
+		a.emit(Event{Kind: EventUnreadable, Account: lease.ID, Reason: class})
 		return nil, false, nil
 	}
 	refreshed := false

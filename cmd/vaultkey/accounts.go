@@ -37,8 +37,11 @@ var accountsListCommand = &command{
 	help: `Lists every account, pool by pool in pool order: provider, namespace,
 label, kind (oauth, api, wellknown), state, when it was last used, and its
 successes and 429s (rate-limited and quota-exhausted answers). The state is
-"ready", "cooling until HH:MM:SS (reason)", "needs re-auth" (log in again)
-or "disabled (reason)".
+"ready", "cooling until HH:MM:SS (reason)", "needs re-auth" (log in again),
+"disabled (reason)", or "unreadable (tampered)" / "(permissions)" /
+"(missing)" for an account whose record cannot be read: requests skip it.
+
+Exit status: 1 when an account's record cannot be read (each is named).
 
   --provider P   only that provider's accounts
   --json         print a JSON array with every detail (cooldowns per model,
@@ -73,6 +76,17 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 			keys = append(keys, k) // List is sorted by provider, namespace
 		}
 	}
+	// The pool's marks are what requests ran into; a read now says what
+	// the record is like at present.
+	unreadable := map[records.ID]string{}
+	for _, en := range entries {
+		if _, err := u.Get(e.ctx, en.ID); err != nil {
+			if e.ctx.Err() != nil {
+				return e.ctx.Err()
+			}
+			unreadable[en.ID] = pool.UnreadableClass(err)
+		}
+	}
 	var accts []pool.Account
 	for _, k := range keys {
 		p, err := pool.Open(e.ctx, u.Vault, k)
@@ -89,15 +103,35 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 		}
 		accts = append(accts, got...)
 	}
+	var bad []string
+	for i := range accts {
+		a := &accts[i]
+		if class, ok := unreadable[a.ID]; ok {
+			a.Availability, a.Unreadable = pool.Unreadable, class
+			bad = append(bad, fmt.Sprintf("%s (%s)", a.ID, class))
+		} else if a.Unreadable != "" {
+			// Readable again: the mark goes with the next request.
+			a.Unreadable = ""
+			if a.Availability == pool.Unreadable {
+				a.Availability = pool.Ready
+			}
+		}
+	}
 	now := time.Now()
 	if asJSON {
-		return cli.WriteJSON(e.stdout, cli.AccountsJSON(accts, now, cli.WithKinds(kinds)))
-	}
-	if len(accts) == 0 {
+		err = cli.WriteJSON(e.stdout, cli.AccountsJSON(accts, now, cli.WithKinds(kinds)))
+	} else if len(accts) == 0 {
 		e.notef("no accounts%s yet: add an API key with: vaultkey accounts add-key PROVIDER --label NAME", forProvider(provider))
-		return nil
+	} else {
+		err = cli.WriteAccountsTable(e.stdout, accts, now, cli.WithKinds(kinds))
 	}
-	return cli.WriteAccountsTable(e.stdout, accts, now, cli.WithKinds(kinds))
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d account(s) cannot be read and are skipped: %s (see: vaultkey status)", len(bad), strings.Join(bad, ", "))}
+	}
+	return nil
 }
 
 func forProvider(p string) string {

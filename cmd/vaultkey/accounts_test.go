@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -183,4 +185,53 @@ func listStates(t *testing.T, s *sandbox) []string {
 		out = append(out, a.ID+" "+st)
 	}
 	return out
+}
+
+// An account whose record cannot be read is named by "accounts list" and
+// "status", which exit 1.
+func TestAccountsUnreadable(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.initFile()
+	s.addKey("anthropic", "first", "sk-ant-canary-unreadable-first")
+	files, _ := filepath.Glob(filepath.Join(s.dir, "records", "*.avr"))
+	s.addKey("anthropic", "second", "sk-ant-canary-unreadable-second")
+	if len(files) != 1 {
+		t.Fatalf("record files %v", files)
+	}
+	for _, c := range []struct {
+		spoil func() error
+		class string
+	}{
+		{func() error { return os.Chmod(files[0], 0o644) }, "permissions"},
+		{func() error {
+			if err := os.Chmod(files[0], 0o600); err != nil {
+				return err
+			}
+			b, err := os.ReadFile(files[0])
+			if err != nil {
+				return err
+			}
+			b[len(b)/2] ^= 0x40
+			return os.WriteFile(files[0], b, 0o600)
+		}, "tampered"},
+	} {
+		if err := c.spoil(); err != nil {
+			t.Fatal(err)
+		}
+		r := s.run(1, "accounts", "list")
+		want := "unreadable (" + c.class + ")"
+		if !regexp.MustCompile(`(?m)^1\s+anthropic\s+default\s+first\s+api\s+` + regexp.QuoteMeta(want)).MatchString(r.stdout) ||
+			!strings.Contains(r.stdout, "second") || !strings.Contains(r.stderr, "anthropic/default/first ("+c.class+")") {
+			t.Errorf("accounts list with a %s record:\n%s", c.class, r)
+		}
+		r = s.run(1, "accounts", "list", "--json")
+		var got []cli.AccountJSON
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got) != 2 || got[0].State != "unreadable" || got[0].Unreadable != c.class {
+			t.Errorf("accounts list --json with a %s record: %v\n%s", c.class, err, r)
+		}
+		if r := s.run(1, "status"); !regexp.MustCompile(`unreadable\s+anthropic/default/first \(` + c.class + `\)`).MatchString(r.stdout) {
+			t.Errorf("status with a %s record:\n%s", c.class, r)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
 )
@@ -32,7 +33,11 @@ says to run "vaultkey repair".
 
   --json   print the same as one JSON object
 
-Exit status: 1 when the integrity check finds a problem (each is listed).`,
+Accounts whose record cannot be read are listed as "unreadable", with why
+(tampered, permissions, missing): requests skip them.
+
+Exit status: 1 when the integrity check finds a problem or an account
+cannot be read (each is listed).`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		asJSON := fs.Bool("json", false, "")
 		return func(e *env, args []string) error {
@@ -54,6 +59,14 @@ type statusJSON struct {
 	Records    int           `json:"records"`
 	Counts     []countJSON   `json:"counts"`
 	Integrity  integrityJSON `json:"integrity"`
+	// Unreadable lists the accounts whose record cannot be read: requests
+	// skip them.
+	Unreadable []unreadableJSON `json:"unreadable,omitempty"`
+}
+
+type unreadableJSON struct {
+	ID    string `json:"id"`
+	Class string `json:"class"` // tampered, permissions, missing, rollback, error
 }
 
 type countJSON struct {
@@ -87,6 +100,14 @@ func runStatus(e *env, asJSON bool) error {
 		KeySource: e.keys.Describe(u.Source), Recipients: u.Recipients(), Records: len(entries),
 		Counts: countRecords(entries),
 	}
+	for _, en := range entries {
+		if _, err := u.Get(e.ctx, en.ID); err != nil {
+			if e.ctx.Err() != nil {
+				return e.ctx.Err()
+			}
+			st.Unreadable = append(st.Unreadable, unreadableJSON{ID: en.ID.String(), Class: pool.UnreadableClass(err)})
+		}
+	}
 	rep, verr := u.Verify(e.ctx)
 	if rep != nil {
 		st.Integrity.Checked, st.Integrity.Orphans = rep.Records, rep.Orphans
@@ -114,6 +135,9 @@ func runStatus(e *env, asJSON bool) error {
 	}
 	if !st.Integrity.OK {
 		return &exitError{code: 1, err: fmt.Errorf("integrity check failed: %d problem(s) in %s (see above)", len(st.Integrity.Problems), st.Dir)}
+	}
+	if len(st.Unreadable) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d account(s) cannot be read (see above)", len(st.Unreadable))}
 	}
 	return nil
 }
@@ -169,6 +193,13 @@ func writeStatus(w io.Writer, st *statusJSON) error {
 		if st.Integrity.Repair {
 			fmt.Fprintf(tw, "\t  the manifest was rolled back: see what \"vaultkey repair --dry-run\" would change, then run \"vaultkey repair\"\n")
 		}
+	}
+	for i, a := range st.Unreadable {
+		label := ""
+		if i == 0 {
+			label = "unreadable"
+		}
+		fmt.Fprintf(tw, "%s\t%s (%s): requests skip it\n", label, a.ID, a.Class)
 	}
 	return tw.Flush()
 }

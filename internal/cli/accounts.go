@@ -47,7 +47,8 @@ func (o tableOptions) kind(id records.ID) string {
 //
 // # is the account's position in its pool, from 1. STATE is "ready",
 // "cooling until HH:MM:SS (reason)" (with the date when not today),
-// "needs re-auth (reason)" or "disabled (reason)"; a ready account whose
+// "needs re-auth (reason)", "disabled (reason)" or "unreadable (class)";
+// a ready account whose
 // cooldowns hold only for some models says how many. LAST USED is
 // relative to now. 429S counts rate-limited and quota-exhausted outcomes.
 // Times are shown in now's location.
@@ -84,6 +85,8 @@ func AccountState(a pool.Account, now time.Time) string {
 		return withReason("disabled", a.DisabledReason)
 	case pool.ReauthNeeded:
 		return withReason("needs re-auth", a.ReauthReason)
+	case pool.Unreadable:
+		return withReason("unreadable", a.Unreadable)
 	case pool.Cooling:
 		if a.Until.After(now) {
 			return withReason("cooling until "+clock(a.Until, now), coolingReason(a))
@@ -168,16 +171,20 @@ type AccountJSON struct {
 	Kind      string `json:"kind,omitempty"`
 	// Position is the account's place in its pool's order, from 1.
 	Position int `json:"position"`
-	// State is "ready", "cooling", "needs-reauth" or "disabled".
+	// State is "ready", "cooling", "needs-reauth", "disabled" or
+	// "unreadable".
 	State string `json:"state"`
 	// Until is when an account-wide cooldown ends.
-	Until          time.Time      `json:"until,omitzero"`
-	Disabled       bool           `json:"disabled"`
-	DisabledReason string         `json:"disabled_reason,omitempty"`
-	NeedsReauth    bool           `json:"needs_reauth"`
-	ReauthReason   string         `json:"reauth_reason,omitempty"`
-	Cooldowns      []CooldownJSON `json:"cooldowns,omitempty"`
-	Stats          pool.Stats     `json:"stats"`
+	Until          time.Time `json:"until,omitzero"`
+	Disabled       bool      `json:"disabled"`
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+	NeedsReauth    bool      `json:"needs_reauth"`
+	ReauthReason   string    `json:"reauth_reason,omitempty"`
+	// Unreadable is why the account's record cannot be read: "tampered",
+	// "permissions", "missing", "rollback" or "error".
+	Unreadable string         `json:"unreadable,omitempty"`
+	Cooldowns  []CooldownJSON `json:"cooldowns,omitempty"`
+	Stats      pool.Stats     `json:"stats"`
 }
 
 // CooldownJSON is one backoff entry of an account.
@@ -193,6 +200,7 @@ type CooldownJSON struct {
 
 var stateNames = map[pool.Availability]string{
 	pool.Ready: "ready", pool.Cooling: "cooling", pool.ReauthNeeded: "needs-reauth", pool.Disabled: "disabled",
+	pool.Unreadable: "unreadable",
 }
 
 // AccountsJSON converts accounts for JSON output. It never includes a
@@ -206,7 +214,8 @@ func AccountsJSON(accts []pool.Account, now time.Time, opts ...TableOption) []Ac
 			Position: a.Position + 1, State: stateNames[a.Availability],
 			Disabled: a.Disabled, DisabledReason: a.DisabledReason,
 			NeedsReauth: a.NeedsReauth, ReauthReason: a.ReauthReason,
-			Stats: a.Stats,
+			Unreadable: a.Unreadable,
+			Stats:      a.Stats,
 		}
 		if k, ok := o.kinds[a.ID]; ok {
 			j.Kind = string(k)
