@@ -221,7 +221,7 @@ func TestAccountsUnreadable(t *testing.T) {
 		}
 		r := s.run(1, "accounts", "list")
 		want := "unreadable (" + c.class + ")"
-		if !regexp.MustCompile(`(?m)^1\s+anthropic\s+default\s+first\s+api\s+` + regexp.QuoteMeta(want)).MatchString(r.stdout) ||
+		if !regexp.MustCompile(`(?m)^1\s+anthropic\s+default\s+first\s+api\s+`+regexp.QuoteMeta(want)).MatchString(r.stdout) ||
 			!strings.Contains(r.stdout, "second") || !strings.Contains(r.stderr, "anthropic/default/first ("+c.class+")") {
 			t.Errorf("accounts list with a %s record:\n%s", c.class, r)
 		}
