@@ -117,8 +117,8 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 		}
 		c.Vault, c.ownVault = v, true
 	}
-	// Write-behind: a request rotating past a rate-limited account does not
-	// wait for the cooldown's durable write.
+	// Write-behind: a request rotating past rate-limited accounts writes
+	// their cooldowns once, before it returns (the transport flushes them).
 	popts := append([]pool.Option{pool.WithWriteBehind()}, o.poolOpts...)
 	p, err := pool.Open(ctx, c.Vault, pool.Key{Provider: provider, Namespace: o.namespace}, popts...)
 	if err != nil {

@@ -75,8 +75,10 @@
 // another's newer cooldown with its own stale copy. Acquire checks with one
 // stat whether another process changed the blob and re-reads it when it
 // did: a cooldown reported in any process is honoured by the next Acquire
-// in every other. Cooldowns, flags and order are written at once; request
-// counters in batches (WithCounterFlush) and on Close.
+// in every other. Cooldowns, flags and order are written at once (with
+// WithWriteBehind, by the next Flush or within about 10 ms; the transport
+// flushes before RoundTrip returns); request counters in batches
+// (WithCounterFlush) and on Close.
 //
 // A state blob that fails authentication or does not decode does not stop
 // the pool: it starts from a clean state (every account ready, order by

@@ -240,9 +240,10 @@ func WithStateErrorHandler(fn func(error)) Option { return func(c *config) { c.o
 
 // WithWriteBehind makes Report hand the state write to a background
 // writer instead of waiting for it: the outcome is in effect in this
-// process at once, and written to the vault right after, so a request that
-// rotates past a rate-limited account does not wait for a durable write.
-// Writes are at least 10 ms apart, each gathering every change since the
-// last, so other processes see a change within about that. Close and
-// Flush wait for the writer. The transport built by authvault.Open uses it.
+// process at once, and written to the vault within about 10 ms, each write
+// gathering every change since the last. Close and Flush wait for the
+// writer. A caller that must know a cooldown is shared before it goes on
+// calls Flush: the transport does before RoundTrip returns, so one request
+// that met several rate limits writes them once, and a process that exits
+// right after it loses none. authvault.Open uses it.
 func WithWriteBehind() Option { return func(c *config) { c.writeBehind = true } }

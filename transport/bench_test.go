@@ -72,7 +72,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	})
 	b.Run("authvault", func(b *testing.B) {
 		srv := benchUpstream(b, nil, new(atomic.Int64))
-		e := newEnv(b, envOpt{accounts: 4, poolOpts: []pool.Option{pool.WithWriteBehind()}})
+		e := newEnv(b, envOpt{accounts: 4, poolOpts: []pool.Option{pool.WithWriteBehind()}, trOpts: []Option{WithOrigins(srv.URL)}})
 		base := http.DefaultTransport.(*http.Transport).Clone()
 		defer base.CloseIdleConnections()
 		e.tr.cfg.base = base
@@ -123,7 +123,7 @@ func BenchmarkRotate(b *testing.B) {
 	b.Run("ratelimited=3", func(b *testing.B) {
 		var upstream atomic.Int64
 		srv := benchUpstream(b, map[string]bool{"tok1": true, "tok2": true, "tok3": true}, &upstream)
-		e := newEnv(b, envOpt{accounts: 4, poolOpts: []pool.Option{pool.WithWriteBehind(), pool.WithRelistInterval(0)}})
+		e := newEnv(b, envOpt{accounts: 4, poolOpts: []pool.Option{pool.WithWriteBehind(), pool.WithRelistInterval(0)}, trOpts: []Option{WithOrigins(srv.URL)}})
 		base := http.DefaultTransport.(*http.Transport).Clone()
 		defer base.CloseIdleConnections()
 		e.tr.cfg.base = base
@@ -194,7 +194,7 @@ func BenchmarkRotateInMemory(b *testing.B) {
 		}
 	})
 	b.Run("ratelimited=3", func(b *testing.B) {
-		e := newEnv(b, envOpt{accounts: 4, poolOpts: []pool.Option{pool.WithWriteBehind(), pool.WithRelistInterval(0)}})
+		e := newEnv(b, envOpt{accounts: 4, poolOpts: []pool.Option{pool.WithWriteBehind(), pool.WithRelistInterval(0)}, trOpts: []Option{WithOrigins("http://upstream.invalid")}})
 		e.tr.cfg.base = up
 		b.ReportAllocs()
 		for b.Loop() {

@@ -32,6 +32,11 @@
 //     needing a new login and the next one is tried; an API key rejected
 //     with 401 is marked the same way.
 //
+// An outcome that takes an account out of service (a cooldown, a needed
+// login, a refusal, an unreadable record) is in the pool's shared state
+// before RoundTrip returns, even with a pool that writes behind: a process
+// that exits right after a 429 leaves the cooldown for the next one.
+//
 // When no account can serve, the caller gets the last upstream answer, or a
 // synthetic 429 when nothing was sent, with Retry-After saying when the
 // soonest account is ready. WithMaxWait lets a request wait for it instead.

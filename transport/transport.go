@@ -142,7 +142,27 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r := &attempt{t: t, req: req, body: body, hint: hint}
 	r.tried = r.triedBuf[:0]
-	return r.run(ctx)
+	resp, err := r.run(ctx)
+	if r.changed {
+		// An account this request put out of service stays out for every
+		// process, even one that exits as soon as this returns: the
+		// change is in the shared state first (a pool that writes behind
+		// has only queued it). A cancelled request still writes it.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pool.DefaultWriteTimeout)
+		t.pool.Flush(wctx) // a failure is the pool's Health
+		cancel()
+	}
+	return resp, err
+}
+
+// report reports out on lease, noting whether it takes the account out of
+// service.
+func (a *attempt) report(lease *pool.Lease, out pool.Outcome) {
+	a.t.pool.Report(lease, out)
+	switch out.Kind {
+	case pool.RateLimited, pool.QuotaExhausted, pool.NeedsReauth, pool.Fatal, pool.RecordUnreadable:
+		a.changed = true
+	}
 }
 
 // attempt is the state of one RoundTrip across accounts.
@@ -162,6 +182,8 @@ type attempt struct {
 	failedID     records.ID
 	failedWhy    string
 	failedStatus int
+	// changed: an outcome took an account out of service.
+	changed bool
 }
 
 func (a *attempt) maxAttempts() int {
@@ -256,7 +278,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 		// gone): the account is marked and skipped, and the request
 		// moves on while others can serve.
 		class := pool.UnreadableClass(err)
-		t.pool.Report(lease, pool.Outcome{Kind: pool.RecordUnreadable, Reason: class})
+		a.report(lease, pool.Outcome{Kind: pool.RecordUnreadable, Reason: class})
 		a.failedID, a.failedWhy, a.failedStatus = lease.ID, "record unreadable ("+class+")", 0
 		a.emit(Event{Kind: EventUnreadable, Account: lease.ID, Reason: class})
 		return nil, false, nil
@@ -283,7 +305,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 			return nil, true, err
 		}
 		if err != nil {
-			t.pool.Report(lease, pool.Outcome{Kind: pool.Transient, Reason: "transport error", Refreshed: refreshed})
+			a.report(lease, pool.Outcome{Kind: pool.Transient, Reason: "transport error", Refreshed: refreshed})
 			a.discardLast()
 			return nil, true, err
 		}
@@ -300,7 +322,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 		}
 		switch out.Kind {
 		case pool.Success, pool.Overloaded, pool.Transient:
-			t.pool.Report(lease, out)
+			a.report(lease, out)
 			a.discardLast()
 			return resp, true, nil
 		case pool.AuthRejected:
@@ -327,7 +349,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 				}
 			}
 		}
-		t.pool.Report(lease, out)
+		a.report(lease, out)
 		a.noteFailure(lease, out)
 		if !a.body.replayable() {
 			a.discardLast()
@@ -367,7 +389,7 @@ func (a *attempt) refreshFailed(lease *pool.Lease, err error) {
 			out.Kind = pool.NeedsReauth
 		}
 	}
-	a.t.pool.Report(lease, out)
+	a.report(lease, out)
 	a.failedID, a.failedWhy, a.failedStatus = lease.ID, out.Reason, out.Status
 	if out.Kind == pool.NeedsReauth {
 		a.emit(Event{Kind: EventDisabled, Account: lease.ID, Status: out.Status, Reason: out.Reason})
