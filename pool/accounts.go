@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,8 +53,11 @@ type Account struct {
 	Until          time.Time
 	Disabled       bool
 	DisabledReason string
-	NeedsReauth    bool
-	ReauthReason   string
+	// DisabledAt is when an operator disabled the account (zero when a
+	// Fatal outcome did, or it is enabled).
+	DisabledAt   time.Time
+	NeedsReauth  bool
+	ReauthReason string
 	// Unreadable is the class of the error the account's record last
 	// failed to read with ("tampered", "permissions", "missing",
 	// "rollback", "error"; see UnreadableClass), empty once it was read
@@ -124,6 +128,7 @@ func (p *Pool) snapshot(a *account, now time.Time) Account {
 		Until:          until,
 		Disabled:       a.st.Disabled,
 		DisabledReason: a.st.DisabledReason,
+		DisabledAt:     p.disabledAt(a),
 		NeedsReauth:    a.st.NeedsReauth,
 		ReauthReason:   a.st.ReauthReason,
 		Unreadable:     a.st.Unreadable,
@@ -137,6 +142,13 @@ func (p *Pool) snapshot(a *account, now time.Time) Account {
 	return acc
 }
 
+func (p *Pool) disabledAt(a *account) time.Time {
+	if d := p.settings[a.label].disabled; d != nil && a.st.Disabled {
+		return d.At
+	}
+	return time.Time{}
+}
+
 func (p *Pool) lookup(id records.ID) (*account, error) {
 	if KeyOf(id) == p.key {
 		if a := p.byLabel[id.Label]; a != nil {
@@ -147,8 +159,9 @@ func (p *Pool) lookup(id records.ID) (*account, error) {
 }
 
 // Move puts the account at position to (from 0) in the pool's order,
-// shifting the accounts in between. The order is written at once and
-// every process follows it.
+// shifting the accounts in between. The order is written at once, into
+// the records (each record's Position) and the pool state, and every
+// process follows it.
 func (p *Pool) Move(ctx context.Context, id records.ID, to int) error {
 	return p.reorder(ctx, func() ([]string, error) {
 		a, err := p.lookup(id)
@@ -214,22 +227,76 @@ func (p *Pool) reorder(ctx context.Context, want func() ([]string, error)) error
 	}
 	p.apply(reorderOp(labels))
 	p.rebuild(now)
+	var moved []string
+	for i, l := range labels {
+		if p.settings[l].position != i+1 {
+			moved = append(moved, l)
+		}
+	}
+	pos := make(map[string]int, len(labels))
+	for i, l := range labels {
+		pos[l] = i + 1
+	}
 	p.unlock()
-	return p.persist(ctx)
+	// A record that cannot be written (unreadable) keeps its old position
+	// and is named in the error; the others move.
+	var errs []error
+	for _, l := range moved {
+		n := pos[l]
+		if err := p.updateRecord(ctx, l, func(r *records.Record) { r.Position = n }); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(append(errs, p.persist(ctx))...)
 }
 
+// updateRecord changes the record labelled label, and what the pool knows
+// of it.
+func (p *Pool) updateRecord(ctx context.Context, label string, fn func(r *records.Record)) error {
+	id := records.ID{Provider: p.key.Provider, Namespace: p.key.Namespace, Label: label}
+	r, err := p.store.Update(ctx, id, func(r *records.Record) error {
+		fn(r)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pool %s: %w", p.key, err)
+	}
+	p.mu.Lock()
+	p.settings[label] = settings{gen: r.Generation, position: r.Position, created: r.Created, disabled: r.Disabled}
+	p.mu.Unlock()
+	return nil
+}
+
+const defaultDisabledReason = "disabled by the operator"
+
 // Disable takes the account out of service until Enable, with a reason
-// shown to the operator. Written at once.
+// shown to the operator. The decision is written at once into the
+// account's record (with the time), where a lost or damaged pool state
+// cannot undo it and backups and copies keep it, and into the pool state.
 func (p *Pool) Disable(ctx context.Context, id records.ID, reason string) error {
 	if reason == "" {
-		reason = "disabled by the operator"
+		reason = defaultDisabledReason
+	}
+	if _, err := p.Account(ctx, id); err != nil {
+		return err
+	}
+	at := p.now().UTC()
+	if err := p.updateRecord(ctx, id.Label, func(r *records.Record) { r.Disabled = &records.Disabled{Reason: reason, At: at} }); err != nil {
+		return err
 	}
 	return p.change(ctx, id, func(st *acctState) { st.Disabled, st.DisabledReason = true, reason })
 }
 
-// Enable puts a disabled account back in service. Its cooldowns and
-// NeedsReauth flag are left as they are.
+// Enable puts a disabled account back in service, whether an operator or
+// a Fatal outcome disabled it. Its cooldowns and NeedsReauth flag are
+// left as they are.
 func (p *Pool) Enable(ctx context.Context, id records.ID) error {
+	if _, err := p.Account(ctx, id); err != nil {
+		return err
+	}
+	if err := p.updateRecord(ctx, id.Label, func(r *records.Record) { r.Disabled = nil }); err != nil {
+		return err
+	}
 	return p.change(ctx, id, func(st *acctState) { st.Disabled, st.DisabledReason = false, "" })
 }
 

@@ -31,8 +31,8 @@
 // # Choosing an account
 //
 // Accounts are the vault's records for the key, in an order the operator
-// sets (Move, Reorder; new accounts are appended in label order). The
-// strategy picks among the accounts that are ready:
+// sets (Move, Reorder; a new account goes last). The strategy picks among
+// the accounts that are ready:
 //
 //   - FillFirst (default): the first ready account in order. Staying on one
 //     account keeps the provider's prompt cache warm; the next account is
@@ -80,9 +80,19 @@
 // flushes before RoundTrip returns); request counters in batches
 // (WithCounterFlush) and on Close.
 //
+// Two kinds of data are kept apart. The operator's decisions, the order
+// and disabled accounts (with reason and time), are written into the
+// records themselves (records.Record Position and Disabled): sealed,
+// rollback-protected, in backups and copies. The pool state holds a copy
+// of them, so every process follows a change at once, and the
+// observations: cooldowns, needs-reauth and unreadable marks, counters.
+// Whenever the pool lists the vault, the records' decisions win.
+//
 // A state blob that fails authentication or does not decode does not stop
-// the pool: it starts from a clean state (every account ready, order by
-// label) and the records are not touched. The problem is returned by
+// the pool: it starts from a clean state (cooldowns and counters
+// forgotten; the order and disabled accounts come back from the records,
+// accounts no record places last, oldest first) and the records are not
+// touched. The problem is returned by
 // Health, as a *StateError wrapping vault.ErrTampered or ErrCorruptState,
 // and passed to the WithStateErrorHandler handler when one is set.
 //

@@ -75,8 +75,8 @@ func Example() {
 	fmt.Println("retried with", lease.ID.Label)
 	p.Report(lease, pool.Outcome{Kind: pool.Success, Status: 200})
 	// Output:
-	// sent with home@example.com
-	// retried with work@example.com
+	// sent with work@example.com
+	// retried with home@example.com
 }
 
 // When no account is ready, the error says when one will be.

@@ -109,7 +109,7 @@ func (c *memClient) List(ctx context.Context, f vault.Filter) ([]vault.Entry, er
 	var out []vault.Entry
 	for id, r := range c.m.records {
 		if (f.Provider == "" || f.Provider == id.Provider) && (f.Namespace == "" || f.Namespace == id.Namespace) {
-			out = append(out, vault.Entry{ID: id, Kind: r.Kind, Generation: 1})
+			out = append(out, vault.Entry{ID: id, Kind: r.Kind, Generation: max(r.Generation, 1)})
 		}
 	}
 	slices.SortFunc(out, func(a, b vault.Entry) int { return strings.Compare(a.ID.String(), b.ID.String()) })
@@ -124,6 +124,22 @@ func (c *memClient) Get(ctx context.Context, id records.ID) (*records.Record, er
 		return nil, &vault.RecordError{ID: id, Err: vault.ErrNotFound}
 	}
 	return r.Clone(), nil
+}
+
+func (c *memClient) Update(ctx context.Context, id records.ID, fn func(*records.Record) error) (*records.Record, error) {
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	r := c.m.records[id]
+	if r == nil {
+		return nil, &vault.RecordError{ID: id, Err: vault.ErrNotFound}
+	}
+	n := r.Clone()
+	if err := fn(n); err != nil {
+		return nil, err
+	}
+	n.Generation = max(r.Generation, 1) + 1
+	c.m.records[id] = n
+	return n.Clone(), nil
 }
 
 func (c *memClient) ReadState(ctx context.Context, name string) ([]byte, vault.StateStamp, error) {

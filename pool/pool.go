@@ -50,7 +50,8 @@ type Pool struct {
 	writing bool // a write is in flight: its result is newer than the disk
 
 	listed    map[string]struct{} // labels of the last vault listing
-	labels    []string            // the same, sorted
+	labels    []string            // the same, oldest record first
+	settings  map[string]settings // the operator's decisions, from the records
 	listStart time.Time
 	relistAt  time.Time
 	relistNow bool
@@ -101,6 +102,15 @@ func (a *account) eligible(now time.Time) bool {
 	return cd == nil || !cd.Until.After(now)
 }
 
+// settings are the operator's decisions about an account as its record
+// holds them, read when the record's generation changes.
+type settings struct {
+	gen      uint64
+	position int
+	created  time.Time
+	disabled *records.Disabled
+}
+
 type binding struct {
 	a       *account
 	expires time.Time
@@ -126,6 +136,7 @@ func Open(ctx context.Context, store Store, key Key, opts ...Option) (*Pool, err
 		cfg:      cfg,
 		state:    newState(),
 		byLabel:  map[string]*account{},
+		settings: map[string]settings{},
 		rr:       -1,
 		sessions: map[string]binding{},
 		sweepAt:  defaultAffinitySweepSize,
@@ -368,6 +379,7 @@ func (p *Pool) reload(ctx context.Context, now time.Time) error {
 	}
 	p.badBlob = bad
 	p.adopt(cleanState(p.labels, now), stamp, now)
+	p.relistNow = true // the records' decisions are enforced again
 	return nil
 }
 
@@ -390,10 +402,18 @@ func (p *Pool) relist(ctx context.Context, now time.Time) error {
 	for _, e := range entries {
 		if e.ID.Provider == p.key.Provider && e.ID.Namespace == p.key.Namespace {
 			labels = append(labels, e.ID.Label)
+			p.readSettings(ctx, e)
 		}
 	}
 	slices.Sort(labels)
 	labels = slices.Compact(labels)
+	for l := range p.settings {
+		if _, ok := slices.BinarySearch(labels, l); !ok {
+			delete(p.settings, l)
+		}
+	}
+	// New accounts go last, oldest first.
+	slices.SortStableFunc(labels, func(a, b string) int { return p.settings[a].created.Compare(p.settings[b].created) })
 	p.listStart = now
 	changed := p.listed == nil || !slices.Equal(labels, p.labels)
 	if changed {
@@ -406,7 +426,92 @@ func (p *Pool) relist(ctx context.Context, now time.Time) error {
 	if p.reconcile(now) || changed {
 		p.rebuild(now)
 	}
+	if p.enforce() {
+		p.rebuild(now)
+	}
 	return nil
+}
+
+// readSettings reads the operator's decisions from e's record when its
+// generation changed. A record that cannot be read keeps what was known
+// (the transport marks it unreadable when it is leased).
+func (p *Pool) readSettings(ctx context.Context, e vault.Entry) {
+	if s, ok := p.settings[e.ID.Label]; ok && s.gen == e.Generation {
+		return
+	}
+	r, err := p.store.Get(ctx, e.ID)
+	if err != nil {
+		return
+	}
+	p.settings[e.ID.Label] = settings{gen: e.Generation, position: r.Position, created: r.Created, disabled: r.Disabled}
+}
+
+// enforce makes the state's copy of the operator's decisions agree with
+// the records, which win: a pool state lost or damaged loses no order and
+// no disabled account. Records that name no position keep the state's
+// order. Called with mu held after a listing.
+func (p *Pool) enforce() bool {
+	changed := false
+	if want := p.recordOrder(); want != nil {
+		have := make([]string, 0, len(want))
+		for _, l := range p.state.Order {
+			if _, ok := p.listed[l]; ok {
+				have = append(have, l)
+			}
+		}
+		if !slices.Equal(have, want) {
+			p.apply(reorderOp(want))
+			changed = true
+		}
+	}
+	for _, l := range p.labels {
+		d := p.settings[l].disabled
+		st := p.state.Accounts[l]
+		if d == nil || st == nil || st.Disabled && st.DisabledReason == disabledReason(d) {
+			continue
+		}
+		reason := disabledReason(d)
+		p.apply(accountOp(l, func(st *acctState) { st.Disabled, st.DisabledReason = true, reason }))
+		changed = true
+	}
+	return changed
+}
+
+func disabledReason(d *records.Disabled) string {
+	if d.Reason == "" {
+		return defaultDisabledReason
+	}
+	return d.Reason
+}
+
+// recordOrder returns the listed accounts in the order their records
+// give (placed accounts by position, then the others oldest first), or
+// nil when no record is placed.
+func (p *Pool) recordOrder() []string {
+	placed := false
+	for _, l := range p.labels {
+		if p.settings[l].position > 0 {
+			placed = true
+			break
+		}
+	}
+	if !placed {
+		return nil
+	}
+	order := slices.Clone(p.labels)
+	slices.SortStableFunc(order, func(a, b string) int {
+		pa, pb := p.settings[a].position, p.settings[b].position
+		switch {
+		case pa == pb:
+			return 0
+		case pa == 0:
+			return 1
+		case pb == 0:
+			return -1
+		}
+		return cmp.Compare(pa, pb)
+	})
+	return order
 }
 
 // cleanState is the state the pool starts from when there is none, or
@@ -659,6 +764,9 @@ func (p *Pool) persist(ctx context.Context) error {
 	if readErr != nil && !p.badBlob {
 		// Gone bad since this process last read it.
 		p.readErr = p.note("read", readErr)
+	}
+	if readErr != nil {
+		p.relistNow = true // the records' decisions are enforced again
 	}
 	p.badBlob = false
 	p.pending = append([]op(nil), p.pending[n:]...)

@@ -17,6 +17,9 @@ type Store interface {
 	List(ctx context.Context, f vault.Filter) ([]vault.Entry, error)
 	// Get returns a copy of one record, vault.ErrNotFound if it is gone.
 	Get(ctx context.Context, id records.ID) (*records.Record, error)
+	// Update changes one record under the vault's lock: the operator's
+	// decisions (position, disabled) are kept in the records.
+	Update(ctx context.Context, id records.ID, fn func(*records.Record) error) (*records.Record, error)
 	// ReadState returns the named state blob and its stamp:
 	// vault.ErrNotFound when there is none, vault.ErrTampered when it
 	// fails authentication.

@@ -72,6 +72,17 @@ func appendWire(b []byte, w *wire) []byte {
 		}
 		b = append(b, '}')
 	}
+	if w.Position != 0 {
+		b = append(b, `,"position":`...)
+		b = strconv.AppendInt(b, int64(w.Position), 10)
+	}
+	if d := w.Disabled; d != nil {
+		b = append(b, `,"disabled":{"reason":`...)
+		b = appendString(b, d.Reason)
+		b = append(b, `,"at":`...)
+		b = appendString(b, d.At)
+		b = append(b, '}')
+	}
 	b = appendField(b, "created", w.Created, true)
 	b = appendField(b, "updated", w.Updated, true)
 	b = append(b, `,"generation":`...)

@@ -37,6 +37,8 @@ type wire struct {
 	API        *wireAPI          `json:"api,omitempty"`
 	WellKnown  *wireWellKnown    `json:"wellknown,omitempty"`
 	Meta       map[string]string `json:"meta,omitempty"`
+	Position   int               `json:"position,omitempty"`
+	Disabled   *wireDisabled     `json:"disabled,omitempty"`
 	Created    string            `json:"created,omitempty"`
 	Updated    string            `json:"updated,omitempty"`
 	Generation uint64            `json:"generation"`
@@ -51,6 +53,11 @@ type wireOAuth struct {
 	Scopes    []string `json:"scopes,omitempty"`
 	ClientID  string   `json:"client_id,omitempty"`
 	TokenURL  string   `json:"token_url,omitempty"`
+}
+
+type wireDisabled struct {
+	Reason string `json:"reason"`
+	At     string `json:"at"`
 }
 
 type wireAPI struct {
@@ -80,7 +87,12 @@ func encode(b []byte, r *Record) []byte {
 	w := wire{
 		V: CodecVersion, Provider: r.Provider, Namespace: r.Namespace, Label: r.Label,
 		Kind: r.Kind, Meta: r.Meta, Created: fmtTime(r.Created), Updated: fmtTime(r.Updated),
-		Generation: r.Generation,
+		Generation: r.Generation, Position: r.Position,
+	}
+	var d wireDisabled
+	if r.Disabled != nil {
+		d = wireDisabled{Reason: r.Disabled.Reason, At: fmtTime(r.Disabled.At)}
+		w.Disabled = &d
 	}
 	var o wireOAuth
 	var a wireAPI
@@ -125,9 +137,15 @@ func Unmarshal(data []byte) (*Record, error) {
 	}
 	r := &Record{
 		Provider: w.Provider, Namespace: w.Namespace, Label: w.Label, Kind: w.Kind,
-		Meta: w.Meta, Generation: w.Generation,
+		Meta: w.Meta, Generation: w.Generation, Position: w.Position,
 	}
 	var err error
+	if w.Disabled != nil {
+		r.Disabled = &Disabled{Reason: w.Disabled.Reason}
+		if r.Disabled.At, err = parseTime("disabled.at", w.Disabled.At); err != nil {
+			return nil, err
+		}
+	}
 	if r.Created, err = parseTime("created", w.Created); err != nil {
 		return nil, err
 	}

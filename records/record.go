@@ -64,9 +64,26 @@ type Record struct {
 
 	Meta map[string]string
 
+	// Position and Disabled are the operator's decisions about the
+	// account, sealed with its credential so that they survive a damaged
+	// pool state and travel with backups and copies.
+	//
+	// Position is the account's place in its pool's order, from 1. Zero
+	// means not placed: after every placed account, oldest first.
+	Position int
+	// Disabled, when set, says an operator took the account out of
+	// service, why and when.
+	Disabled *Disabled
+
 	Created    time.Time
 	Updated    time.Time
 	Generation uint64
+}
+
+// Disabled is an operator's decision to keep an account out of service.
+type Disabled struct {
+	Reason string
+	At     time.Time
 }
 
 // ID returns the record's provider/namespace/label.
@@ -90,11 +107,17 @@ func (r *Record) Validate() error {
 	if !ok {
 		return fmt.Errorf("%w: record %s: kind %q does not match its credential section", ErrInvalidRecord, r.ID(), r.Kind)
 	}
+	if r.Position < 0 {
+		return fmt.Errorf("%w: record %s: negative position", ErrInvalidRecord, r.ID())
+	}
 	if len(r.Meta) > maxMetaEntries {
 		return fmt.Errorf("%w: record %s: more than %d meta entries", ErrInvalidRecord, r.ID(), maxMetaEntries)
 	}
 	// Never say which field is not valid UTF-8: it may be a secret.
 	bad := !utf8.ValidString(string(r.Kind))
+	if r.Disabled != nil {
+		bad = bad || !utf8.ValidString(r.Disabled.Reason)
+	}
 	for k, v := range r.Meta {
 		bad = bad || !utf8.ValidString(k) || !utf8.ValidString(v)
 	}
@@ -138,6 +161,10 @@ func (r *Record) Clone() *Record {
 		c.WellKnown = &w
 	}
 	c.Meta = maps.Clone(r.Meta)
+	if r.Disabled != nil {
+		d := *r.Disabled
+		c.Disabled = &d
+	}
 	return &c
 }
 

@@ -22,8 +22,10 @@ func sample() *Record {
 		OAuth: &OAuth{Access: canary + "-access", Refresh: canary + "-refresh", IDToken: canary + "-id",
 			Expiry: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), AccountID: "acct", Scopes: []string{"user:inference"},
 			ClientID: "client", TokenURL: "https://auth.example.com/token"},
-		Meta:    map[string]string{"plan": "max", "quote": "a\"b\\c\n<&>\u2028"},
-		Created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Updated: time.Date(2026, 2, 1, 0, 0, 0, 1, time.UTC),
+		Meta:     map[string]string{"plan": "max", "quote": "a\"b\\c\n<&>\u2028"},
+		Position: 3,
+		Disabled: &Disabled{Reason: "leaked \"key\"", At: time.Date(2026, 3, 1, 0, 0, 0, 7, time.UTC)},
+		Created:  time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Updated: time.Date(2026, 2, 1, 0, 0, 0, 1, time.UTC),
 		Generation: 42,
 	}
 }

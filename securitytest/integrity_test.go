@@ -482,7 +482,9 @@ func TestWholeVaultRollbackNotDetected(t *testing.T) {
 
 // State blobs (pool cooldowns, counters) are authenticated but not
 // protected against rollback: an older copy put back is read as is. A
-// tampered one is refused, and the pool starts from a clean state.
+// tampered one is refused, and the pool starts from a clean state: its
+// cooldowns are forgotten, while an operator's decisions, kept in the
+// records, hold.
 func TestStateBlobRollbackNotDetected(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -502,6 +504,13 @@ func TestStateBlobRollbackNotDetected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lease, err := pl.Acquire(ctx, pool.Hint{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.Report(lease, pool.Outcome{Kind: pool.RateLimited, Status: 429}); err != nil {
+		t.Fatal(err)
+	}
 	if err := pl.Disable(ctx, idOAuth, "operator"); err != nil {
 		t.Fatal(err)
 	}
@@ -518,8 +527,10 @@ func TestStateBlobRollbackNotDetected(t *testing.T) {
 	if err := pl.Health(); !errors.Is(err, vault.ErrTampered) {
 		t.Errorf("Health: %v, want ErrTampered", err)
 	}
-	if a, err := pl.Account(ctx, idOAuth); err != nil || a.Disabled {
+	if a, err := pl.Account(ctx, idOAuth); err != nil || len(a.Cooldowns) != 0 {
 		t.Errorf("a tampered pool state must not be used: %+v, %v", a, err)
+	} else if !a.Disabled || a.DisabledReason != "operator" {
+		t.Errorf("the operator's decision, kept in the record, was lost: %+v", a)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/vault"
 )
 
 func TestAccounts(t *testing.T) {
@@ -233,5 +234,49 @@ func TestAccountsUnreadable(t *testing.T) {
 		if r := s.run(1, "status"); !regexp.MustCompile(`unreadable\s+anthropic/default/first \(` + c.class + `\)`).MatchString(r.stdout) {
 			t.Errorf("status with a %s record:\n%s", c.class, r)
 		}
+	}
+}
+
+// The order and a disabled account are the operator's decisions, kept in
+// the records: a damaged pool state loses neither, and a backup restored
+// into an empty directory keeps both.
+func TestOperatorDecisionsSurvive(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.initFile()
+	for _, l := range []string{"first", "second", "third"} {
+		s.addKey("anthropic", l, "sk-ant-canary-decisions-"+l)
+	}
+	s.run(0, "accounts", "move", "anthropic/default/third", "--to", "1")
+	s.run(0, "accounts", "disable", "anthropic/default/second", "--reason", "leaked key")
+	want := regexp.MustCompile(`(?s)1\s+anthropic\s+default\s+third\s+api\s+ready.*\n` +
+		`2\s+anthropic\s+default\s+first\s+api\s+ready.*\n` +
+		`3\s+anthropic\s+default\s+second\s+api\s+disabled \(leaked key\)`)
+	if r := s.run(0, "accounts", "list"); !want.MatchString(r.stdout) {
+		t.Fatalf("accounts list:\n%s", r)
+	}
+
+	// Flip a byte of the sealed pool state.
+	states, _ := filepath.Glob(filepath.Join(s.dir, "state", "*.avs"))
+	if len(states) != 1 {
+		t.Fatalf("state files %v", states)
+	}
+	b, err := vault.DirStore(s.dir).Read("state/" + filepath.Base(states[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 1
+	if err := os.WriteFile(states[0], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.run(0, "accounts", "list"); !want.MatchString(r.stdout) || !strings.Contains(r.stderr, "tampered") {
+		t.Fatalf("accounts list after the state was damaged:\n%s", r)
+	}
+
+	backup, idPath := backupOf(t, s)
+	dir := filepath.Join(s.root, "restored")
+	s.run(0, "import", backup, "--dir", dir, "-i", idPath)
+	if r := s.run(0, "--dir", dir, "accounts", "list"); !want.MatchString(r.stdout) {
+		t.Fatalf("accounts list of the restored vault:\n%s", r)
 	}
 }

@@ -178,6 +178,7 @@ type AccountJSON struct {
 	Until          time.Time `json:"until,omitzero"`
 	Disabled       bool      `json:"disabled"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
+	DisabledAt     time.Time `json:"disabled_at,omitzero"`
 	NeedsReauth    bool      `json:"needs_reauth"`
 	ReauthReason   string    `json:"reauth_reason,omitempty"`
 	// Unreadable is why the account's record cannot be read: "tampered",
@@ -212,7 +213,7 @@ func AccountsJSON(accts []pool.Account, now time.Time, opts ...TableOption) []Ac
 		j := AccountJSON{
 			ID: a.ID.String(), Provider: a.ID.Provider, Namespace: a.ID.Namespace, Label: a.ID.Label,
 			Position: a.Position + 1, State: stateNames[a.Availability],
-			Disabled: a.Disabled, DisabledReason: a.DisabledReason,
+			Disabled: a.Disabled, DisabledReason: a.DisabledReason, DisabledAt: a.DisabledAt,
 			NeedsReauth: a.NeedsReauth, ReauthReason: a.ReauthReason,
 			Unreadable: a.Unreadable,
 			Stats:      a.Stats,
