@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -16,7 +18,7 @@ import (
 
 var accountsCommand = &command{
 	name:     "accounts",
-	synopsis: "accounts list | add-key | rm | move | reset | disable | enable",
+	synopsis: "accounts list | add-key | set-key | rm | move | reset | disable | enable",
 	summary:  "list and manage the accounts of each provider",
 	help: `The vault holds any number of accounts per provider and namespace; each
 provider+namespace is a pool, whose accounts serve requests in order
@@ -25,7 +27,7 @@ provider+namespace is a pool, whose accounts serve requests in order
 An account is named by its ID, provider/namespace/label, or provider/label
 in the "default" namespace: anthropic/default/me@example.com, openai/work.`,
 	subs: []*command{
-		accountsListCommand, accountsAddKeyCommand, accountsRmCommand, accountsMoveCommand,
+		accountsListCommand, accountsAddKeyCommand, accountsSetKeyCommand, accountsRmCommand, accountsMoveCommand,
 		accountsResetCommand, accountsDisableCommand, accountsEnableCommand,
 	},
 }
@@ -143,23 +145,35 @@ func forProvider(p string) string {
 
 var accountsAddKeyCommand = &command{
 	name:     "add-key",
-	synopsis: "accounts add-key PROVIDER --label L [--namespace N]",
+	synopsis: "accounts add-key PROVIDER --label L [--namespace N] [--base-url URL]",
 	summary:  "add an account with an API key",
 	help: `Adds an account that authenticates with a static API key. The key is read
 from standard input when it is not a terminal (echo "$KEY" | vaultkey …,
 or < keyfile), else asked for on the terminal without echo. It is never
 taken from the command line, where other users and shell history see it.
 
-  --label L       the account's name, unique within provider and namespace
-                  (required)
-  --namespace N   the namespace (default "default"), e.g. "work" or an
-                  enterprise host
+PROVIDER is one of the known providers (anthropic, copilot, cursor,
+google, openai, qwen). Any other id is a custom OpenAI-compatible
+provider, and needs --base-url. The new account goes last in its pool
+(see: accounts move).
 
-Example:
-  printf %s "$OPENAI_API_KEY" | vaultkey accounts add-key openai --label work`,
+  --label L        the account's name, unique within provider and namespace
+                   (required)
+  --namespace N    the namespace (default "default"), e.g. "work" or an
+                   enterprise host
+  --base-url URL   the account's own API base URL (a proxy, a gateway, a
+                   self-hosted or custom provider): requests addressed to
+                   the provider's default base URL go there, and the key is
+                   sent to that origin and the provider's own, never
+                   anywhere else
+
+Examples:
+  printf %s "$OPENAI_API_KEY" | vaultkey accounts add-key openai --label work
+  vaultkey accounts add-key together --label me --base-url https://api.together.xyz/v1 < key.txt`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		label := fs.String("label", "", "")
 		namespace := fs.String("namespace", records.DefaultNamespace, "")
+		baseURL := fs.String("base-url", "", "")
 		return func(e *env, args []string) error {
 			if len(args) != 1 {
 				return cli.Usagef("name exactly one provider")
@@ -171,12 +185,49 @@ Example:
 			if err := id.Validate(); err != nil {
 				return cli.Usagef("%v", err)
 			}
-			return runAddKey(e, id)
+			meta, err := baseURLMeta(id.Provider, *baseURL)
+			if err != nil {
+				return err
+			}
+			return runAddKey(e, id, meta)
 		}
 	},
 }
 
-func runAddKey(e *env, id records.ID) error {
+// baseURLMeta checks a provider id and an account's --base-url: a known
+// provider takes one or none, any other id is a custom provider and needs
+// one. It returns the record Meta that holds it.
+func baseURLMeta(provider, baseURL string) (map[string]string, error) {
+	_, known := adapters.Lookup(provider)
+	if baseURL == "" {
+		if !known {
+			return nil, cli.Usagef("unknown provider %q: known providers are %s; a custom OpenAI-compatible provider needs --base-url",
+				provider, strings.Join(adapters.Providers(), ", "))
+		}
+		return nil, nil
+	}
+	u, err := bearer.ParseBaseURL(baseURL, false)
+	if err != nil {
+		return nil, cli.Usagef("--base-url: %v", err)
+	}
+	return map[string]string{adapters.MetaBaseURL: u.String()}, nil
+}
+
+// readAPIKey reads an API key from standard input or the terminal and
+// checks it is one token.
+func readAPIKey(e *env, id records.ID) ([]byte, error) {
+	key, err := cli.ReadSecret(e.stdin, e.stderr, "API key for "+id.String()+": ")
+	if err != nil {
+		return nil, fmt.Errorf("reading the API key: %w", err)
+	}
+	if strings.IndexFunc(string(key), func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		clear(key)
+		return nil, errors.New("the API key holds white space or control characters: give only the key")
+	}
+	return key, nil
+}
+
+func runAddKey(e *env, id records.ID, meta map[string]string) error {
 	u, err := e.openVault()
 	if err != nil {
 		return err
@@ -187,17 +238,14 @@ func runAddKey(e *env, id records.ID) error {
 	} else if !errors.Is(err, vault.ErrNotFound) {
 		return err
 	}
-	key, err := cli.ReadSecret(e.stdin, e.stderr, "API key for "+id.String()+": ")
+	key, err := readAPIKey(e, id)
 	if err != nil {
-		return fmt.Errorf("reading the API key: %w", err)
+		return err
 	}
 	defer clear(key)
-	if strings.IndexFunc(string(key), func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return errors.New("the API key holds white space or control characters: give only the key")
-	}
 	rec := &records.Record{
 		Provider: id.Provider, Namespace: id.Namespace, Label: id.Label,
-		Kind: records.KindAPI, API: &records.APIKey{Key: records.Secret(key)},
+		Kind: records.KindAPI, API: &records.APIKey{Key: records.Secret(key)}, Meta: meta,
 	}
 	err = u.Batch(e.ctx, func(b *vault.Batch) error {
 		if _, err := b.Get(id); err == nil {
@@ -211,6 +259,77 @@ func runAddKey(e *env, id records.ID) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "added %s (api key)\n", id)
+	return nil
+}
+
+var accountsSetKeyCommand = &command{
+	name:     "set-key",
+	synopsis: "accounts set-key ID",
+	summary:  "replace an account's API key in place",
+	help: `Replaces the API key of the account ID (a rotated or leaked key) without
+removing the account: its position, settings, base URL and counters stay.
+The key is read from standard input when it is not a terminal, else asked
+for on the terminal without echo; never from the command line. A
+needs-re-auth mark is cleared: the new key is tried on the next request.
+
+Example:
+  printf %s "$NEW_KEY" | vaultkey accounts set-key openai/default/work`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		return func(e *env, args []string) error {
+			id, err := oneID(args)
+			if err != nil {
+				return err
+			}
+			return runSetKey(e, id)
+		}
+	},
+}
+
+func runSetKey(e *env, id records.ID) error {
+	u, err := e.openVault()
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	rec, err := u.Get(e.ctx, id)
+	if errors.Is(err, vault.ErrNotFound) {
+		return noAccount(id)
+	}
+	if err != nil {
+		return err
+	}
+	if rec.Kind != records.KindAPI {
+		return fmt.Errorf("account %s holds an %s credential, not an API key: log in again instead (vaultkey login)", id, rec.Kind)
+	}
+	key, err := readAPIKey(e, id)
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	_, err = u.Update(e.ctx, id, func(r *records.Record) error {
+		if r.Kind != records.KindAPI || r.API == nil {
+			return fmt.Errorf("account %s no longer holds an API key", id)
+		}
+		r.API.Key = records.Secret(key)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p, err := pool.Open(e.ctx, u.Vault, pool.KeyOf(id))
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if a, err := p.Account(e.ctx, id); err == nil && a.NeedsReauth {
+		if err := p.ClearNeedsReauth(e.ctx, id); err != nil {
+			return err
+		}
+	}
+	if err := p.Close(); err != nil {
+		return fmt.Errorf("writing the pool state: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "replaced the API key of %s\n", id)
 	return nil
 }
 
@@ -250,20 +369,34 @@ var accountsMoveCommand = &command{
 	help: `Moves the account ID to position N (from 1, as "accounts list" numbers
 them) in its pool's order, shifting the accounts in between. With the
 default fill-first strategy, position 1 serves every request while it is
-healthy. Every process using the vault follows the new order.
+healthy. Every process using the vault follows the new order, which is
+kept in the accounts' records: backups and copies keep it. A new account
+goes last.
 
-  --to N   the new position (required)`,
+  --to N   the new position, 1 to the number of accounts in the pool
+           (required)
+
+Example:
+  vaultkey accounts move anthropic/default/work --to 1`,
 	setup: func(fs *flag.FlagSet) runFunc {
-		to := fs.Int("to", 0, "")
+		const unset = -1 << 31
+		to := fs.Int("to", unset, "")
 		return func(e *env, args []string) error {
 			id, err := oneID(args)
 			if err != nil {
 				return err
 			}
-			if *to < 1 {
+			if *to == unset {
 				return cli.Usagef("--to N is required, N from 1")
 			}
 			return poolChange(e, id, func(p *pool.Pool, a pool.Account) (string, error) {
+				all, err := p.Accounts(e.ctx)
+				if err != nil {
+					return "", err
+				}
+				if *to < 1 || *to > len(all) {
+					return "", cli.Usagef("--to %d is out of range: pool %s has %d account(s), positions 1..%d", *to, pool.KeyOf(id), len(all), len(all))
+				}
 				if err := p.Move(e.ctx, id, *to-1); err != nil {
 					return "", err
 				}

@@ -280,3 +280,59 @@ func TestOperatorDecisionsSurvive(t *testing.T) {
 		t.Fatalf("accounts list of the restored vault:\n%s", r)
 	}
 }
+
+// Positions count from 1 and an out-of-range one is a usage error; a new
+// account goes last; set-key replaces a key in place; add-key refuses an
+// unknown provider unless a base URL makes it a custom one.
+func TestAccountsOrderKeysProviders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newSandbox(t)
+	s.initFile()
+	// Added in an order that is not the label order.
+	for _, l := range []string{"work", "personal"} {
+		s.addKey("openai", l, "sk-canary-order-"+l)
+	}
+	if r := s.run(0, "accounts", "list"); !regexp.MustCompile(`(?s)1\s+openai\s+default\s+work.*\n2\s+openai\s+default\s+personal`).MatchString(r.stdout) {
+		t.Errorf("a new account does not go last:\n%s", r)
+	}
+	for _, to := range []string{"0", "3", "-1"} {
+		r := s.run(2, "accounts", "move", "openai/default/work", "--to", to)
+		if !strings.Contains(r.stderr, "positions 1..2") {
+			t.Errorf("move --to %s:\n%s", to, r)
+		}
+	}
+	s.run(2, "accounts", "move", "openai/default/work")
+	if r := s.run(0, "accounts", "move", "openai/default/personal", "--to", "1"); !strings.Contains(r.stdout, "position 1") {
+		t.Errorf("move:\n%s", r)
+	}
+	s.run(0, "accounts", "disable", "openai/default/work", "--reason", "rotating")
+
+	// set-key: same account, same place, same decision, the new key.
+	s.addSecret("sk-canary-order-rotated")
+	if r := s.runIn("sk-canary-order-rotated\n", 0, "accounts", "set-key", "openai/default/work"); !strings.Contains(r.stdout, "replaced the API key of openai/default/work") {
+		t.Errorf("set-key:\n%s", r)
+	}
+	if r := s.run(0, "accounts", "list"); !regexp.MustCompile(`(?s)1\s+openai\s+default\s+personal.*\n2\s+openai\s+default\s+work\s+api\s+disabled \(rotating\)`).MatchString(r.stdout) {
+		t.Errorf("after set-key:\n%s", r)
+	}
+	v := openVault(t, s.dir, s.identitiesFromFile())
+	rec, err := v.Get(ctx, records.ID{Provider: "openai", Namespace: "default", Label: "work"})
+	if err != nil || rec.API.Key.Reveal() != "sk-canary-order-rotated" || rec.Position != 2 || rec.Disabled == nil {
+		t.Errorf("set-key stored %v, %v", rec, err)
+	}
+	s.run(1, "accounts", "set-key", "openai/default/nobody")
+
+	// Known providers only; a custom one with its base URL.
+	r := s.runIn("sk-canary-typo\n", 2, "accounts", "add-key", "opnai", "--label", "x")
+	if !strings.Contains(r.stderr, `unknown provider "opnai"`) || !strings.Contains(r.stderr, "anthropic, copilot, cursor, google, openai, qwen") {
+		t.Errorf("add-key with a typo'd provider:\n%s", r)
+	}
+	s.run(2, "accounts", "add-key", "together", "--label", "me", "--base-url", "ftp://x")
+	s.addSecret("sk-canary-together")
+	s.runIn("sk-canary-together\n", 0, "accounts", "add-key", "together", "--label", "me", "--base-url", "https://API.together.xyz/v1/")
+	rec, err = v.Get(ctx, records.ID{Provider: "together", Namespace: "default", Label: "me"})
+	if err != nil || rec.Meta["base_url"] != "https://api.together.xyz/v1" {
+		t.Errorf("custom provider stored %v, %v", rec, err)
+	}
+}
