@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -102,9 +103,25 @@ func TestOpenRotatesEndToEnd(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()
-	if _, err := Open(ctx, "no-such-provider", WithDir(t.TempDir())); err == nil || !strings.Contains(err.Error(), "no adapter") {
+	// An unknown provider whose accounts name no base URL: a typo, refused
+	// with the list of known providers.
+	dir0, key0 := newVault(t)
+	chain0 := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(k string) string {
+		if k == keysource.EnvKey {
+			return key0
+		}
+		return ""
+	}}}}
+	if _, err := Open(ctx, "acme", WithDir(dir0), WithKeys(chain0)); err == nil || !strings.Contains(err.Error(), `unknown provider "acme"`) ||
+		!strings.Contains(err.Error(), "anthropic, copilot, cursor, google, openai, qwen") {
 		t.Errorf("unknown provider: %v", err)
 	}
+	// With a base URL it is a custom provider.
+	c, err := Open(ctx, "acme", WithDir(dir0), WithKeys(chain0), WithBaseURL("https://api.acme.example/v1"))
+	if err != nil {
+		t.Fatalf("custom provider with WithBaseURL: %v", err)
+	}
+	c.Close()
 	a, _ := bearer.New("acme")
 	if _, err := Open(ctx, "acme", WithAdapter(a), WithDir(filepath.Join(t.TempDir(), "none"))); !errors.Is(err, vault.ErrNoVault) || !strings.Contains(err.Error(), "vaultkey init") {
 		t.Errorf("no vault: %v", err)
@@ -113,5 +130,60 @@ func TestOpenErrors(t *testing.T) {
 	empty := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(string) string { return "" }}}}
 	if _, err := Open(ctx, "acme", WithAdapter(a), WithDir(dir), WithKeys(empty)); err == nil || !strings.Contains(err.Error(), "AUTHVAULT_KEY") {
 		t.Errorf("no key: %v", err)
+	}
+}
+
+// A custom provider's OAuth account carries its base URL, token URL,
+// client id and client secret: a process refreshes and uses it with no
+// code of its own.
+func TestCustomOAuthAccountNeedsNoCode(t *testing.T) {
+	ctx := context.Background()
+	var tokenAuth, apiAuth []string
+	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		r.ParseForm()
+		tokenAuth = append(tokenAuth, user+":"+pass+" "+r.Form.Get("refresh_token"))
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"fresh-access","refresh_token":"rotated","expires_in":3600,"token_type":"Bearer"}`)
+	}))
+	defer tokens.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apiAuth = append(apiAuth, r.URL.Path+" "+r.Header.Get("Authorization"))
+		io.WriteString(w, "ok")
+	}))
+	defer api.Close()
+	id, _ := age.GenerateX25519Identity()
+	dir := filepath.Join(t.TempDir(), "vault")
+	v, err := vault.Create(ctx, dir, []age.Recipient{id.Recipient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Put(ctx, &records.Record{Provider: "corpai", Namespace: "default", Label: "me", Kind: records.KindOAuth,
+		OAuth: &records.OAuth{Access: "stale", Refresh: "refresh-1", Expiry: time.Now().Add(-time.Minute),
+			ClientID: "corp-client", ClientSecret: "corp-secret", TokenURL: tokens.URL + "/token"},
+		Meta: map[string]string{"base_url": api.URL + "/v1"}})
+	v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(k string) string {
+		if k == keysource.EnvKey {
+			return id.String()
+		}
+		return ""
+	}}}}
+	c, err := Open(ctx, "corpai", WithDir(dir), WithKeys(chain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	resp, err := c.HTTP.Get(api.URL + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Join(tokenAuth, ",") != "corp-client:corp-secret refresh-1" ||
+		strings.Join(apiAuth, ",") != "/v1/models Bearer fresh-access" {
+		t.Fatalf("status %d, token endpoint saw %v, API saw %v", resp.StatusCode, tokenAuth, apiAuth)
 	}
 }

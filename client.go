@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -30,7 +32,17 @@ type options struct {
 	trOpts    []transport.Option
 	logger    *slog.Logger
 	vaultOpts []vault.Option
+	baseURL   string
 }
+
+// WithBaseURL makes provider, when it is not one of the known providers,
+// a custom OpenAI-compatible one served by the generic bearer adapter
+// (adapters/bearer) with base as its default base URL: requests addressed
+// to it go to each account's own base URL when it has one, and base's
+// origin is bound to every account. Without it, Open serves an unknown
+// provider only when its accounts name their own base URL (vaultkey
+// accounts add-key NAME --base-url URL).
+func WithBaseURL(base string) Option { return func(o *options) { o.baseURL = base } }
 
 // WithDir opens the vault in dir instead of DefaultDir.
 func WithDir(dir string) Option { return func(o *options) { o.dir = dir } }
@@ -96,10 +108,19 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 		fn(&o)
 	}
 	a := o.adapter
+	custom := false
 	if a == nil {
 		var ok bool
 		if a, ok = adapters.Lookup(provider); !ok {
-			return nil, fmt.Errorf("authvault: no adapter registered for provider %q (registered: %v)", provider, adapters.Providers())
+			var bopts []bearer.Option
+			if o.baseURL != "" {
+				bopts = append(bopts, bearer.WithBaseURL(o.baseURL))
+			}
+			b, err := bearer.New(provider, bopts...)
+			if err != nil {
+				return nil, fmt.Errorf("authvault: custom provider %q: %w", provider, err)
+			}
+			a, custom = b, o.baseURL == ""
 		}
 	}
 	c := &Client{Vault: o.vault}
@@ -117,6 +138,12 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 		}
 		c.Vault, c.ownVault = v, true
 	}
+	if custom {
+		if err := checkCustom(ctx, c.Vault, provider, o.namespace); err != nil {
+			c.closeVault()
+			return nil, err
+		}
+	}
 	// Write-behind: a request rotating past rate-limited accounts writes
 	// their cooldowns once, before it returns (the transport flushes them).
 	popts := append([]pool.Option{pool.WithWriteBehind()}, o.poolOpts...)
@@ -133,6 +160,23 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 	c.Transport = transport.New(p, a, c.Vault, trOpts...)
 	c.HTTP = &http.Client{Transport: c.Transport}
 	return c, nil
+}
+
+// checkCustom refuses an unknown provider whose accounts name no base URL
+// of their own: most likely a typo, and a credential with nowhere it may
+// be sent.
+func checkCustom(ctx context.Context, v *vault.Vault, provider, namespace string) error {
+	entries, err := v.List(ctx, vault.Filter{Provider: provider, Namespace: namespace})
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if r, err := v.Get(ctx, e.ID); err == nil && r.Meta[adapters.MetaBaseURL] != "" {
+			return nil
+		}
+	}
+	return fmt.Errorf("authvault: unknown provider %q (known: %s): a custom OpenAI-compatible provider needs WithBaseURL, or accounts with a base URL (vaultkey accounts add-key %s --base-url URL)",
+		provider, strings.Join(adapters.Providers(), ", "), provider)
 }
 
 // OpenVault opens the vault in dir with the key found by chain (nil: the

@@ -38,6 +38,7 @@ func appendWire(b []byte, w *wire) []byte {
 		}
 		b = appendField(b, "client_id", o.ClientID, true)
 		b = appendField(b, "token_url", o.TokenURL, true)
+		b = appendField(b, "client_secret", o.Secret, true)
 		if len(b) > n {
 			b = slices.Delete(b, n, n+1) // the first field's leading comma
 		}

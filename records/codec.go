@@ -53,6 +53,7 @@ type wireOAuth struct {
 	Scopes    []string `json:"scopes,omitempty"`
 	ClientID  string   `json:"client_id,omitempty"`
 	TokenURL  string   `json:"token_url,omitempty"`
+	Secret    string   `json:"client_secret,omitempty"`
 }
 
 type wireDisabled struct {
@@ -103,7 +104,7 @@ func encode(b []byte, r *Record) []byte {
 		o = wireOAuth{
 			Access: ro.Access.Reveal(), Refresh: ro.Refresh.Reveal(), Expiry: fmtTime(ro.Expiry),
 			AccountID: ro.AccountID, IDToken: ro.IDToken.Reveal(), Scopes: ro.Scopes,
-			ClientID: ro.ClientID, TokenURL: ro.TokenURL,
+			ClientID: ro.ClientID, TokenURL: ro.TokenURL, Secret: ro.ClientSecret.Reveal(),
 		}
 		w.OAuth = &o
 	case r.API != nil:
@@ -157,6 +158,7 @@ func Unmarshal(data []byte) (*Record, error) {
 		r.OAuth = &OAuth{
 			Access: Secret(o.Access), Refresh: Secret(o.Refresh), AccountID: o.AccountID,
 			IDToken: Secret(o.IDToken), Scopes: o.Scopes, ClientID: o.ClientID, TokenURL: o.TokenURL,
+			ClientSecret: Secret(o.Secret),
 		}
 		if r.OAuth.Expiry, err = parseTime("oauth.expiry", o.Expiry); err != nil {
 			return nil, err

@@ -34,6 +34,10 @@ type OAuth struct {
 	ClientID string
 	// TokenURL overrides the provider's default token endpoint.
 	TokenURL string
+	// ClientSecret is a confidential client's secret, for a custom
+	// provider's refresh (sent with HTTP Basic authentication). Empty
+	// for a public client.
+	ClientSecret Secret
 }
 
 // APIKey is a static key.
@@ -126,7 +130,7 @@ func (r *Record) Validate() error {
 		o := r.OAuth
 		bad = bad || !utf8.ValidString(string(o.Access)) || !utf8.ValidString(string(o.Refresh)) ||
 			!utf8.ValidString(string(o.IDToken)) || !utf8.ValidString(o.AccountID) ||
-			!utf8.ValidString(o.ClientID) || !utf8.ValidString(o.TokenURL)
+			!utf8.ValidString(o.ClientID) || !utf8.ValidString(o.TokenURL) || !utf8.ValidString(string(o.ClientSecret))
 		for _, sc := range o.Scopes {
 			bad = bad || !utf8.ValidString(sc)
 		}
@@ -169,19 +173,19 @@ func (r *Record) Clone() *Record {
 }
 
 // Secrets returns the credential values r holds: an OAuth account's
-// access, refresh and ID tokens, or its API key or well-known token, then
+// access, refresh and ID tokens and client secret, or its API key or well-known token, then
 // empty Secrets. It makes no allocation: code that keeps credentials out
 // of logs and errors checks every answer against it.
-func (r *Record) Secrets() [3]Secret {
+func (r *Record) Secrets() [4]Secret {
 	switch {
 	case r.OAuth != nil:
-		return [3]Secret{r.OAuth.Access, r.OAuth.Refresh, r.OAuth.IDToken}
+		return [4]Secret{r.OAuth.Access, r.OAuth.Refresh, r.OAuth.IDToken, r.OAuth.ClientSecret}
 	case r.API != nil:
-		return [3]Secret{r.API.Key}
+		return [4]Secret{r.API.Key}
 	case r.WellKnown != nil:
-		return [3]Secret{r.WellKnown.Token}
+		return [4]Secret{r.WellKnown.Token}
 	}
-	return [3]Secret{}
+	return [4]Secret{}
 }
 
 // AccessToken returns the token a request is authorized with: the OAuth

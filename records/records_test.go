@@ -21,7 +21,7 @@ func sample() *Record {
 		Provider: "anthropic", Namespace: "default", Label: "me@example.com", Kind: KindOAuth,
 		OAuth: &OAuth{Access: canary + "-access", Refresh: canary + "-refresh", IDToken: canary + "-id",
 			Expiry: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), AccountID: "acct", Scopes: []string{"user:inference"},
-			ClientID: "client", TokenURL: "https://auth.example.com/token"},
+			ClientID: "client", TokenURL: "https://auth.example.com/token", ClientSecret: canary + "-client-secret"},
 		Meta:     map[string]string{"plan": "max", "quote": "a\"b\\c\n<&>\u2028"},
 		Position: 3,
 		Disabled: &Disabled{Reason: "leaked \"key\"", At: time.Date(2026, 3, 1, 0, 0, 0, 7, time.UTC)},
@@ -263,7 +263,7 @@ func secretFields(v reflect.Value) []Secret {
 // shows here.
 func TestSecrets(t *testing.T) {
 	recs := map[string]*Record{
-		"oauth":      {OAuth: &OAuth{Access: "acc-1", Refresh: "ref-2", IDToken: "idt-3"}},
+		"oauth":      {OAuth: &OAuth{Access: "acc-1", Refresh: "ref-2", IDToken: "idt-3", ClientSecret: "cs-6"}},
 		"api":        {API: &APIKey{Key: "key-4"}},
 		"well-known": {WellKnown: &WellKnown{Token: "tok-5"}},
 		"none":       {},

@@ -21,7 +21,9 @@ var ErrMalformedTokenResponse = errors.New("malformed token response")
 
 // Refresh runs an OAuth 2.0 refresh grant (RFC 6749 section 6) with client
 // against rec.OAuth.TokenURL, or the adapter's WithTokenURL, as the client
-// rec.OAuth.ClientID (or WithClientID). The result is a copy of rec with
+// rec.OAuth.ClientID (or WithClientID) with the secret rec.OAuth.ClientSecret
+// (or WithClientSecret; none for a public client). The result is a copy of
+// rec with
 // the new access token, the rotated refresh token when the server sent one,
 // the expiry, and any WithTokenMeta fields.
 //
@@ -62,12 +64,16 @@ func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records
 	if clientID == "" {
 		return nil, fmt.Errorf("%s: %s: no OAuth client id: %w", a.provider, rec.ID(), adapters.ErrNotRefreshable)
 	}
+	secret := a.clientSecret
+	if !rec.OAuth.ClientSecret.IsZero() {
+		secret = rec.OAuth.ClientSecret // the record's own client's
+	}
 	cfg := &oauth2.Config{
 		ClientID:     clientID,
-		ClientSecret: a.clientSecret.Reveal(),
+		ClientSecret: secret.Reveal(),
 		Endpoint:     oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams},
 	}
-	if !a.clientSecret.IsZero() {
+	if !secret.IsZero() {
 		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 	}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, ClientWithUserAgent(client, a.userAgent))

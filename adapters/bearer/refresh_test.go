@@ -159,6 +159,25 @@ func TestRefreshConfidentialClient(t *testing.T) {
 	}
 }
 
+// A custom provider's record carries its client's secret: any process
+// refreshes it with a plain adapter, no option.
+func TestRefreshRecordClientSecret(t *testing.T) {
+	ts := newTokenServer(t, 200, "application/json", `{"access_token":"`+newAccess+`"}`)
+	a, err := New("custom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := oauthRecord("")
+	rec.OAuth.ClientID, rec.OAuth.TokenURL, rec.OAuth.ClientSecret = "rec-client", ts.URL, "rec-secret"
+	if _, err := a.Refresh(context.Background(), ts.Client(), rec); err != nil {
+		t.Fatal(err)
+	}
+	user, pass, ok := (&http.Request{Header: ts.header}).BasicAuth()
+	if !ok || user != "rec-client" || pass != "rec-secret" {
+		t.Errorf("basic auth = %q, %q, %v", user, pass, ok)
+	}
+}
+
 func TestRefreshFailures(t *testing.T) {
 	tests := []struct {
 		name       string
