@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/anthropic"
 	"github.com/authvault/authvault/adapters/copilot"
 	"github.com/authvault/authvault/adapters/cursor"
@@ -24,7 +25,7 @@ import (
 
 var loginCommand = &command{
 	name:     "login",
-	synopsis: "login PROVIDER (--client PRESET | --client-id ID) [--label L] [--namespace N] [--paste | --device] [--no-browser] [--enterprise HOST]",
+	synopsis: "login PROVIDER (--client PRESET | --client-id ID) [--label L] [--namespace N] [--paste | --device] [--no-browser] [--enterprise HOST] [--base-url URL]",
 	summary:  "sign an account in with the provider's OAuth flow and store it",
 	help: `Signs an account in with the provider's OAuth flow and stores its tokens
 in the vault, ready for every program that uses the vault. PROVIDER is one
@@ -39,6 +40,15 @@ of:
   qwen       Qwen (device flow with PKCE)
 
 Cursor accounts use API keys: vaultkey accounts add-key cursor --label L.
+
+Any other PROVIDER is a custom OpenAI-compatible provider with a standard
+OAuth authorization server: give --base-url, --auth-url, --token-url,
+--client-id and --label (and --client-secret-file for a confidential
+client, --scope for its scopes). The login is the authorization code flow
+with PKCE through a listener on 127.0.0.1 (redirect URI
+http://127.0.0.1:PORT/callback). The record keeps the token URL, the
+client id and the client secret, sealed, so every program using the vault
+refreshes the account with no configuration of its own.
 
 OAuth client. Every login needs an OAuth client registration, and vaultkey
 has none of its own: pass the client id you registered with the provider
@@ -98,6 +108,16 @@ needs-re-auth flag is cleared. On success vaultkey prints one line:
                       port); 0 means any free port
   --enterprise HOST   copilot: the GitHub Enterprise host (octocorp.ghe.com);
                       it becomes the account's namespace
+  --base-url URL      the account's own API base URL (a proxy, a gateway;
+                      required for a custom provider): requests addressed
+                      to the provider's default base URL go there, and its
+                      tokens are sent to that origin and the provider's own
+  --client-secret-file F
+                      a custom provider: the confidential client's secret,
+                      read from file F, or from standard input for "-";
+                      never from the command line
+  --scope S           a custom provider: the scopes to ask for, separated
+                      by spaces
 
 Endpoints, for self-hosted and proxied servers and for testing (each
 defaults to the provider's; a non-default token endpoint is kept in the
@@ -120,7 +140,9 @@ record for refreshes where the provider's adapter supports it):
 Examples:
   vaultkey login anthropic --client claude-code
   vaultkey login copilot --client-id Iv1.0123456789abcdef --label work
-  vaultkey login google --client-id ID.apps.googleusercontent.com --client-secret GOCSPX-…`,
+  vaultkey login google --client-id ID.apps.googleusercontent.com --client-secret GOCSPX-…
+  vaultkey login corpai --base-url https://llm.corp.example/v1 --auth-url https://sso.corp.example/authorize \
+      --token-url https://sso.corp.example/token --client-id vaultkey --client-secret-file - --label me < secret.txt`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		o := &loginOptions{}
 		fs.StringVar(&o.client, "client", "", "")
@@ -139,6 +161,9 @@ Examples:
 		fs.StringVar(&o.apiURL, "api-url", "", "")
 		fs.StringVar(&o.issuer, "issuer", "", "")
 		fs.StringVar(&o.redirectURL, "redirect-url", "", "")
+		fs.StringVar(&o.baseURL, "base-url", "", "")
+		fs.StringVar(&o.clientSecretFile, "client-secret-file", "", "")
+		fs.StringVar(&o.scope, "scope", "", "")
 		return func(e *env, args []string) error {
 			if len(args) != 1 {
 				return cli.Usagef("name exactly one provider")
@@ -164,11 +189,13 @@ type loginOptions struct {
 	enterprise                     string
 	authURL, tokenURL, deviceURL   string
 	apiURL, issuer, redirectURL    string
+	baseURL, clientSecretFile      string
+	scope                          string
 	set                            map[string]bool // the flags given
 }
 
 // commonLoginFlags apply to every provider.
-var commonLoginFlags = []string{"client", "client-id", "label", "namespace", "no-browser", "dir"}
+var commonLoginFlags = []string{"client", "client-id", "label", "namespace", "no-browser", "dir", "base-url"}
 
 // loginFlags are the flags each provider's login takes besides the
 // common ones.
@@ -251,7 +278,10 @@ func runLogin(e *env, provider string, o *loginOptions) error {
 		return cli.Usagef("cursor accounts use API keys, not a login: vaultkey accounts add-key cursor --label L")
 	}
 	if _, ok := loginFlags[provider]; !ok {
-		return cli.Usagef("no login for %q (logins: %s; other providers: vaultkey accounts add-key)", provider, loginProviders())
+		if _, known := adapters.Lookup(provider); known || !o.set["base-url"] {
+			return cli.Usagef("no login for %q (logins: %s; a custom provider: --base-url with --auth-url, --token-url, --client-id; other providers: vaultkey accounts add-key)", provider, loginProviders())
+		}
+		return runCustomLogin(e, provider, o)
 	}
 	if err := o.checkFlags(provider); err != nil {
 		return err
@@ -329,6 +359,16 @@ func runLogin(e *env, provider string, o *loginOptions) error {
 			rec.Meta = map[string]string{}
 		}
 		rec.Meta[metaClientPreset] = preset.Name
+	}
+	if o.baseURL != "" {
+		meta, err := baseURLMeta(provider, o.baseURL)
+		if err != nil {
+			return err
+		}
+		if rec.Meta == nil {
+			rec.Meta = map[string]string{}
+		}
+		rec.Meta[adapters.MetaBaseURL] = meta[adapters.MetaBaseURL]
 	}
 	if err := rec.Validate(); err != nil {
 		return fmt.Errorf("%s login: the provider's answer makes no valid record: %w", provider, err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -435,5 +436,43 @@ func TestLoginUsage(t *testing.T) {
 		if !strings.Contains(h, w) {
 			t.Errorf("help login does not mention %q", w)
 		}
+	}
+}
+
+// A custom provider's login keeps what a refresh needs in the record:
+// token URL, client id, client secret, and the base URL.
+func TestLoginCustomProvider(t *testing.T) {
+	t.Parallel()
+	access, refresh, secret := "corp-access-CANARY-1", "corp-refresh-CANARY-1", "corp-client-secret-CANARY"
+	s, f := newLoginSandbox(t, access, refresh, secret)
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = func(p map[string]string) oauthtest.Reply {
+			return oauthtest.Reply{Status: 200, Body: map[string]any{
+				"access_token": access, "refresh_token": refresh, "expires_in": 3600, "token_type": "Bearer"}}
+		}
+	})
+	// Unknown provider without a base URL: refused.
+	if r := s.run(2, "login", "corpai", "--client-id", "vk", "--no-browser"); !strings.Contains(r.stderr, "a custom provider: --base-url") {
+		t.Errorf("login of an unknown provider:\n%s", r)
+	}
+	p := s.start("login", "corpai", "--base-url", "https://llm.corp.example/v1", "--auth-url", f.AuthorizeURL(),
+		"--token-url", f.TokenURL(), "--client-id", "vk", "--client-secret-file", "-", "--label", "me", "--scope", "openid llm", "--no-browser")
+	io.WriteString(p.stdin, secret+"\n")
+	p.stdin.Close()
+	m := p.waitLine(urlLine)
+	if status, page, err := oauthtest.Visit(m[1]); err == nil && (status != 200 || !strings.Contains(page, "Signed in")) {
+		t.Errorf("the loopback listener answered %d: %s", status, page)
+	}
+	if r := p.wait(0); r.stdout != "logged in: corpai/default/me\n" {
+		t.Fatalf("login:\n%s", r)
+	}
+	if tr := f.TokenRequests(); len(tr) != 1 || tr[0]["client_id"] != "vk" || tr[0]["client_secret"] != secret {
+		t.Errorf("token requests: %d", len(tr))
+	}
+	rec := getRecord(t, s, "corpai/default/me")
+	if rec.Kind != records.KindOAuth || rec.OAuth.Access.Reveal() != access || rec.OAuth.Refresh.Reveal() != refresh ||
+		rec.OAuth.ClientID != "vk" || rec.OAuth.TokenURL != f.TokenURL() || rec.OAuth.ClientSecret.Reveal() != secret ||
+		rec.Meta["base_url"] != "https://llm.corp.example/v1" || strings.Join(rec.OAuth.Scopes, " ") != "openid llm" {
+		t.Errorf("stored record: %+v %+v", rec, rec.OAuth)
 	}
 }

@@ -189,6 +189,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			params[k] = form.Get(k)
 		}
 	}
+	if user, pass, ok := r.BasicAuth(); ok && params["client_id"] == "" {
+		// HTTP Basic client authentication (RFC 6749 section 2.3.1), as a
+		// confidential client sends it.
+		params["client_id"], params["client_secret"] = user, pass
+	}
 	s.mu.Lock()
 	s.tokens = append(s.tokens, params)
 	s.bodyTypes = append(s.bodyTypes, ctype)
