@@ -321,7 +321,6 @@ func (p *Pool) ClearNeedsReauth(ctx context.Context, id records.ID) error {
 // one clears NeedsReauth at once; a failed one is only counted: report a
 // NeedsReauth outcome when the refresh token is dead.
 func (p *Pool) RecordRefresh(ctx context.Context, id records.ID, ok bool) error {
-	now := p.now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -343,7 +342,6 @@ func (p *Pool) RecordRefresh(ctx context.Context, id records.ID, ok bool) error 
 	write := a.st.NeedsReauth
 	if write {
 		p.apply(accountOp(a.label, func(st *acctState) { st.NeedsReauth, st.ReauthReason = false, "" }))
-		p.reindex(a, now)
 	}
 	p.unlock()
 	if !write {
@@ -367,7 +365,6 @@ func (p *Pool) change(ctx context.Context, id records.ID, fn func(st *acctState)
 		return err
 	}
 	p.apply(accountOp(a.label, fn))
-	p.reindex(a, now)
 	p.unlock()
 	return p.persist(ctx)
 }

@@ -98,17 +98,14 @@
 //
 // # Cost
 //
-// With FillFirst and RoundRobin, choosing an account does not depend on how
-// many accounts the pool has or how many are cooling down: ready accounts
-// are kept in a two-level bit set and cooldowns in a heap by end time.
-// Acquire plus Report allocate only the Lease, besides what the store's
-// StateChanged costs (for *vault.Vault in a directory, nothing while no
-// process wrote to the vault since the last check, else a stat of the
-// state file). Acquire
-// does not read the credential: Lease.Record does, from the vault's
-// decrypted cache. LeastRecentlyUsed, and ScopeModel
-// while many accounts cool down for the requested model, step over the
-// unavailable accounts one by one.
+// The accounts are a slice in the operator's order, and choosing one scans
+// it from the strategy's starting point to the first account that can
+// serve: pools hold a handful to a few hundred accounts, and a fill-first
+// pool whose first account is ready looks at one. Acquire plus Report
+// allocate only the Lease, besides what the store's StateChanged costs
+// (for *vault.Vault in a directory, a stat of the state file at most).
+// Acquire does not read the credential: Lease.Record does, from the
+// vault's decrypted cache.
 //
 // # Operating
 //

@@ -107,10 +107,9 @@ func (p *Pool) Acquire(ctx context.Context, hint Hint) (*Lease, error) {
 	return l, err
 }
 
-// available reports whether a can serve a request for model now. The
-// ready set must be current (sync has run).
+// available reports whether a can serve a request for model now.
 func (p *Pool) available(a *account, model string, now time.Time) bool {
-	if !p.ready.has(a.pos) {
+	if !a.eligible(now) {
 		return false
 	}
 	if p.cfg.scope == ScopeModel && model != "" {
@@ -133,36 +132,46 @@ func (p *Pool) choose(hint Hint, now time.Time) (*account, bool) {
 	case RoundRobin:
 		return p.scan(p.rr+1, hint.Model, now), false
 	case LeastRecentlyUsed:
-		for a := p.lruHead; a != nil; a = a.lruNext {
-			if p.available(a, hint.Model, now) {
-				return a, false
-			}
-		}
-		return nil, false
+		return p.leastRecentlyUsed(hint.Model, now), false
 	default:
 		return p.scan(0, hint.Model, now), false
 	}
 }
 
 // scan returns the first available account at or after position start,
-// wrapping around once. With ScopeModel it may step over accounts cooling
-// for the hinted model; otherwise its cost does not depend on how many
-// accounts are cooling.
+// wrapping around once. Pools hold a handful to a few hundred accounts: a
+// look at each is cheaper than keeping an index of the ready ones.
 func (p *Pool) scan(start int, model string, now time.Time) *account {
-	if start >= len(p.accounts) {
+	n := len(p.accounts)
+	if start >= n || start < 0 {
 		start = 0
 	}
-	for i := p.ready.next(start); i >= 0; i = p.ready.next(i + 1) {
-		if a := p.accounts[i]; p.available(a, model, now) {
-			return a
-		}
-	}
-	for i := p.ready.next(0); i >= 0 && i < start; i = p.ready.next(i + 1) {
-		if a := p.accounts[i]; p.available(a, model, now) {
+	for i := range n {
+		if a := p.accounts[(start+i)%n]; p.available(a, model, now) {
 			return a
 		}
 	}
 	return nil
+}
+
+// leastRecentlyUsed returns the available account used longest ago: by
+// time, whichever process used it, then by this process's order of uses
+// (for uses within one clock tick), then by position.
+func (p *Pool) leastRecentlyUsed(model string, now time.Time) *account {
+	var best *account
+	for _, a := range p.accounts {
+		if !p.available(a, model, now) {
+			continue
+		}
+		if best == nil {
+			best = a
+			continue
+		}
+		if c := a.lastUse().Compare(best.lastUse()); c < 0 || c == 0 && a.useSeq < best.useSeq {
+			best = a
+		}
+	}
+	return best
 }
 
 func (p *Pool) lease(a *account, hint Hint, bound bool, now time.Time) *Lease {
@@ -175,9 +184,6 @@ func (p *Pool) lease(a *account, hint Hint, bound bool, now time.Time) *Lease {
 	if !bound {
 		// A session's own account does not move the rotation on.
 		p.rr = a.pos
-	}
-	if p.cfg.strategy == LeastRecentlyUsed {
-		p.touchLRU(a)
 	}
 	if hint.Session != "" && p.cfg.affinityTTL > 0 {
 		p.bind(hint.Session, a, now)
@@ -281,7 +287,6 @@ func (p *Pool) Report(l *Lease, o Outcome) error {
 	write := changesState(a.st, o, scope, l.Window)
 	if write {
 		p.apply(outcomeOp(a.label, o, scope, l.Window, now, &p.cfg))
-		p.reindex(a, now)
 	}
 	flush := write || p.flushDue(now)
 	p.unlock()

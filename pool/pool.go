@@ -58,10 +58,6 @@ type Pool struct {
 
 	accounts []*account // the pool's accounts, by position
 	byLabel  map[string]*account
-	ready    readySet
-	cooling  coolingHeap
-	lruHead  *account
-	lruTail  *account
 	rr       int // position handed out last, for RoundRobin
 	useSeq   uint64
 	sessions map[string]binding
@@ -89,9 +85,7 @@ type account struct {
 
 	pend   Stats // counters not written yet
 	dirty  bool
-	useSeq uint64
-
-	lruPrev, lruNext *account
+	useSeq uint64 // this process's order of uses, for LeastRecentlyUsed
 }
 
 func (a *account) eligible(now time.Time) bool {
@@ -334,8 +328,8 @@ func (p *Pool) note(op string, err error) *StateError {
 }
 
 // sync brings the process's view up to date: the pool state when another
-// process changed it, the account list when it is due, and cooldowns that
-// have ended. Called with mu held.
+// process changed it, and the account list when it is due. Called with mu
+// held.
 func (p *Pool) sync(ctx context.Context, now time.Time) {
 	// While a write of ours is in flight its result is newer than
 	// anything on disk, and adopting it brings every other process's
@@ -345,12 +339,6 @@ func (p *Pool) sync(ctx context.Context, now time.Time) {
 	}
 	if p.relistNow || p.cfg.relist > 0 && !now.Before(p.relistAt) {
 		_ = p.relist(ctx, now)
-	}
-	for len(p.cooling) > 0 && !p.cooling[0].until.After(now) {
-		e := p.cooling.pop()
-		if !e.a.gone && e.a.eligible(now) {
-			p.ready.set(e.a.pos)
-		}
 	}
 }
 
@@ -570,8 +558,8 @@ func (p *Pool) apply(fn op) {
 	p.pending = append(p.pending, fn)
 }
 
-// rebuild recomputes positions and indexes from the state. Called with mu
-// held after any change of membership or order.
+// rebuild recomputes the accounts' positions from the state. Called with
+// mu held after any change of membership or order.
 func (p *Pool) rebuild(now time.Time) {
 	old := p.byLabel
 	p.byLabel = make(map[string]*account, len(p.state.Order))
@@ -595,16 +583,8 @@ func (p *Pool) rebuild(now time.Time) {
 		}
 	}
 	clear(p.accounts[len(p.accounts):cap(p.accounts)])
-	p.ready.reset(len(p.accounts))
-	p.cooling = p.cooling[:0]
-	for _, a := range p.accounts {
-		p.reindex(a, now)
-	}
 	if p.rr >= len(p.accounts) {
 		p.rr = -1
-	}
-	if p.cfg.strategy == LeastRecentlyUsed {
-		p.rebuildLRU()
 	}
 	dirty := p.dirty[:0]
 	for _, a := range p.dirty {
@@ -615,67 +595,13 @@ func (p *Pool) rebuild(now time.Time) {
 	p.dirty = dirty
 }
 
-// reindex puts a in or out of the ready set after its state changed.
-func (p *Pool) reindex(a *account, now time.Time) {
-	if a.eligible(now) {
-		p.ready.set(a.pos)
-		return
+// lastUse is when a was last handed out, by any process as far as this
+// one knows.
+func (a *account) lastUse() time.Time {
+	if a.pend.LastUsed.After(a.st.Stats.LastUsed) {
+		return a.pend.LastUsed
 	}
-	p.ready.clear(a.pos)
-	if a.st.Disabled || a.st.NeedsReauth {
-		return
-	}
-	if cd := a.st.Cooldowns[""]; cd != nil {
-		p.cooling.push(cd.Until, a)
-	}
-	if a.st.UnreadableUntil.After(now) {
-		p.cooling.push(a.st.UnreadableUntil, a)
-	}
-}
-
-// rebuildLRU orders the accounts by last use, least recent first: by
-// time, whichever process used them, then by this process's sequence of
-// uses (for uses within one clock tick), then by position.
-func (p *Pool) rebuildLRU() {
-	order := slices.Clone(p.accounts)
-	lastUse := func(a *account) time.Time {
-		if a.pend.LastUsed.After(a.st.Stats.LastUsed) {
-			return a.pend.LastUsed
-		}
-		return a.st.Stats.LastUsed
-	}
-	slices.SortStableFunc(order, func(a, b *account) int {
-		if c := lastUse(a).Compare(lastUse(b)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.useSeq, b.useSeq)
-	})
-	p.lruHead, p.lruTail = nil, nil
-	for _, a := range order {
-		a.lruPrev, a.lruNext = p.lruTail, nil
-		if p.lruTail != nil {
-			p.lruTail.lruNext = a
-		} else {
-			p.lruHead = a
-		}
-		p.lruTail = a
-	}
-}
-
-// touchLRU moves a to the most recently used end.
-func (p *Pool) touchLRU(a *account) {
-	if p.lruTail == a {
-		return
-	}
-	if a.lruPrev != nil {
-		a.lruPrev.lruNext = a.lruNext
-	} else {
-		p.lruHead = a.lruNext
-	}
-	a.lruNext.lruPrev = a.lruPrev
-	a.lruPrev, a.lruNext = p.lruTail, nil
-	p.lruTail.lruNext = a
-	p.lruTail = a
+	return a.st.Stats.LastUsed
 }
 
 func (p *Pool) markDirty(a *account) {
