@@ -162,7 +162,7 @@ func TestAccounts(t *testing.T) {
 			t.Errorf("%v:\n%s", args, r)
 		}
 	}
-	s.run(1, "accounts", "move", "openai/work/team", "--to", "5") // out of range
+	s.run(2, "accounts", "move", "openai/work/team", "--to", "5") // out of range: a usage error
 	s.run(2, "accounts", "move", "openai/work/team")
 	s.run(2, "accounts", "rm", "not-an-id")
 	s.run(2, "accounts", "rm", "a/b/c/d")

@@ -196,8 +196,13 @@ func TestModelsAccounts(t *testing.T) {
 		t.Errorf("%d refreshes", n)
 	}
 
-	// A provider vaultkey does not know: its base URL from the account.
-	s.addKey("acme", "one", "sk-canary-acme")
+	// A provider vaultkey does not know: its base URL from the account
+	// (add-key refuses one without; a record from elsewhere may lack it).
+	s.addSecret("sk-canary-acme")
+	if _, err := v.Put(ctx, &records.Record{Provider: "acme", Namespace: "default", Label: "one",
+		Kind: records.KindAPI, API: &records.APIKey{Key: "sk-canary-acme"}}); err != nil {
+		t.Fatal(err)
+	}
 	if r := s.run(1, "models", "acme"); !strings.Contains(r.stderr, "--base-url") {
 		t.Errorf("unknown provider without a base URL:\n%s", r)
 	}
