@@ -17,6 +17,15 @@
 // same and returns the parts, to close them or to read the pool's state;
 // NewHTTPClient takes the parts explicitly.
 //
+// A credential is sent only to the origins bound to its account: the
+// provider's documented API, and the account's own base URL (vaultkey
+// accounts add-key … --base-url). A test server or a gateway on loopback
+// is bound with WithOrigins; anything else fails with a
+// *transport.OriginError before a byte is sent. A provider with no
+// registered adapter is a custom OpenAI-compatible one, served by the
+// generic bearer adapter when its accounts name their base URL or
+// WithBaseURL gives one.
+//
 // Accounts are added and managed with the vaultkey command. The packages
 // underneath: records (the credential and its encoding), vault (encrypted
 // storage), keysource (the vault key), pool (account selection and
