@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -36,11 +35,6 @@ type Pool struct {
 	wbHurry   bool          // closing: no more delays
 
 	persistMu sync.Mutex // serializes state writes; taken before mu
-	// The plaintext of the state this process wrote last and a private
-	// copy of that state, so that the next write, when no other process
-	// has written since, skips decoding it. Guarded by persistMu.
-	wroteBlob  []byte
-	wroteState *state
 
 	mu      sync.Mutex
 	closed  bool
@@ -639,16 +633,12 @@ func (p *Pool) persist(ctx context.Context) error {
 	p.mu.Unlock()
 
 	var merged *state
-	var wrote []byte
 	var readErr error
 	start := p.now()
 	stamp, err := p.store.UpdateState(ctx, p.name, func(old []byte) ([]byte, error) {
 		s := cleanState(labels, start)
 		switch {
 		case len(old) == 0:
-		case p.wroteState != nil && bytes.Equal(old, p.wroteBlob):
-			// Still what this process wrote: its copy is that state.
-			s, p.wroteState, p.wroteBlob = p.wroteState, nil, nil
 		default:
 			var derr error
 			s, derr = decodeState(old)
@@ -667,9 +657,8 @@ func (p *Pool) persist(ctx context.Context) error {
 				st.Stats.add(deltas[i])
 			}
 		}
-		b, err := s.encode()
-		merged, wrote = s, b
-		return b, err
+		merged = s
+		return s.encode()
 	})
 
 	now := p.now()
@@ -686,7 +675,6 @@ func (p *Pool) persist(ctx context.Context) error {
 		return werr
 	}
 	p.writeErr = nil
-	p.wroteBlob, p.wroteState = wrote, merged.clone()
 	if readErr != nil && !p.badBlob {
 		// Gone bad since this process last read it.
 		p.readErr = p.note("read", readErr)

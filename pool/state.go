@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 )
 
@@ -109,31 +108,6 @@ func (s *state) validate() error {
 }
 
 func (s *state) encode() ([]byte, error) { return json.Marshal(s) }
-
-// clone returns a copy of s that shares nothing with it, as decoding s's
-// encoding would return it: times keep only their wall clock reading,
-// and an empty cooldown map is none.
-func (s *state) clone() *state {
-	c := &state{V: s.V, Order: slices.Clone(s.Order), Accounts: make(map[string]*acctState, len(s.Accounts))}
-	for l, a := range s.Accounts {
-		ca := *a
-		ca.Added = a.Added.Round(0)
-		ca.UnreadableUntil = a.UnreadableUntil.Round(0)
-		ca.Stats.LastUsed = a.Stats.LastUsed.Round(0)
-		ca.Stats.LastReport = a.Stats.LastReport.Round(0)
-		ca.Cooldowns = nil
-		if len(a.Cooldowns) > 0 {
-			ca.Cooldowns = make(map[string]*cooldown, len(a.Cooldowns))
-			for k, cd := range a.Cooldowns {
-				ccd := *cd
-				ccd.Until = cd.Until.Round(0)
-				ca.Cooldowns[k] = &ccd
-			}
-		}
-		c.Accounts[l] = &ca
-	}
-	return c
-}
 
 // An op is one change this process made to the pool state. It is applied
 // at once to the process's copy, then again under the vault lock to the
