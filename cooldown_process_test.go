@@ -84,9 +84,9 @@ func TestCooldownOutlivesProcess(t *testing.T) {
 	home := t.TempDir()
 	for i := 1; i <= 2; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCooldownChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), envCooldownChild+"="+srv.URL, "AUTHVAULT_DIR="+dir, "AUTHVAULT_KEY="+id.String(),
-			"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_DATA_HOME="+filepath.Join(home, ".local", "share"),
-			"AUTHVAULT_KEY_FILE=", "AUTHVAULT_KEY_CMD=")
+		cmd.Env = append(environWithout("AUTHVAULT_", "HOME=", "XDG_"), envCooldownChild+"="+srv.URL, "AUTHVAULT_DIR="+dir,
+			"AUTHVAULT_KEY="+id.String(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+			"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"))
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "status 200") {
 			t.Fatalf("process %d: %v\n%s", i, err, out)
@@ -97,4 +97,22 @@ func TestCooldownOutlivesProcess(t *testing.T) {
 	if got := strings.Join(seen, ","); got != "sk-one,sk-two,sk-two" {
 		t.Fatalf("upstream saw %s, want sk-one,sk-two,sk-two: one request in total on the limited key", got)
 	}
+}
+
+// environWithout is this process's environment without the variables
+// whose names start with one of prefixes.
+func environWithout(prefixes ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		keep := true
+		for _, p := range prefixes {
+			if strings.HasPrefix(kv, p) {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
