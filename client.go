@@ -16,7 +16,6 @@ import (
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/transport"
 	"github.com/authvault/authvault/vault"
-	"github.com/authvault/authvault/vault/redisstore"
 )
 
 // Option configures Open and HTTPClient.
@@ -181,23 +180,56 @@ func checkCustom(ctx context.Context, v *vault.Vault, provider, namespace string
 
 // OpenVault opens the vault in dir with the key found by chain (nil: the
 // default chain for that vault: AUTHVAULT_KEY and friends, the OS keyring,
-// the key file). dir may also be a Redis URL
-// (redis://host:port/db?prefix=team-a), for replicas that share one pool.
+// the key file). dir may also be the URL of a store whose package the
+// program imports, such as a Redis URL (redis://host:port/db?prefix=team-a)
+// for replicas that share one pool, with
+//
+//	import _ "github.com/authvault/authvault/vault/redisstore"
+//
+// The root package links no store driver itself; a URL whose store
+// package is not imported is an error that names the import.
 func OpenVault(ctx context.Context, dir string, chain *keysource.Chain, opts ...vault.Option) (*vault.Vault, error) {
-	if !redisstore.IsURL(dir) {
+	if !vault.IsURL(dir) {
 		return openWithChain(ctx, dir, func() (string, error) { return vault.ReadID(dir) }, chain, opts)
 	}
-	st, err := redisstore.Open(ctx, dir)
+	st, name, err := vault.OpenURL(ctx, dir)
+	if errors.Is(err, vault.ErrUnknownScheme) {
+		return nil, unknownSchemeError(dir, err)
+	}
 	if err != nil {
 		return nil, err
 	}
+	readID := func() (string, error) {
+		id, err := vault.StoreID(st)
+		if errors.Is(err, vault.ErrNoVault) {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		return id, err
+	}
 	// The vault closes its store; until it owns it, close it here.
-	v, err := openWithChain(ctx, st.String(), st.VaultID, chain, append(opts, vault.WithStore(st)))
+	v, err := openWithChain(ctx, name, readID, chain, append(opts, vault.WithStore(st)))
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	return v, nil
+}
+
+// storePackages names the package that registers each URL scheme this
+// module provides a store for.
+var storePackages = map[string]string{
+	"redis":  "github.com/authvault/authvault/vault/redisstore",
+	"rediss": "github.com/authvault/authvault/vault/redisstore",
+}
+
+// unknownSchemeError says which import a URL needs. Only the scheme is
+// named: the URL may hold a password.
+func unknownSchemeError(url string, err error) error {
+	scheme, _, _ := strings.Cut(url, "://")
+	if pkg, ok := storePackages[strings.ToLower(scheme)]; ok {
+		return fmt.Errorf("authvault: %w: add import _ %q to the program", err, pkg)
+	}
+	return fmt.Errorf("authvault: %w: import the package of that store", err)
 }
 
 func openWithChain(ctx context.Context, name string, readID func() (string, error), chain *keysource.Chain, opts []vault.Option) (*vault.Vault, error) {

@@ -26,6 +26,15 @@
 // generic bearer adapter when its accounts name their base URL or
 // WithBaseURL gives one.
 //
+// The vault may also live in a shared store named by URL, for replicas of
+// a service that share one pool: import the store's package for its side
+// effect, as with a database/sql driver, and pass the URL to WithDir or
+// OpenVault. The root package links no store driver itself.
+//
+//	import _ "github.com/authvault/authvault/vault/redisstore"
+//
+//	hc, err := authvault.HTTPClient(ctx, "anthropic", authvault.WithDir("redis://cache:6379/0?prefix=team-a"))
+//
 // Accounts are added and managed with the vaultkey command. The packages
 // underneath: records (the credential and its encoding), vault (encrypted
 // storage), keysource (the vault key), pool (account selection and

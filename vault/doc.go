@@ -70,5 +70,8 @@
 // # Other stores
 //
 // WithStore replaces the directory with any Store: the seam through which
-// a shared backend keeps the same sealed blobs.
+// a shared backend keeps the same sealed blobs. A store package registers
+// its URL scheme (Register) when imported, as a database/sql driver does;
+// OpenURL then opens such a URL, and StoreID reads the id of the vault in
+// it. Package redisstore is one: import it to accept redis:// URLs.
 package vault

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -205,16 +204,9 @@ func recipientString(r age.Recipient) (string, error) {
 func ReadID(dir string) (string, error) {
 	ds := newDirStore(dir, true)
 	defer ds.Close()
-	data, err := ds.Read(headerName)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("%s: %w", dir, ErrNoVault)
+	id, err := StoreID(ds)
+	if errors.Is(err, ErrNoVault) {
+		return "", fmt.Errorf("%s: %w", dir, err)
 	}
-	if err != nil {
-		return "", err
-	}
-	h, err := parseHeader(data)
-	if err != nil {
-		return "", err
-	}
-	return h.VaultID, nil
+	return id, err
 }

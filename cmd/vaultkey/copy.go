@@ -122,8 +122,8 @@ func runCopy(e *env, src, dst string) error {
 
 // storeVaultID returns the id of the vault in st, which s names.
 func storeVaultID(s string, st vault.Store) (string, error) {
-	if rs, ok := st.(*redisstore.Store); ok {
-		id, err := rs.VaultID()
+	if cli.IsStoreURL(s) {
+		id, err := vault.StoreID(st)
 		if errors.Is(err, vault.ErrNoVault) {
 			return "", fmt.Errorf("%s holds no vault", cli.DisplayName(s))
 		}

@@ -2,29 +2,41 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/authvault/authvault/vault"
-	"github.com/authvault/authvault/vault/redisstore"
 )
 
-// A vault is named by a directory, or by a Redis URL
-// (redis://[user:password@]host:port/db?prefix=P, or rediss:// for TLS)
-// for a vault that replicas on several machines share. Every command
-// that opens a vault takes either; messages name a URL without its
-// password.
+// A vault is named by a directory, or by the URL of a store whose package
+// vaultkey imports: a Redis URL (redis://[user:password@]host:port/db?prefix=P,
+// or rediss:// for TLS) for a vault that replicas on several machines
+// share. Every command that opens a vault takes either; messages name a
+// URL without its password.
 
-// IsStoreURL reports whether s names a Redis store rather than a
+// IsStoreURL reports whether s names a store by URL rather than a
 // directory.
-func IsStoreURL(s string) bool { return redisstore.IsURL(s) }
+func IsStoreURL(s string) bool { return vault.IsURL(s) }
 
-// DisplayName returns s for messages: a directory as it is, a Redis URL
+// DisplayName returns s for messages: a directory as it is, a URL
 // without its password.
 func DisplayName(s string) string {
-	if IsStoreURL(s) {
-		return redisstore.Redact(s)
+	if !IsStoreURL(s) {
+		return s
 	}
-	return s
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(malformed store URL)"
+	}
+	if u.User != nil {
+		if u.User.Username() == "" {
+			u.User = nil
+		} else {
+			u.User = url.User(u.User.Username())
+		}
+	}
+	return u.String()
 }
 
 // OpenStore returns the store that s names, a directory or a Redis URL,
@@ -35,11 +47,7 @@ func OpenStore(ctx context.Context, s string) (vault.Store, string, error) {
 	if !IsStoreURL(s) {
 		return vault.DirStore(s), s, nil
 	}
-	st, err := redisstore.Open(ctx, s)
-	if err != nil {
-		return nil, "", err
-	}
-	return st, st.String(), nil
+	return vault.OpenURL(ctx, s)
 }
 
 // location is where an existing vault is: the name to open it under, its
@@ -62,17 +70,20 @@ func locate(ctx context.Context, dir string) (*location, error) {
 		}
 		return &location{name: dir, id: id, close: func() {}}, nil
 	}
-	st, err := redisstore.Open(ctx, dir)
+	st, name, err := vault.OpenURL(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	id, err := st.VaultID()
+	id, err := vault.StoreID(st)
 	if err != nil {
 		st.Close()
+		if errors.Is(err, vault.ErrNoVault) {
+			err = fmt.Errorf("%s: %w", name, err)
+		}
 		return nil, err
 	}
 	return &location{
-		name:  st.String(),
+		name:  name,
 		id:    id,
 		opts:  []vault.Option{vault.WithStore(st)},
 		close: func() { st.Close() },
@@ -82,5 +93,5 @@ func locate(ctx context.Context, dir string) (*location, error) {
 // storeURLError refuses to create a vault at a Redis URL: init and import
 // make vaults in directories, which vaultkey copy then moves.
 func storeURLError(s string) error {
-	return fmt.Errorf("%s is a Redis store: a new vault is made in a directory, then copied there with: vaultkey copy DIR URL", redisstore.Redact(s))
+	return fmt.Errorf("%s is a store URL: a new vault is made in a directory, then copied there with: vaultkey copy DIR URL", DisplayName(s))
 }

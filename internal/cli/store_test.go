@@ -15,6 +15,7 @@ import (
 
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/vault"
+	_ "github.com/authvault/authvault/vault/redisstore" // redis:// URLs, as vaultkey takes them
 )
 
 func TestStoreNames(t *testing.T) {

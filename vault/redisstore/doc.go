@@ -17,8 +17,17 @@
 //	defer v.Close() // closes st too
 //
 // Pass st.String() (the URL without its password) as the vault's "dir":
-// it appears in the vault's messages. A program that takes either a
-// directory or a URL branches on IsURL. Copy moves a vault from one
+// it appears in the vault's messages.
+//
+// Importing the package also registers the redis and rediss URL schemes
+// with vault.Register, the database/sql driver pattern: a program that
+// takes either a directory or a URL imports it, even only for its side
+// effect, and authvault.OpenVault (or vault.OpenURL) opens the URL. A
+// program that does not import it links no Redis client.
+//
+//	import _ "github.com/authvault/authvault/vault/redisstore"
+//
+// Copy moves a vault from one
 // vault.Store to another (one prefix or server to another), all or
 // nothing, without decrypting it.
 //

@@ -38,18 +38,20 @@ func ExampleOpen() {
 	fmt.Println(rec.ID())
 }
 
-// A program that takes a directory or a URL for its vault.
-func ExampleIsURL() {
+// A program that takes a directory or a URL for its vault imports the
+// package for its side effect, and opens either through vault.OpenURL
+// (or authvault.OpenVault, which also finds the key).
+func Example_register() {
 	for _, where := range []string{"/var/lib/authvault", "redis://cache:6379/0?prefix=team-a"} {
-		if redisstore.IsURL(where) {
-			fmt.Println("redis:", redisstore.Redact(where))
+		if vault.IsURL(where) {
+			fmt.Println("store URL:", where)
 		} else {
 			fmt.Println("directory:", where)
 		}
 	}
 	// Output:
 	// directory: /var/lib/authvault
-	// redis: redis://cache:6379/0?prefix=team-a
+	// store URL: redis://cache:6379/0?prefix=team-a
 }
 
 // Moving a vault to another prefix. The copy opens with the same keys.

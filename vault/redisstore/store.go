@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -109,27 +108,6 @@ func (s *Store) Addr() string { return s.addr }
 
 // Prefix returns the key prefix of this store's vault.
 func (s *Store) Prefix() string { return s.prefix }
-
-// VaultID returns the id of the vault in the store without opening it,
-// as vault.ReadID does for a directory: the id is public (it names the
-// vault's keyring entry, for instance). A store without a vault is
-// vault.ErrNoVault.
-func (s *Store) VaultID() (string, error) {
-	data, err := s.Read(headerName)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("%s: %w", s.display, vault.ErrNoVault)
-	}
-	if err != nil {
-		return "", err
-	}
-	var h struct {
-		VaultID string `json:"vault_id"`
-	}
-	if err := json.Unmarshal(data, &h); err != nil || h.VaultID == "" {
-		return "", fmt.Errorf("%s: %s: %w", s.display, headerName, vault.ErrCorrupt)
-	}
-	return h.VaultID, nil
-}
 
 func (s *Store) op() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.timeout)

@@ -21,10 +21,8 @@ const (
 	maxPrefixLen   = 64
 )
 
-// IsURL reports whether s names a Redis store (redis:// or rediss://)
-// rather than a directory. Callers that accept either, such as a --dir
-// flag, branch on it.
-func IsURL(s string) bool {
+// isURL reports whether s is a redis:// or rediss:// URL.
+func isURL(s string) bool {
 	for _, scheme := range []string{"redis://", "rediss://"} {
 		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
 			return true
@@ -46,7 +44,7 @@ type config struct {
 // plus the go-redis connection options (dial_timeout, pool_size, …). No
 // error it returns contains the password.
 func parseURL(raw string) (*config, error) {
-	if !IsURL(raw) {
+	if !isURL(raw) {
 		return nil, errors.New("redisstore: not a redis:// or rediss:// URL")
 	}
 	u, err := url.Parse(raw)
@@ -157,19 +155,4 @@ func redacted(u *url.URL, prefix string) string {
 	}
 	r.RawQuery = url.Values{"prefix": {prefix}}.Encode()
 	return r.String()
-}
-
-// Redact returns the URL s without its password, for printing. A string
-// that does not parse as a URL is replaced entirely.
-func Redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(malformed redis URL)"
-	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	return u.String()
 }

@@ -21,8 +21,8 @@ func TestIsURL(t *testing.T) {
 		`C:\Users\me\AppData\authvault`:     false,
 		"./redis://not-a-url-but-a-dirname": false,
 	} {
-		if got := IsURL(s); got != want {
-			t.Errorf("IsURL(%q) = %v, want %v", s, got, want)
+		if got := isURL(s); got != want {
+			t.Errorf("isURL(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
@@ -58,8 +58,8 @@ func TestParseURL(t *testing.T) {
 		{url: "redis://:" + secret + "@cache:7000/0%zz", err: "malformed"},
 		{url: "/var/lib/authvault", err: "not a redis"},
 	}
-	for _, tt := range tests {
-		t.Run(Redact(tt.url), func(t *testing.T) {
+	for i, tt := range tests {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			c, err := parseURL(tt.url)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -84,15 +84,6 @@ func TestParseURL(t *testing.T) {
 				t.Errorf("display %q reveals the password", c.display)
 			}
 		})
-	}
-}
-
-func TestRedact(t *testing.T) {
-	if got := Redact("redis://u:pw@h:1/0?prefix=a"); got != "redis://u:xxxxx@h:1/0?prefix=a" {
-		t.Errorf("Redact = %q", got)
-	}
-	if got := Redact("redis://u:pw@h:port/0"); strings.Contains(got, "pw") {
-		t.Errorf("Redact of a malformed URL = %q", got)
 	}
 }
 

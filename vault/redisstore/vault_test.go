@@ -34,11 +34,11 @@ func TestVaultOnRedis(t *testing.T) {
 	}
 	s.Close()
 
-	if got, err := openStore(t, raw).VaultID(); err != nil || got != v1.ID() {
-		t.Errorf("VaultID = %q, %v; want %q", got, err, v1.ID())
+	if got, err := vault.StoreID(openStore(t, raw)); err != nil || got != v1.ID() {
+		t.Errorf("StoreID = %q, %v; want %q", got, err, v1.ID())
 	}
-	if _, err := openStore(t, sharedURL(t)).VaultID(); !errors.Is(err, vault.ErrNoVault) {
-		t.Errorf("VaultID of an empty prefix: %v, want ErrNoVault", err)
+	if _, err := vault.StoreID(openStore(t, sharedURL(t))); !errors.Is(err, vault.ErrNoVault) {
+		t.Errorf("StoreID of an empty prefix: %v, want ErrNoVault", err)
 	}
 
 	api := mustPut(t, v1, apiRecord("openai", "work@example.com", "sk-proj-SECRETKEYVALUE"))
