@@ -1,7 +1,6 @@
 package bearer
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -131,59 +130,6 @@ func (c Classifier) isQuota(code string) bool {
 // Classify classifies resp with the zero Classifier.
 func Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return Classifier{}.Classify(resp, now)
-}
-
-// identifier returns raw's string value when it is a short identifier.
-func identifier(raw json.RawMessage) string {
-	if len(raw) < 2 || raw[0] != '"' {
-		return ""
-	}
-	if inner := raw[1 : len(raw)-1]; raw[len(raw)-1] == '"' && isIdentifierBytes(inner) {
-		// No escapes (an identifier has no backslash): the JSON
-		// string's value is its bytes.
-		return internCode(inner)
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil || !IsIdentifier(s) {
-		return ""
-	}
-	return s
-}
-
-// internCode returns b as a string, without allocating for the codes and
-// types providers send most.
-func internCode(b []byte) string {
-	switch string(b) {
-	case "rate_limit_exceeded":
-		return "rate_limit_exceeded"
-	case "rate_limit_error":
-		return "rate_limit_error"
-	case "requests":
-		return "requests"
-	case "tokens":
-		return "tokens"
-	case "insufficient_quota":
-		return "insufficient_quota"
-	case "overloaded_error":
-		return "overloaded_error"
-	case "invalid_request_error":
-		return "invalid_request_error"
-	case "server_error":
-		return "server_error"
-	}
-	return string(b)
-}
-
-func isIdentifierBytes(b []byte) bool {
-	if len(b) == 0 || len(b) > 64 {
-		return false
-	}
-	for _, c := range b {
-		if !identByte(c) {
-			return false
-		}
-	}
-	return true
 }
 
 // IsIdentifier reports whether s is a short identifier that is safe to put
