@@ -13,7 +13,7 @@ import (
 // accessToken and refreshToken are required. The file names no account,
 // so the label is "claude-code". Fields not listed are ignored.
 func ParseClaudeCode(path string, data []byte) ([]Found, []Problem) {
-	return parseDoc(SourceClaudeCode, path, data, func(c *checker, root *object) []Found {
+	return parseDoc(SourceClaudeCode, path, data, func(c *checker, root object, _ []string) []Found {
 		o, p := c.object(root, "", "claudeAiOauth", true)
 		if o == nil {
 			return nil

@@ -25,7 +25,7 @@ const openAIAuthClaim = "https://api.openai.com/auth"
 // API record, labelled like the OAuth one plus "-api" when both are
 // present. last_refresh becomes Found.Modified.
 func ParseCodex(path string, data []byte) ([]Found, []Problem) {
-	return parseDoc(SourceCodex, path, data, func(c *checker, root *object) []Found {
+	return parseDoc(SourceCodex, path, data, func(c *checker, root object, _ []string) []Found {
 		c.str(root, "", "auth_mode", false) // checked, not needed: the fields present say which mode
 		apiKey := c.secret(root, "", "OPENAI_API_KEY", false)
 		var modified time.Time
@@ -38,7 +38,7 @@ func ParseCodex(path string, data []byte) ([]Found, []Problem) {
 		}
 		tokens, tp := c.object(root, "", "tokens", false)
 		var oauth *records.OAuth
-		var claims *object
+		var claims object
 		if tokens != nil {
 			oauth = &records.OAuth{
 				IDToken:   c.secret(tokens, tp, "id_token", true),

@@ -19,13 +19,13 @@ import (
 // label and account id are the GitHub user, else "copilot"; ClientID is
 // githubAppId. Bad entries are reported by their key and skipped.
 func ParseCopilot(path string, data []byte) ([]Found, []Problem) {
-	return parseDoc(SourceCopilot, path, data, func(c *checker, root *object) []Found {
+	return parseDoc(SourceCopilot, path, data, func(c *checker, root object, keys []string) []Found {
 		var found []Found
-		for _, key := range root.keys {
+		for _, key := range keys {
 			kp := joinPath("", key)
-			o, ok := root.vals[key].(*object)
+			o, ok := root[key].(object)
 			if !ok {
-				c.fail(kp, wrongType("object", root.vals[key]))
+				c.fail(kp, wrongType("object", root[key]))
 				continue
 			}
 			n := len(c.errs)

@@ -34,13 +34,15 @@
 //
 // # Guarantees
 //
-// Parsers are strict and bounded: a file larger than MaxFileSize is
-// refused after reading one byte past the cap (a symlink to /dev/zero
-// fails at once), invalid UTF-8, duplicate keys, trailing data and JSON
-// nested deeper than 16 levels are refused before any value is used, and
-// every field is type-checked. Tokens must be printable ASCII, so none can
-// split an HTTP header. Fields a source adds that are not documented here
-// are ignored. A Problem names the file and the
+// Parsers are bounded and tolerant of what other tools add: a file larger
+// than MaxFileSize is refused after reading one byte past the cap (a
+// symlink to /dev/zero fails at once), invalid UTF-8, trailing data and
+// JSON nested deeper than 16 levels are refused before any value is built,
+// and every field read is type-checked. The JSON itself is read with
+// encoding/json: fields a source adds that are not documented here are
+// ignored, and of duplicate members the last counts, as in the JavaScript
+// that writes most of these files. Tokens must be printable ASCII, so none
+// can split an HTTP header. A Problem names the file and the
 // JSON path of what is wrong ("tokens.refresh_token: want string, got
 // number") and never a value: no token can reach an error message or a
 // log line through this package. Tokens are kept as records.Secret.

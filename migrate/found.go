@@ -77,7 +77,7 @@ var (
 	ErrInvalidUTF8  = errors.New("not valid UTF-8")
 	ErrSyntax       = errors.New("invalid JSON")
 	ErrTooDeep      = errors.New("JSON nested too deeply")
-	ErrDuplicateKey = errors.New("duplicate key")
+	ErrDuplicateKey = errors.New("duplicate key") // two entries that name the same account
 	ErrWrongType    = errors.New("wrong JSON type")
 	ErrMissing      = errors.New("missing required field")
 	ErrInvalidValue = errors.New("invalid value")

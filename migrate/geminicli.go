@@ -15,7 +15,7 @@ import (
 // label and Meta "email" ("email" claim) and the account id ("sub");
 // without one the label is "gemini-cli". scope is split on spaces.
 func ParseGeminiCLI(path string, data []byte) ([]Found, []Problem) {
-	return parseDoc(SourceGeminiCLI, path, data, func(c *checker, root *object) []Found {
+	return parseDoc(SourceGeminiCLI, path, data, func(c *checker, root object, _ []string) []Found {
 		oauth := &records.OAuth{
 			Access:  c.secret(root, "", "access_token", true),
 			Refresh: c.secret(root, "", "refresh_token", true),
@@ -24,7 +24,7 @@ func ParseGeminiCLI(path string, data []byte) ([]Found, []Problem) {
 			Scopes:  strings.Fields(c.str(root, "", "scope", false)),
 		}
 		c.str(root, "", "token_type", false)
-		var claims *object
+		var claims object
 		if oauth.IDToken != "" {
 			cl, err := jwtClaims(oauth.IDToken.Reveal())
 			if err != nil {

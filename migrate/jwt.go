@@ -12,8 +12,8 @@ import (
 // jwtClaims decodes the payload of a JWT without verifying its signature.
 // The claims only name the account (email, account id, plan) and date the
 // token; nothing about access is decided from them. The payload goes
-// through the same strict decoder as the files.
-func jwtClaims(token string) (*object, error) {
+// through the same bounded decoder as the files.
+func jwtClaims(token string) (object, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return nil, reason(ErrInvalidValue, "not a JWT")
@@ -23,11 +23,11 @@ func jwtClaims(token string) (*object, error) {
 	if err != nil {
 		return nil, reason(ErrInvalidValue, "not a JWT: payload is not base64url")
 	}
-	v, err := decodeJSON(payload)
+	v, _, err := decodeJSON(payload)
 	if err != nil {
 		return nil, reason(ErrInvalidValue, "not a JWT: payload is not JSON")
 	}
-	claims, ok := v.(*object)
+	claims, ok := v.(object)
 	if !ok {
 		return nil, reason(ErrInvalidValue, "not a JWT: payload is not a JSON object")
 	}
@@ -36,11 +36,8 @@ func jwtClaims(token string) (*object, error) {
 
 // claimText returns a string claim, or "" when it is absent, not a string
 // or not fit for a label or Meta value.
-func claimText(claims *object, key string) string {
-	if claims == nil {
-		return ""
-	}
-	v, _ := claims.get(key)
+func claimText(claims object, key string) string {
+	v := claims[key]
 	s, ok := v.(string)
 	if !ok || checkText(s, true) != nil {
 		return ""
@@ -49,22 +46,16 @@ func claimText(claims *object, key string) string {
 }
 
 // claimObject returns a nested claims object, or nil.
-func claimObject(claims *object, key string) *object {
-	if claims == nil {
-		return nil
-	}
-	v, _ := claims.get(key)
-	o, _ := v.(*object)
+func claimObject(claims object, key string) object {
+	v := claims[key]
+	o, _ := v.(object)
 	return o
 }
 
 // claimTime returns a NumericDate claim (seconds, possibly fractional), or
 // the zero time when it is absent or unusable.
-func claimTime(claims *object, key string) time.Time {
-	if claims == nil {
-		return time.Time{}
-	}
-	v, _ := claims.get(key)
+func claimTime(claims object, key string) time.Time {
+	v := claims[key]
 	n, ok := v.(json.Number)
 	if !ok {
 		return time.Time{}

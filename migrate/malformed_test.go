@@ -25,9 +25,15 @@ func TestParseMalformed(t *testing.T) {
 		{name: "trailing data", parse: ParseQwenCode, doc: `{} {"access_token": "CANARY-q"}`, want: []problemKey{{"", ErrSyntax}}},
 		{name: "not an object", parse: ParseOpenCode, doc: `["CANARY-array"]`, want: []problemKey{{"", ErrWrongType}}},
 		{name: "invalid UTF-8", parse: ParseGeminiCLI, doc: "{\"access_token\": \"CANARY-\xff\"}", want: []problemKey{{"", ErrInvalidUTF8}}},
-		{name: "duplicate key", parse: ParseCodex, doc: `{"tokens": {"refresh_token": "CANARY-a", "refresh_token": "CANARY-b"}}`, want: []problemKey{{"tokens.refresh_token", ErrDuplicateKey}}},
-		{name: "nesting bomb", parse: ParseCopilot, doc: `{"github.com": ` + strings.Repeat("[", 100000), want: []problemKey{{`["github.com"]` + strings.Repeat("[0]", 15), ErrTooDeep}}},
-		{name: "nesting bomb in object", parse: ParseCopilot, doc: strings.Repeat(`{"a":`, 20) + "1" + strings.Repeat("}", 20), want: []problemKey{{strings.TrimPrefix(strings.Repeat(".a", 16), "."), ErrTooDeep}}},
+		// Of duplicate members the last counts, as in the JavaScript that
+		// writes these files.
+		{name: "duplicate key", parse: ParseCodex, doc: `{"tokens": {"refresh_token": 7, "refresh_token": "CANARY-b", "id_token": "a.e30.CANARY", "access_token": "CANARY-a"}}`, wantFound: 1},
+		{name: "duplicate key last is bad", parse: ParseCodex, doc: `{"tokens": {"refresh_token": "CANARY-b", "refresh_token": 7, "id_token": "a.e30.CANARY", "access_token": "CANARY-a"}}`,
+			want: []problemKey{{"tokens.refresh_token", ErrWrongType}}},
+		{name: "unknown fields", parse: ParseClaudeCode, doc: `{"claudeAiOauth": {"accessToken": "CANARY-a", "refreshToken": "CANARY-r", "rateLimitTier": {"x": [1, 2]}, "isMax": true}, "mcpOAuth": {}}`, wantFound: 1},
+		{name: "nesting bomb", parse: ParseCopilot, doc: `{"github.com": ` + strings.Repeat("[", 100000), want: []problemKey{{"", ErrTooDeep}}},
+		{name: "nesting bomb in object", parse: ParseCopilot, doc: strings.Repeat(`{"a":`, 20) + "1" + strings.Repeat("}", 20), want: []problemKey{{"", ErrTooDeep}}},
+		{name: "nesting at the limit", parse: ParseCopilot, doc: `{"github.com": {"oauth_token": "CANARY-t", "x": ` + strings.Repeat("[", 14) + strings.Repeat("]", 14) + `}}`, wantFound: 1},
 		{name: "too large", parse: ParseOpenCode, doc: "{}" + strings.Repeat(" ", MaxFileSize), want: []problemKey{{"", ErrTooLarge}}},
 
 		// Codex.

@@ -34,10 +34,10 @@ const maxMetaEntries = 64
 // silently; here each is reported by its key and skipped, and the rest are
 // imported.
 func ParseOpenCode(path string, data []byte) ([]Found, []Problem) {
-	return parseDoc(SourceOpenCode, path, data, func(c *checker, root *object) []Found {
+	return parseDoc(SourceOpenCode, path, data, func(c *checker, root object, keys []string) []Found {
 		var found []Found
 		seen := map[string]bool{}
-		for _, raw := range root.keys {
+		for _, raw := range keys {
 			kp := joinPath("", raw)
 			key := strings.TrimRight(raw, "/")
 			if seen[key] {
@@ -45,9 +45,9 @@ func ParseOpenCode(path string, data []byte) ([]Found, []Problem) {
 				continue
 			}
 			seen[key] = true
-			o, ok := root.vals[raw].(*object)
+			o, ok := root[raw].(object)
 			if !ok {
-				c.fail(kp, wrongType("object", root.vals[raw]))
+				c.fail(kp, wrongType("object", root[raw]))
 				continue
 			}
 			n := len(c.errs)
@@ -86,7 +86,7 @@ func openCodeProvider(c *checker, kp, key string) (provider string, copilot bool
 	return key, false
 }
 
-func openCodeOAuth(c *checker, o *object, kp, key string) *records.Record {
+func openCodeOAuth(c *checker, o object, kp, key string) *records.Record {
 	c.require(o, kp, "access") // OpenCode writes "" before the first exchange
 	oauth := &records.OAuth{
 		Refresh:   c.secret(o, kp, "refresh", true),
@@ -119,7 +119,7 @@ func openCodeOAuth(c *checker, o *object, kp, key string) *records.Record {
 	return rec
 }
 
-func openCodeAPI(c *checker, o *object, kp, key string) *records.Record {
+func openCodeAPI(c *checker, o object, kp, key string) *records.Record {
 	apiKey := c.secret(o, kp, "key", true)
 	m := c.strMap(o, kp, "metadata")
 	provider, _ := openCodeProvider(c, kp, key)
@@ -135,7 +135,7 @@ func openCodeAPI(c *checker, o *object, kp, key string) *records.Record {
 	}
 }
 
-func openCodeWellKnown(c *checker, o *object, kp, key string) *records.Record {
+func openCodeWellKnown(c *checker, o object, kp, key string) *records.Record {
 	env := c.str(o, kp, "key", true)
 	token := c.secret(o, kp, "token", true)
 	if env != "" && !validEnvName(env) {

@@ -16,7 +16,7 @@ import (
 // account's API, which the adapter sends requests to. access_token and
 // refresh_token are required.
 func ParseQwenCode(path string, data []byte) ([]Found, []Problem) {
-	return parseDoc(SourceQwenCode, path, data, func(c *checker, root *object) []Found {
+	return parseDoc(SourceQwenCode, path, data, func(c *checker, root object, _ []string) []Found {
 		oauth := &records.OAuth{
 			Access:  c.secret(root, "", "access_token", true),
 			Refresh: c.secret(root, "", "refresh_token", true),

@@ -195,20 +195,21 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// parseDoc decodes data as a JSON object and hands it to fn, which
-// records bad fields in c and returns the credentials it could build.
-func parseDoc(source, path string, data []byte, fn func(c *checker, root *object) []Found) ([]Found, []Problem) {
+// parseDoc decodes data as a JSON object and hands it to fn, with its
+// keys in the file's order; fn records bad fields in c and returns the
+// credentials it could build.
+func parseDoc(source, path string, data []byte, fn func(c *checker, root object, keys []string) []Found) ([]Found, []Problem) {
 	digest := sha256.Sum256(data)
-	v, err := decodeJSON(data)
+	v, keys, err := decodeJSON(data)
 	if err != nil {
 		return nil, []Problem{problemFrom(source, path, err)}
 	}
-	root, ok := v.(*object)
+	root, ok := v.(object)
 	if !ok {
 		return nil, []Problem{{Source: source, Path: path, Err: wrongType("object", v)}}
 	}
 	var c checker
-	found := fn(&c, root)
+	found := fn(&c, root, keys)
 	var problems []Problem
 	for _, e := range c.errs {
 		problems = append(problems, Problem{Source: source, Path: path, Key: e.path, Err: e.err})

@@ -21,9 +21,9 @@ import (
 const MaxFileSize = 1 << 20
 
 // maxDepth bounds JSON nesting. The deepest real source (a JWT's claims
-// inside Codex's file) nests three levels; the limit is checked while
-// tokenizing, before any value is built, so a document of a million '['
-// costs nothing.
+// inside Codex's file) nests three levels; the limit is checked by a walk
+// over the tokens before any value is built, so a document of a million
+// '[' costs nothing.
 const maxDepth = 16
 
 // Bounds on single values, checked before a value reaches a record.
@@ -32,17 +32,8 @@ const (
 	maxTextLen   = 1 << 10  // emails, ids, plan names, URLs
 )
 
-// object is a JSON object that keeps its keys in document order, so that
-// entries are imported and reported in the order the file lists them.
-type object struct {
-	keys []string
-	vals map[string]any
-}
-
-func (o *object) get(key string) (any, bool) {
-	v, ok := o.vals[key]
-	return v, ok
-}
+// object is a decoded JSON object.
+type object = map[string]any
 
 // pathError is a problem at one place in a document.
 type pathError struct {
@@ -73,107 +64,84 @@ func reason(kind error, format string, args ...any) error {
 	return &reasonError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
-// decodeJSON parses data into a tree of *object, []any, string,
-// json.Number, bool and nil. It is stricter than encoding/json: the size is
-// capped, the input must be valid UTF-8 (encoding/json would silently
-// replace bad bytes), nesting is bounded, duplicate keys and trailing data
-// are rejected. Errors never quote the input: a syntax error names only
-// its byte offset.
-func decodeJSON(data []byte) (any, error) {
+// decodeJSON parses data with encoding/json into object, []any, string,
+// json.Number, bool and nil, and returns with it the keys of the
+// top-level object in the order the file lists them. Other programs
+// write these files and add fields over time: members nobody asks for are
+// ignored, and of duplicate members the last counts, as in the JavaScript
+// that writes most of them. What stays bounded is the cost and what
+// reaches a record: the size is capped, nesting is checked before
+// anything is built, and invalid UTF-8 (which encoding/json would
+// silently replace) is refused. Errors never quote the input: a syntax
+// error names only its byte offset.
+func decodeJSON(data []byte) (v any, keys []string, err error) {
 	if len(data) > MaxFileSize {
-		return nil, errTooLarge()
+		return nil, nil, errTooLarge()
 	}
 	if !utf8.Valid(data) {
-		return nil, ErrInvalidUTF8
+		return nil, nil, ErrInvalidUTF8
 	}
-	d := &decoder{dec: json.NewDecoder(bytes.NewReader(data))}
-	d.dec.UseNumber()
-	tok, err := d.dec.Token()
-	if err == io.EOF {
-		return nil, reason(ErrSyntax, "empty document")
+	if keys, err = walk(data); err != nil {
+		return nil, nil, err
 	}
-	if err != nil {
-		return nil, syntaxError(err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		if err == io.EOF {
+			return nil, nil, reason(ErrSyntax, "empty document")
+		}
+		return nil, nil, syntaxError(err)
 	}
-	v, err := d.value(tok, "", 1)
-	if err != nil {
-		return nil, err
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, reason(ErrSyntax, "data after the top-level value")
 	}
-	if _, err := d.dec.Token(); err != io.EOF {
-		return nil, reason(ErrSyntax, "data after the top-level value")
+	return v, keys, nil
+}
+
+// walk reads data's tokens, building nothing, and fails as soon as they
+// nest deeper than maxDepth. On the way it notes the top-level object's
+// keys, in order and once each: a map forgets the order, and entries are
+// imported and reported in the order the file lists them.
+func walk(data []byte) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var keys []string
+	seen := map[string]bool{}
+	depth, rootObject, wantKey := 0, false, false
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return keys, nil
+		}
+		if err != nil {
+			return nil, syntaxError(err)
+		}
+		if k, ok := tok.(string); ok && depth == 1 && rootObject && wantKey {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+			wantKey = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			if depth == 0 {
+				rootObject, wantKey = tok == json.Delim('{'), true
+			}
+			if depth++; depth > maxDepth {
+				return nil, reason(ErrTooDeep, "nested deeper than %d levels", maxDepth)
+			}
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			wantKey = depth == 1
+		default:
+			wantKey = depth == 1
+		}
 	}
-	return v, nil
 }
 
 func errTooLarge() error {
 	return reason(ErrTooLarge, "larger than %d bytes", MaxFileSize)
-}
-
-type decoder struct {
-	dec *json.Decoder
-}
-
-func (d *decoder) value(tok json.Token, path string, depth int) (any, error) {
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return tok, nil // string, json.Number, bool or nil
-	}
-	if depth > maxDepth {
-		return nil, &pathError{path, reason(ErrTooDeep, "nested deeper than %d levels", maxDepth)}
-	}
-	switch delim {
-	case '{':
-		obj := &object{vals: map[string]any{}}
-		for d.dec.More() {
-			ktok, err := d.dec.Token()
-			if err != nil {
-				return nil, syntaxError(err)
-			}
-			key, ok := ktok.(string)
-			if !ok {
-				return nil, reason(ErrSyntax, "object key is not a string")
-			}
-			kpath := joinPath(path, key)
-			if _, dup := obj.vals[key]; dup {
-				return nil, &pathError{kpath, ErrDuplicateKey}
-			}
-			vtok, err := d.dec.Token()
-			if err != nil {
-				return nil, syntaxError(err)
-			}
-			v, err := d.value(vtok, kpath, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			obj.keys = append(obj.keys, key)
-			obj.vals[key] = v
-		}
-		if _, err := d.dec.Token(); err != nil {
-			return nil, syntaxError(err)
-		}
-		return obj, nil
-	case '[':
-		var arr []any
-		for d.dec.More() {
-			vtok, err := d.dec.Token()
-			if err != nil {
-				return nil, syntaxError(err)
-			}
-			v, err := d.value(vtok, path+"["+strconv.Itoa(len(arr))+"]", depth+1)
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, v)
-		}
-		if _, err := d.dec.Token(); err != nil {
-			return nil, syntaxError(err)
-		}
-		if arr == nil {
-			arr = []any{}
-		}
-		return arr, nil
-	}
-	return nil, reason(ErrSyntax, "unexpected %q", string(delim))
 }
 
 // syntaxError describes a tokenizer error without its text, which quotes
@@ -225,7 +193,7 @@ func isPlainKey(key string) bool {
 
 func jsonType(v any) string {
 	switch v.(type) {
-	case *object:
+	case object:
 		return "object"
 	case []any:
 		return "array"
@@ -257,9 +225,9 @@ func (c *checker) fail(path string, err error) {
 
 // lookup returns the value at key; absent (or null, when !required) values
 // give ok == false, and a missing required value is recorded.
-func (c *checker) lookup(o *object, opath, key string, required bool) (v any, path string, ok bool) {
+func (c *checker) lookup(o object, opath, key string, required bool) (v any, path string, ok bool) {
 	path = joinPath(opath, key)
-	v, present := o.get(key)
+	v, present := o[key]
 	if !present {
 		if required {
 			c.fail(path, ErrMissing)
@@ -273,12 +241,12 @@ func (c *checker) lookup(o *object, opath, key string, required bool) (v any, pa
 }
 
 // object reads a nested object.
-func (c *checker) object(o *object, opath, key string, required bool) (*object, string) {
+func (c *checker) object(o object, opath, key string, required bool) (object, string) {
 	v, path, ok := c.lookup(o, opath, key, required)
 	if !ok {
 		return nil, path
 	}
-	obj, isObj := v.(*object)
+	obj, isObj := v.(object)
 	if !isObj {
 		c.fail(path, wrongType("object", v))
 		return nil, path
@@ -288,7 +256,7 @@ func (c *checker) object(o *object, opath, key string, required bool) (*object, 
 
 // require records a problem unless key is present and not null, for
 // fields that must be there but may be empty.
-func (c *checker) require(o *object, opath, key string) {
+func (c *checker) require(o object, opath, key string) {
 	v, path, ok := c.lookup(o, opath, key, true)
 	if ok && v == nil {
 		c.fail(path, wrongType("string", v))
@@ -297,7 +265,7 @@ func (c *checker) require(o *object, opath, key string) {
 
 // str reads a non-secret string: bounded, without control characters. An
 // empty optional string counts as absent.
-func (c *checker) str(o *object, opath, key string, required bool) string {
+func (c *checker) str(o object, opath, key string, required bool) string {
 	v, path, ok := c.lookup(o, opath, key, required)
 	if !ok {
 		return ""
@@ -316,7 +284,7 @@ func (c *checker) str(o *object, opath, key string, required bool) string {
 
 // secret reads a token or key: non-empty, printable ASCII (RFC 6749's
 // VSCHAR: a token with a line break could split an HTTP header), bounded.
-func (c *checker) secret(o *object, opath, key string, required bool) records.Secret {
+func (c *checker) secret(o object, opath, key string, required bool) records.Secret {
 	v, path, ok := c.lookup(o, opath, key, required)
 	if !ok {
 		return ""
@@ -337,7 +305,7 @@ func (c *checker) secret(o *object, opath, key string, required bool) records.Se
 }
 
 // millis reads a Unix time in milliseconds; 0 means unknown.
-func (c *checker) millis(o *object, opath, key string, required bool) time.Time {
+func (c *checker) millis(o object, opath, key string, required bool) time.Time {
 	v, path, ok := c.lookup(o, opath, key, required)
 	if !ok {
 		return time.Time{}
@@ -350,7 +318,7 @@ func (c *checker) millis(o *object, opath, key string, required bool) time.Time 
 }
 
 // strList reads an array of non-secret strings.
-func (c *checker) strList(o *object, opath, key string) []string {
+func (c *checker) strList(o object, opath, key string) []string {
 	v, path, ok := c.lookup(o, opath, key, false)
 	if !ok {
 		return nil
@@ -378,14 +346,13 @@ func (c *checker) strList(o *object, opath, key string) []string {
 }
 
 // strMap reads an object whose values are non-secret strings.
-func (c *checker) strMap(o *object, opath, key string) map[string]string {
+func (c *checker) strMap(o object, opath, key string) map[string]string {
 	obj, path := c.object(o, opath, key, false)
 	if obj == nil {
 		return nil
 	}
-	out := make(map[string]string, len(obj.keys))
-	for _, k := range obj.keys {
-		v := obj.vals[k]
+	out := make(map[string]string, len(obj))
+	for k, v := range obj {
 		kpath := joinPath(path, k)
 		s, isStr := v.(string)
 		if !isStr {
