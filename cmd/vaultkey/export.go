@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/authvault/authvault/backup"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/vault"
 )
@@ -108,7 +109,7 @@ func runExport(e *env, o *exportOptions) error {
 		return err
 	}
 	defer u.Close()
-	b := &cli.Bundle{VaultID: u.ID(), Exported: time.Now().UTC(), HasRecords: !o.keyOnly}
+	b := &backup.Bundle{VaultID: u.ID(), Exported: time.Now().UTC(), HasRecords: !o.keyOnly}
 	if !o.noKey {
 		if b.Identity, err = cli.EncodeIdentities(u.Identities); err != nil {
 			return fmt.Errorf("cannot put the vault key in the backup (%v): export with --no-key", err)
@@ -131,13 +132,13 @@ func runExport(e *env, o *exportOptions) error {
 			return fmt.Errorf("reading the records: %w", err)
 		}
 	}
-	plain, err := cli.MarshalBundle(b)
+	plain, err := backup.Marshal(b)
 	if err != nil {
 		return err
 	}
 	defer clear(plain)
 
-	write := func(w io.Writer) error { return cli.EncryptBundle(w, plain, recipients) }
+	write := func(w io.Writer) error { return backup.Encrypt(w, plain, recipients) }
 	dest := "standard output"
 	if !toStdout {
 		dest = o.output

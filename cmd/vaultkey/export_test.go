@@ -15,7 +15,7 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/armor"
 
-	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/backup"
 )
 
 // bundleJSON is the backup plaintext as a user's tools see it.
@@ -76,7 +76,7 @@ func TestExportDecryptsWithAgeCLI(t *testing.T) {
 	}
 	b := parseBundleJSON(t, plain)
 	keyFile, _ := os.ReadFile(s.keyFile())
-	if b.Format != cli.BundleFormat || b.Identity == nil || !strings.Contains(string(keyFile), *b.Identity) || len(b.Records) != 2 {
+	if b.Format != backup.Format || b.Identity == nil || !strings.Contains(string(keyFile), *b.Identity) || len(b.Records) != 2 {
 		t.Fatalf("bundle: format %q, identity set %v, %d records", b.Format, b.Identity != nil, len(b.Records))
 	}
 	if _, err := time.Parse(time.RFC3339, b.Exported); err != nil {
@@ -89,7 +89,7 @@ func TestExportDecryptsWithAgeCLI(t *testing.T) {
 	if !strings.Contains(string(plain), `"key":"sk-canary-openai-0123456789"`) {
 		t.Error("the backup does not hold the API key")
 	}
-	parsed, err := cli.ParseBundle(plain)
+	parsed, err := backup.Unmarshal(plain)
 	if err != nil {
 		t.Fatalf("the backup does not parse back: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/authvault/authvault/backup"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/records"
@@ -144,11 +145,11 @@ func importIdentities(e *env, o *importOptions, haveVault bool, vaultID string) 
 		}
 		ids = append(ids, got...)
 	}
-	ids = append(ids, &cli.PassphraseIdentity{Get: func() (string, error) {
+	ids = append(ids, &passphraseIdentity{Get: func() (string, error) {
 		return cli.Passphrase(e.getenv, e.stdin, e.stderr, "Passphrase for the backup: ")
 	}})
 	if len(o.identityFiles) == 0 && haveVault {
-		ids = append(ids, &cli.LazyIdentities{Get: func() ([]age.Identity, error) {
+		ids = append(ids, &lazyIdentities{Get: func() ([]age.Identity, error) {
 			ids, _, err := e.keys.Chain(vaultID).Resolve(e.ctx)
 			return ids, err
 		}})
@@ -184,7 +185,7 @@ func readIdentityFile(e *env, path string) ([]age.Identity, error) {
 }
 
 // readBundle decrypts and checks the backup completely.
-func readBundle(e *env, file string, ids []age.Identity) (*cli.Bundle, error) {
+func readBundle(e *env, file string, ids []age.Identity) (*backup.Bundle, error) {
 	var in io.Reader = e.stdin
 	name := "standard input"
 	if file != "-" {
@@ -195,12 +196,12 @@ func readBundle(e *env, file string, ids []age.Identity) (*cli.Bundle, error) {
 		defer f.Close()
 		in, name = f, file
 	}
-	plain, err := cli.DecryptBundle(in, ids...)
+	plain, err := backup.Decrypt(in, ids...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (nothing was changed)", name, err)
 	}
 	defer clear(plain)
-	b, err := cli.ParseBundle(plain)
+	b, err := backup.Unmarshal(plain)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (nothing was changed)", name, err)
 	}
@@ -209,7 +210,7 @@ func readBundle(e *env, file string, ids []age.Identity) (*cli.Bundle, error) {
 
 // importInto merges or replaces the backup's records into the existing
 // vault in dir.
-func importInto(e *env, dir string, b *cli.Bundle, o *importOptions, store cli.KeyStore) error {
+func importInto(e *env, dir string, b *backup.Bundle, o *importOptions, store cli.KeyStore) error {
 	if o.replace && !b.HasRecords {
 		return errors.New("the backup holds only a key: --replace would remove every record (nothing was changed)")
 	}
@@ -320,7 +321,7 @@ func importInto(e *env, dir string, b *cli.Bundle, o *importOptions, store cli.K
 }
 
 // importNew recreates a vault from the backup in dir, which has none.
-func importNew(e *env, dir string, dirWasMissing bool, b *cli.Bundle, o *importOptions, store cli.KeyStore) error {
+func importNew(e *env, dir string, dirWasMissing bool, b *backup.Bundle, o *importOptions, store cli.KeyStore) error {
 	encoded := b.Identity
 	var recips []string
 	if encoded != "" {

@@ -14,9 +14,6 @@
 //     from the terminal without echo; [NewPassphrase] and [Passphrase] get
 //     a passphrase from AUTHVAULT_PASSPHRASE or the terminal.
 //   - [WriteAccountsTable] and [AccountsJSON] render pool accounts.
-//   - [MarshalBundle] and [ParseBundle] encode and strictly decode the
-//     plaintext of a vault backup; [EncryptBundle] and [DecryptBundle]
-//     wrap it in age.
 //   - [WriteFileAtomic] writes an output file whole or not at all, mode
 //     0600; [WriteJSON] writes indented JSON.
 //

@@ -1,4 +1,4 @@
-package cli
+package backup
 
 import (
 	"bytes"
@@ -41,13 +41,13 @@ func TestBundleRoundTrip(t *testing.T) {
 		{VaultID: "v1", Exported: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), HasRecords: true, Records: testRecords()},
 		{VaultID: "v1", Exported: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), HasRecords: true},
 	} {
-		data, err := MarshalBundle(b)
+		data, err := Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := ParseBundle(data)
+		got, err := Unmarshal(data)
 		if err != nil {
-			t.Fatalf("ParseBundle(MarshalBundle(b)): %v\n%s", err, data)
+			t.Fatalf("Unmarshal(Marshal(b)): %v\n%s", err, data)
 		}
 		if d := cmp.Diff(b, got); d != "" && !(len(b.Records) == 0 && len(got.Records) == 0 && b.HasRecords == got.HasRecords) {
 			t.Errorf("round trip (-want +got):\n%s", d)
@@ -61,8 +61,8 @@ func TestBundleRoundTrip(t *testing.T) {
 	}
 }
 
-func TestParseBundleRejects(t *testing.T) {
-	good, err := MarshalBundle(&Bundle{VaultID: "v", Exported: time.Unix(0, 0), Records: testRecords(), HasRecords: true})
+func TestUnmarshalRejects(t *testing.T) {
+	good, err := Marshal(&Bundle{VaultID: "v", Exported: time.Unix(0, 0), Records: testRecords(), HasRecords: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +85,9 @@ func TestParseBundleRejects(t *testing.T) {
 		"invalid record":   `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","records":[{"v":1}]}`,
 		"records null":     `{"format":"authvault-backup/1","vault_id":"v","exported":"2025-01-01T00:00:00Z","records":null}`,
 	} {
-		_, err := ParseBundle([]byte(data))
-		if !errors.Is(err, ErrBadBundle) {
-			t.Errorf("%s: %v, want ErrBadBundle", name, err)
+		_, err := Unmarshal([]byte(data))
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
 			continue
 		}
 		if strings.Contains(err.Error(), "sk-secret") || strings.Contains(err.Error(), "NOPE") {
@@ -96,29 +96,29 @@ func TestParseBundleRejects(t *testing.T) {
 	}
 }
 
-func TestEncryptDecryptBundle(t *testing.T) {
+func TestEncryptDecrypt(t *testing.T) {
 	id := testIdentity(t)
 	plain := []byte(`{"hello":"world"}`)
 	var buf bytes.Buffer
-	if err := EncryptBundle(&buf, plain, []age.Recipient{id.Recipient()}); err != nil {
+	if err := Encrypt(&buf, plain, []age.Recipient{id.Recipient()}); err != nil {
 		t.Fatal(err)
 	}
 	armored := buf.Bytes()
-	got, err := DecryptBundle(bytes.NewReader(armored), id)
+	got, err := Decrypt(bytes.NewReader(armored), id)
 	if err != nil || !bytes.Equal(got, plain) {
-		t.Fatalf("DecryptBundle = %q, %v", got, err)
+		t.Fatalf("Decrypt = %q, %v", got, err)
 	}
 	// Binary (unarmored) age files decrypt too.
 	var bin bytes.Buffer
 	w, _ := age.Encrypt(&bin, id.Recipient())
 	w.Write(plain)
 	w.Close()
-	if got, err := DecryptBundle(&bin, id); err != nil || !bytes.Equal(got, plain) {
+	if got, err := Decrypt(&bin, id); err != nil || !bytes.Equal(got, plain) {
 		t.Errorf("binary: %q, %v", got, err)
 	}
 
 	other := testIdentity(t)
-	if _, err := DecryptBundle(bytes.NewReader(armored), other); err == nil || !strings.Contains(err.Error(), "-i") {
+	if _, err := Decrypt(bytes.NewReader(armored), other); err == nil || !strings.Contains(err.Error(), "-i") {
 		t.Errorf("wrong identity: %v", err)
 	}
 	lines := strings.Split(string(armored), "\n")
@@ -128,7 +128,7 @@ func TestEncryptDecryptBundle(t *testing.T) {
 		"not age":    "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQ\n",
 		"empty file": "",
 	} {
-		_, err := DecryptBundle(strings.NewReader(data), id)
+		_, err := Decrypt(strings.NewReader(data), id)
 		if err == nil {
 			t.Errorf("%s: decrypted", name)
 			continue
@@ -139,51 +139,3 @@ func TestEncryptDecryptBundle(t *testing.T) {
 	}
 }
 
-func TestPassphraseIdentity(t *testing.T) {
-	r, err := age.NewScryptRecipient("pass")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.SetWorkFactor(10)
-	var buf bytes.Buffer
-	if err := EncryptBundle(&buf, []byte("x"), []age.Recipient{r}); err != nil {
-		t.Fatal(err)
-	}
-	calls := 0
-	ask := func(p string) *PassphraseIdentity {
-		return &PassphraseIdentity{Get: func() (string, error) { calls++; return p, nil }}
-	}
-	if got, err := DecryptBundle(bytes.NewReader(buf.Bytes()), testIdentity(t), ask("pass")); err != nil || string(got) != "x" {
-		t.Errorf("right passphrase: %q, %v", got, err)
-	}
-	if _, err := DecryptBundle(bytes.NewReader(buf.Bytes()), ask("wrong")); err == nil || err.Error() != "incorrect passphrase" {
-		t.Errorf("wrong passphrase: %v", err)
-	}
-	failing := &PassphraseIdentity{Get: func() (string, error) { return "", ErrNoTerminal }}
-	if _, err := DecryptBundle(bytes.NewReader(buf.Bytes()), failing); !errors.Is(err, ErrNoTerminal) {
-		t.Errorf("no passphrase: %v", err)
-	}
-	// A file encrypted to a key never asks for a passphrase.
-	calls = 0
-	id := testIdentity(t)
-	buf.Reset()
-	EncryptBundle(&buf, []byte("y"), []age.Recipient{id.Recipient()})
-	if _, err := DecryptBundle(bytes.NewReader(buf.Bytes()), ask("pass"), id); err != nil || calls != 0 {
-		t.Errorf("key-encrypted file: %v, %d passphrase requests", err, calls)
-	}
-}
-
-func TestLazyIdentities(t *testing.T) {
-	id := testIdentity(t)
-	var buf bytes.Buffer
-	EncryptBundle(&buf, []byte("z"), []age.Recipient{id.Recipient()})
-	resolved := 0
-	lazy := &LazyIdentities{Get: func() ([]age.Identity, error) { resolved++; return []age.Identity{testIdentity(t), id}, nil }}
-	if got, err := DecryptBundle(bytes.NewReader(buf.Bytes()), lazy); err != nil || string(got) != "z" || resolved != 1 {
-		t.Errorf("lazy: %q, %v, resolved %d times", got, err, resolved)
-	}
-	broken := &LazyIdentities{Get: func() ([]age.Identity, error) { return nil, errors.New("no vault key") }}
-	if _, err := DecryptBundle(bytes.NewReader(buf.Bytes()), broken); err == nil {
-		t.Error("a failing lazy identity decrypted")
-	}
-}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/authvault/authvault/backup"
+)
+
+var errNoPassphrase = errors.New("no passphrase")
+
+func newX25519(t *testing.T) *age.X25519Identity {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestPassphraseIdentity(t *testing.T) {
+	r, err := age.NewScryptRecipient("pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetWorkFactor(10)
+	var buf bytes.Buffer
+	if err := backup.Encrypt(&buf, []byte("x"), []age.Recipient{r}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	ask := func(p string) *passphraseIdentity {
+		return &passphraseIdentity{Get: func() (string, error) { calls++; return p, nil }}
+	}
+	if got, err := backup.Decrypt(bytes.NewReader(buf.Bytes()), newX25519(t), ask("pass")); err != nil || string(got) != "x" {
+		t.Errorf("right passphrase: %q, %v", got, err)
+	}
+	if _, err := backup.Decrypt(bytes.NewReader(buf.Bytes()), ask("wrong")); err == nil || err.Error() != "incorrect passphrase" {
+		t.Errorf("wrong passphrase: %v", err)
+	}
+	failing := &passphraseIdentity{Get: func() (string, error) { return "", errNoPassphrase }}
+	if _, err := backup.Decrypt(bytes.NewReader(buf.Bytes()), failing); !errors.Is(err, errNoPassphrase) {
+		t.Errorf("no passphrase: %v", err)
+	}
+	// A file encrypted to a key never asks for a passphrase.
+	calls = 0
+	id := newX25519(t)
+	buf.Reset()
+	backup.Encrypt(&buf, []byte("y"), []age.Recipient{id.Recipient()})
+	if _, err := backup.Decrypt(bytes.NewReader(buf.Bytes()), ask("pass"), id); err != nil || calls != 0 {
+		t.Errorf("key-encrypted file: %v, %d passphrase requests", err, calls)
+	}
+}
+
+func TestLazyIdentities(t *testing.T) {
+	id := newX25519(t)
+	var buf bytes.Buffer
+	backup.Encrypt(&buf, []byte("z"), []age.Recipient{id.Recipient()})
+	resolved := 0
+	lazy := &lazyIdentities{Get: func() ([]age.Identity, error) { resolved++; return []age.Identity{newX25519(t), id}, nil }}
+	if got, err := backup.Decrypt(bytes.NewReader(buf.Bytes()), lazy); err != nil || string(got) != "z" || resolved != 1 {
+		t.Errorf("lazy: %q, %v, resolved %d times", got, err, resolved)
+	}
+	broken := &lazyIdentities{Get: func() ([]age.Identity, error) { return nil, errors.New("no vault key") }}
+	if _, err := backup.Decrypt(bytes.NewReader(buf.Bytes()), broken); err == nil {
+		t.Error("a failing lazy identity decrypted")
+	}
+}
