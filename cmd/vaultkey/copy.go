@@ -60,7 +60,7 @@ Examples:
 
 func runCopy(e *env, src, dst string) error {
 	srcName, dstName := cli.DisplayName(src), cli.DisplayName(dst)
-	if !cli.IsStoreURL(src) {
+	if !vault.IsURL(src) {
 		state, _, err := cli.InspectDir(src)
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func runCopy(e *env, src, dst string) error {
 		}
 	}
 	dstMissing := false
-	if !cli.IsStoreURL(dst) {
+	if !vault.IsURL(dst) {
 		state, id, err := cli.InspectDir(dst)
 		if err != nil {
 			return err
@@ -84,12 +84,12 @@ func runCopy(e *env, src, dst string) error {
 		dstMissing = state == cli.DirMissing
 	}
 
-	from, _, err := cli.OpenStore(e.ctx, src)
+	from, err := openStore(e, src)
 	if err != nil {
 		return err
 	}
 	defer from.Close()
-	to, _, err := cli.OpenStore(e.ctx, dst)
+	to, err := openStore(e, dst)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func runCopy(e *env, src, dst string) error {
 	}
 
 	if err := redisstore.Copy(e.ctx, from, to); err != nil {
-		if !cli.IsStoreURL(dst) && !errors.Is(err, vault.ErrExists) {
+		if !vault.IsURL(dst) && !errors.Is(err, vault.ErrExists) {
 			// A directory the copy created, or filled with its lock file,
 			// goes back to how it was.
 			if rerr := cli.RemoveNewVault(dst, dstMissing); rerr != nil {
@@ -120,9 +120,19 @@ func runCopy(e *env, src, dst string) error {
 	return nil
 }
 
+// openStore returns the store s names: a directory, which need not exist
+// yet, or a store URL.
+func openStore(e *env, s string) (vault.Store, error) {
+	if !vault.IsURL(s) {
+		return vault.DirStore(s), nil
+	}
+	st, _, err := vault.OpenURL(e.ctx, s)
+	return st, err
+}
+
 // storeVaultID returns the id of the vault in st, which s names.
 func storeVaultID(s string, st vault.Store) (string, error) {
-	if cli.IsStoreURL(s) {
+	if vault.IsURL(s) {
 		id, err := vault.StoreID(st)
 		if errors.Is(err, vault.ErrNoVault) {
 			return "", fmt.Errorf("%s holds no vault", cli.DisplayName(s))

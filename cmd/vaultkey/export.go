@@ -111,7 +111,7 @@ func runExport(e *env, o *exportOptions) error {
 	defer u.Close()
 	b := &backup.Bundle{VaultID: u.ID(), Exported: time.Now().UTC(), HasRecords: !o.keyOnly}
 	if !o.noKey {
-		if b.Identity, err = cli.EncodeIdentities(u.Identities); err != nil {
+		if b.Identity, err = encodeIdentities(u.Identities); err != nil {
 			return fmt.Errorf("cannot put the vault key in the backup (%v): export with --no-key", err)
 		}
 	}

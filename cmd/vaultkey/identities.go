@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"filippo.io/age"
+
+	"github.com/authvault/authvault/keysource"
 )
 
 // passphraseIdentity is an age identity for passphrase-encrypted files
@@ -65,4 +68,32 @@ func (l *lazyIdentities) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 		return k, err
 	}
 	return nil, age.ErrIncorrectIdentity
+}
+
+// encodeIdentities returns the identity-file text of ids, one per line,
+// as AUTHVAULT_KEY or a key file holds it.
+func encodeIdentities(ids []age.Identity) (string, error) {
+	lines := make([]string, 0, len(ids))
+	for _, id := range ids {
+		s, ok := id.(fmt.Stringer)
+		if !ok {
+			return "", fmt.Errorf("an identity of type %T has no text form", id)
+		}
+		lines = append(lines, s.String())
+	}
+	if len(lines) == 0 {
+		return "", errors.New("no identities")
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// kindOf returns the kind of a generated identity like ids: X25519 when
+// the first is X25519, post-quantum otherwise.
+func kindOf(ids []age.Identity) keysource.Kind {
+	if len(ids) > 0 {
+		if _, ok := ids[0].(*age.X25519Identity); ok {
+			return keysource.X25519
+		}
+	}
+	return keysource.PostQuantum
 }

@@ -8,6 +8,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/authvault/authvault/backup"
+	"github.com/authvault/authvault/keysource"
 )
 
 var errNoPassphrase = errors.New("no passphrase")
@@ -67,5 +68,27 @@ func TestLazyIdentities(t *testing.T) {
 	broken := &lazyIdentities{Get: func() ([]age.Identity, error) { return nil, errors.New("no vault key") }}
 	if _, err := backup.Decrypt(bytes.NewReader(buf.Bytes()), broken); err == nil {
 		t.Error("a failing lazy identity decrypted")
+	}
+}
+
+func TestEncodeIdentities(t *testing.T) {
+	pq, err := age.GenerateHybridIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newX25519(t)
+	text, err := encodeIdentities([]age.Identity{pq, x})
+	if err != nil || text != pq.String()+"\n"+x.String() {
+		t.Fatalf("encodeIdentities: %v", err)
+	}
+	back, err := keysource.ParseIdentities([]byte(text))
+	if err != nil || len(back) != 2 {
+		t.Fatalf("the encoding does not parse back: %v", err)
+	}
+	if _, err := encodeIdentities(nil); err == nil {
+		t.Error("encodeIdentities(nil)")
+	}
+	if kindOf([]age.Identity{x}) != keysource.X25519 || kindOf([]age.Identity{pq}) != keysource.PostQuantum {
+		t.Error("kindOf")
 	}
 }

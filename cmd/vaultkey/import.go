@@ -150,7 +150,7 @@ func importIdentities(e *env, o *importOptions, haveVault bool, vaultID string) 
 	}})
 	if len(o.identityFiles) == 0 && haveVault {
 		ids = append(ids, &lazyIdentities{Get: func() ([]age.Identity, error) {
-			ids, _, err := e.keys.Chain(vaultID).Resolve(e.ctx)
+			ids, _, err := keysource.Default(vaultID, e.getenv).Resolve(e.ctx)
 			return ids, err
 		}})
 	}
@@ -171,7 +171,7 @@ func readIdentityFile(e *env, path string) ([]age.Identity, error) {
 		return nil, fmt.Errorf("-i %s: %w", path, err)
 	}
 	if bytes.HasPrefix(data, []byte("age-encryption.org/")) || bytes.HasPrefix(bytes.TrimSpace(data), []byte("-----BEGIN AGE ENCRYPTED FILE-----")) {
-		ids, err := e.keys.File(path).Identities(e.ctx)
+		ids, err := (&keysource.File{Path: path, Getenv: e.getenv}).Identities(e.ctx)
 		if err != nil {
 			return nil, fmt.Errorf("-i %s: %w", path, err)
 		}
@@ -439,7 +439,7 @@ func keyAlreadyKept(e *env, store cli.KeyStore, fromBackup bool, recips []string
 		if err != nil {
 			return false, err
 		}
-		f := e.keys.File(path)
+		f := &keysource.File{Path: path, Getenv: e.getenv}
 		has, err := f.Has(e.ctx)
 		if err != nil || !has {
 			return false, err

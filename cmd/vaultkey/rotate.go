@@ -120,7 +120,7 @@ func runRotate(e *env, keep bool) error {
 	if err != nil {
 		return fmt.Errorf("%v: vaultkey cannot make a new key of that kind; rotate with --keep-identity, and replace the key slot with vaultkey recipients add/remove", err)
 	}
-	oldText, err := cli.EncodeIdentities(u.Identities)
+	oldText, err := encodeIdentities(u.Identities)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func runRotate(e *env, keep bool) error {
 	if err != nil {
 		return err
 	}
-	kind := cli.KindOf(u.Identities)
+	kind := kindOf(u.Identities)
 	newID, encoded, newRecip, err := keysource.GenerateIdentity(kind)
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ func rotationTarget(e *env, u *cli.Unlocked, step func(string)) (keyTarget, erro
 		}
 		return &envTarget{e: e, variable: variable}, nil
 	case *keysource.Keyring:
-		return &keyringTarget{e: e, main: e.keys.Keyring(u.ID()), pending: e.keys.PendingKeyring(u.ID()), step: step}, nil
+		return &keyringTarget{e: e, main: e.keys.Keyring(u.ID()), pending: pendingEntry(e.keys.Keyring(u.ID())), step: step}, nil
 	case *keysource.File:
 		path := s.Path
 		if path == "" {
@@ -315,6 +315,14 @@ type keyringTarget struct {
 
 func (t *keyringTarget) String() string { return t.e.keys.Describe(t.main) }
 
+// pendingEntry is the keyring entry that holds both keys while a rotation
+// of main's vault is under way (keysource.PendingSuffix).
+func pendingEntry(main *keysource.Keyring) *keysource.Keyring {
+	p := *main
+	p.Account += keysource.PendingSuffix
+	return &p
+}
+
 func (t *keyringTarget) prepare(ctx context.Context) error {
 	has, err := t.pending.Has(ctx)
 	if err != nil || !has {
@@ -333,7 +341,7 @@ func (t *keyringTarget) prepare(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		text, err := cli.EncodeIdentities(ids)
+		text, err := encodeIdentities(ids)
 		if err != nil {
 			return err
 		}

@@ -16,19 +16,8 @@ import (
 	"github.com/authvault/authvault/vault"
 )
 
-// EnvKeyringService overrides the OS keyring service name vault keys are
-// kept under (default keysource.DefaultKeyringService, "authvault"). Tests
-// set it to keep their entries apart from the user's.
-const EnvKeyringService = "AUTHVAULT_KEYRING_SERVICE"
-
-// PendingSuffix is appended to a vault's keyring account name for the
-// entry that holds the next key while a rotation is under way. It holds
-// the new and the old identity, so it opens the vault at every step of the
-// rotation; the key chain of [Keys.Chain] looks there after the main entry.
-const PendingSuffix = ".next"
-
-// DefaultProbeTimeout bounds the keyring probe of [Keys.ChooseStore].
-const DefaultProbeTimeout = 3 * time.Second
+// probeTimeout bounds the keyring probe of [Keys.ChooseStore].
+const probeTimeout = 3 * time.Second
 
 // KeyStore names where a new vault key is kept.
 type KeyStore string
@@ -58,17 +47,13 @@ func ParseKeyStore(s string) (KeyStore, error) {
 }
 
 // Keys is where vaultkey looks for vault keys and keeps new ones: the
-// environment, the OS keyring and the key file, as keysource.Default, with
-// the keyring service taken from AUTHVAULT_KEYRING_SERVICE.
+// chain of keysource.Default (the environment, the OS keyring under the
+// service AUTHVAULT_KEYRING_SERVICE names, the key file).
 type Keys struct {
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
-	// Prompt asks for the passphrase of a passphrase-protected key file when
-	// AUTHVAULT_PASSPHRASE is not set; nil means the terminal, when
-	// standard input is one.
-	Prompt func(prompt string) ([]byte, error)
-	// ProbeTimeout bounds the keyring probe of ChooseStore; 0 means
-	// DefaultProbeTimeout.
+	// ProbeTimeout bounds the keyring probe of ChooseStore; 0 means three
+	// seconds.
 	ProbeTimeout time.Duration
 }
 
@@ -79,23 +64,11 @@ func (k *Keys) getenv(name string) string {
 	return k.Getenv(name)
 }
 
-// Service returns the keyring service name.
-func (k *Keys) Service() string {
-	if s := k.getenv(EnvKeyringService); s != "" {
-		return s
-	}
-	return keysource.DefaultKeyringService
-}
-
-// Keyring returns the keyring entry of the vault vaultID.
+// Keyring returns the keyring entry of the vault vaultID, under the
+// service AUTHVAULT_KEYRING_SERVICE names (default
+// keysource.DefaultKeyringService).
 func (k *Keys) Keyring(vaultID string) *keysource.Keyring {
-	return &keysource.Keyring{Service: k.Service(), Account: vaultID}
-}
-
-// PendingKeyring returns the keyring entry that holds the next key of the
-// vault vaultID during a rotation.
-func (k *Keys) PendingKeyring(vaultID string) *keysource.Keyring {
-	return &keysource.Keyring{Service: k.Service(), Account: vaultID + PendingSuffix}
+	return &keysource.Keyring{Service: k.getenv(keysource.EnvKeyringService), Account: vaultID}
 }
 
 // FilePath returns the path of the key file.
@@ -107,26 +80,6 @@ func (k *Keys) FilePath() (string, error) {
 	return p, nil
 }
 
-// File returns the key file source at path.
-func (k *Keys) File(path string) *keysource.File {
-	return &keysource.File{Path: path, Getenv: k.Getenv, Prompt: k.Prompt}
-}
-
-// Chain returns the sources tried, in order, for the key of the vault
-// vaultID: the environment (AUTHVAULT_KEY, AUTHVAULT_KEY_FILE,
-// AUTHVAULT_KEY_CMD), the vault's keyring entry, its pending entry (left
-// only while a rotation runs or after one was interrupted), and the key
-// file.
-func (k *Keys) Chain(vaultID string) *keysource.Chain {
-	path, _ := keysource.DefaultFilePath() // "" lets File say why
-	return &keysource.Chain{Sources: []keysource.Source{
-		&keysource.Env{Getenv: k.Getenv, Prompt: k.Prompt},
-		k.Keyring(vaultID),
-		k.PendingKeyring(vaultID),
-		k.File(path),
-	}}
-}
-
 // Unlocked is a vault opened with the key a source gave.
 type Unlocked struct {
 	*vault.Vault
@@ -136,10 +89,11 @@ type Unlocked struct {
 	Source keysource.Source
 }
 
-// OpenVault opens the vault in dir, a directory or a Redis URL (see
-// [IsStoreURL]), with the key the chain finds. Errors say what to do:
-// create a vault, or which key failed. A *keysource.NoKeyError is
-// returned as is.
+// OpenVault opens the vault in dir, a directory or a store URL, with the
+// key keysource.Default finds for it. Errors say what to do: create a
+// vault, or which key failed. A *keysource.NoKeyError is returned as is.
+// It differs from authvault.OpenVault in what it returns: the key and
+// where it came from, which rotate, export and status need.
 func (k *Keys) OpenVault(ctx context.Context, dir string, opts ...vault.Option) (*Unlocked, error) {
 	loc, err := locate(ctx, dir)
 	if err != nil {
@@ -149,11 +103,12 @@ func (k *Keys) OpenVault(ctx context.Context, dir string, opts ...vault.Option) 
 		return nil, err
 	}
 	id := loc.id
-	ids, from, err := k.Chain(id).Resolve(ctx)
+	ids, from, err := keysource.Default(id, k.Getenv).Resolve(ctx)
 	if err != nil {
 		loc.close()
 		return nil, err
 	}
+	from = k.pendingEntry(ctx, from)
 	v, err := vault.Open(ctx, loc.name, ids, slices.Concat(opts, loc.opts)...)
 	if err != nil {
 		loc.close()
@@ -163,6 +118,23 @@ func (k *Keys) OpenVault(ctx context.Context, dir string, opts ...vault.Option) 
 		return nil, err
 	}
 	return &Unlocked{Vault: v, Identities: ids, Source: from}, nil
+}
+
+// pendingEntry returns the rotation entry when the keyring source found
+// the key there rather than in the vault's own entry, so that messages
+// can say a rotation was interrupted; other sources as they are.
+func (k *Keys) pendingEntry(ctx context.Context, src keysource.Source) keysource.Source {
+	kr, ok := src.(*keysource.Keyring)
+	if !ok || !kr.Pending {
+		return src
+	}
+	main := *kr
+	main.Pending = false
+	if has, err := main.Has(ctx); err != nil || has {
+		return src
+	}
+	main.Account += keysource.PendingSuffix
+	return &main
 }
 
 // Describe names a key source for people: which variable, which keyring
@@ -180,8 +152,12 @@ func (k *Keys) Describe(src keysource.Source) string {
 		}
 		return "environment"
 	case *keysource.Keyring:
-		d := fmt.Sprintf("keyring (service %q, account %q)", s.Service, s.Account)
-		if strings.HasSuffix(s.Account, PendingSuffix) {
+		service := s.Service
+		if service == "" {
+			service = keysource.DefaultKeyringService
+		}
+		d := fmt.Sprintf("keyring (service %q, account %q)", service, s.Account)
+		if strings.HasSuffix(s.Account, keysource.PendingSuffix) {
 			d += ", left by an interrupted key rotation"
 		}
 		return d
@@ -191,14 +167,15 @@ func (k *Keys) Describe(src keysource.Source) string {
 	return src.Name()
 }
 
-// ProbeKeyring reports whether the OS keyring answers, within the probe
+// probeKeyring reports whether the OS keyring answers, within the probe
 // timeout; the error says why not.
-func (k *Keys) ProbeKeyring(ctx context.Context) error {
+func (k *Keys) probeKeyring(ctx context.Context) error {
 	timeout := k.ProbeTimeout
 	if timeout <= 0 {
-		timeout = DefaultProbeTimeout
+		timeout = probeTimeout
 	}
-	probe := &keysource.Keyring{Service: k.Service(), Account: "probe", Timeout: timeout}
+	probe := k.Keyring("probe")
+	probe.Timeout = timeout
 	_, err := probe.Has(ctx)
 	return err
 }
@@ -212,12 +189,12 @@ func (k *Keys) ChooseStore(ctx context.Context, requested KeyStore) (store KeySt
 	case StoreFile, StoreEnv:
 		return requested, "", nil
 	case StoreKeyring:
-		if err := k.ProbeKeyring(ctx); err != nil {
+		if err := k.probeKeyring(ctx); err != nil {
 			return "", "", fmt.Errorf("%v: choose --key-store file or --key-store env", err)
 		}
 		return StoreKeyring, "", nil
 	case "":
-		if err := k.ProbeKeyring(ctx); err != nil {
+		if err := k.probeKeyring(ctx); err != nil {
 			return StoreFile, fmt.Sprintf("no usable OS keyring (%v): keeping the key in the key file", err), nil
 		}
 		return StoreKeyring, "", nil
@@ -243,7 +220,7 @@ func (k *Keys) CheckFree(ctx context.Context, store KeyStore, vaultID string) er
 		if err != nil {
 			return err
 		}
-		has, err := k.File(path).Has(ctx)
+		has, err := (&keysource.File{Path: path, Getenv: k.Getenv}).Has(ctx)
 		if err != nil {
 			return err
 		}
@@ -270,30 +247,13 @@ func (k *Keys) StoreKey(ctx context.Context, store KeyStore, vaultID, encoded st
 		if err != nil {
 			return "", err
 		}
-		f := k.File(path)
+		f := &keysource.File{Path: path, Getenv: k.Getenv}
 		if err := f.Store(ctx, encoded); err != nil {
 			return "", err
 		}
 		return f.Name(), nil
 	}
 	return "", fmt.Errorf("cannot store a key in %q", store)
-}
-
-// EncodeIdentities returns the identity-file text of ids, one per line,
-// as AUTHVAULT_KEY or a key file holds it.
-func EncodeIdentities(ids []age.Identity) (string, error) {
-	lines := make([]string, 0, len(ids))
-	for _, id := range ids {
-		s, ok := id.(fmt.Stringer)
-		if !ok {
-			return "", fmt.Errorf("an identity of type %T has no text form", id)
-		}
-		lines = append(lines, s.String())
-	}
-	if len(lines) == 0 {
-		return "", errors.New("no identities")
-	}
-	return strings.Join(lines, "\n"), nil
 }
 
 // NativeRecipients returns the public keys of ids, which must all be
@@ -318,17 +278,6 @@ func NativeRecipients(ids []age.Identity) ([]string, error) {
 		return nil, errors.New("no identities")
 	}
 	return out, nil
-}
-
-// KindOf returns the kind of a generated identity like ids: X25519 when
-// the first is X25519, post-quantum otherwise.
-func KindOf(ids []age.Identity) keysource.Kind {
-	if len(ids) > 0 {
-		if _, ok := ids[0].(*age.X25519Identity); ok {
-			return keysource.X25519
-		}
-	}
-	return keysource.PostQuantum
 }
 
 // ExplainRecipients adds what to do to age's refusal to mix post-quantum

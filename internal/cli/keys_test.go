@@ -30,21 +30,24 @@ func mapEnv(m map[string]string) func(string) string { return func(k string) str
 
 func TestKeysNames(t *testing.T) {
 	k := &Keys{Getenv: mapEnv(nil)}
-	if k.Service() != keysource.DefaultKeyringService {
-		t.Errorf("default service %q", k.Service())
+	if got := k.Describe(k.Keyring("v")); got != `keyring (service "authvault", account "v")` {
+		t.Errorf("default service: %q", got)
 	}
-	k = &Keys{Getenv: mapEnv(map[string]string{EnvKeyringService: "svc"})}
-	if k.Keyring("v").Service != "svc" || k.Keyring("v").Account != "v" || k.PendingKeyring("v").Account != "v"+PendingSuffix {
+	k = &Keys{Getenv: mapEnv(map[string]string{keysource.EnvKeyringService: "svc"})}
+	if k.Keyring("v").Service != "svc" || k.Keyring("v").Account != "v" {
 		t.Error("keyring entries do not follow the service and vault id")
 	}
-	c := k.Chain("v")
-	var names []string
-	for _, s := range c.Sources {
-		names = append(names, k.Describe(s))
+	pending := &keysource.Keyring{Service: "svc", Account: "v" + keysource.PendingSuffix}
+	if got := k.Describe(pending); !strings.Contains(got, "interrupted key rotation") {
+		t.Errorf("Describe(pending entry) = %q", got)
 	}
-	if len(names) != 4 || names[0] != "environment" || !strings.Contains(names[1], `account "v")`) ||
-		!strings.Contains(names[2], "interrupted key rotation") || !strings.HasPrefix(names[3], "file ") {
-		t.Errorf("chain: %q", names)
+	if got := k.Describe(&keysource.File{Path: "/k"}); got != "file /k" {
+		t.Errorf("Describe(file) = %q", got)
+	}
+	// Sources other than the keyring pass through pendingEntry as they are.
+	f := &keysource.File{Path: "/k"}
+	if k.pendingEntry(context.Background(), f) != f {
+		t.Error("pendingEntry changed a file source")
 	}
 	for env, want := range map[string]string{
 		keysource.EnvKey:        "environment (AUTHVAULT_KEY)",
@@ -61,11 +64,7 @@ func TestKeysNames(t *testing.T) {
 func TestIdentityHelpers(t *testing.T) {
 	pq, _ := age.GenerateHybridIdentity()
 	x, _ := age.GenerateX25519Identity()
-	text, err := EncodeIdentities([]age.Identity{pq, x})
-	if err != nil || text != pq.String()+"\n"+x.String() {
-		t.Fatalf("EncodeIdentities: %v", err)
-	}
-	back, err := keysource.ParseIdentities([]byte(text))
+	back, err := keysource.ParseIdentities([]byte(pq.String() + "\n" + x.String()))
 	if err != nil || len(back) != 2 {
 		t.Fatalf("the encoding does not parse back: %v", err)
 	}
@@ -73,15 +72,9 @@ func TestIdentityHelpers(t *testing.T) {
 	if err != nil || rs[0] != pq.Recipient().String() || rs[1] != x.Recipient().String() {
 		t.Errorf("NativeRecipients: %v %v", rs, err)
 	}
-	if KindOf([]age.Identity{x}) != keysource.X25519 || KindOf([]age.Identity{pq}) != keysource.PostQuantum {
-		t.Error("KindOf")
-	}
 	scrypt, _ := age.NewScryptIdentity("p")
 	if _, err := NativeRecipients([]age.Identity{scrypt}); err == nil {
 		t.Error("NativeRecipients of a non-native identity")
-	}
-	if _, err := EncodeIdentities(nil); err == nil {
-		t.Error("EncodeIdentities(nil)")
 	}
 }
 
@@ -93,7 +86,7 @@ func TestOpenVault(t *testing.T) {
 	t.Setenv("HOME", filepath.Join(root, "home"))
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(root, "no-bus"))
 	ctx := context.Background()
-	k := &Keys{Getenv: mapEnv(map[string]string{EnvKeyringService: "authvault-test-openvault"})}
+	k := &Keys{Getenv: mapEnv(map[string]string{keysource.EnvKeyringService: "authvault-test-openvault"})}
 	dir := filepath.Join(root, "vault")
 
 	if _, err := k.OpenVault(ctx, dir); !errors.Is(err, vault.ErrNoVault) || !strings.Contains(err.Error(), "vaultkey init") {

@@ -15,14 +15,10 @@ import (
 // share. Every command that opens a vault takes either; messages name a
 // URL without its password.
 
-// IsStoreURL reports whether s names a store by URL rather than a
-// directory.
-func IsStoreURL(s string) bool { return vault.IsURL(s) }
-
 // DisplayName returns s for messages: a directory as it is, a URL
 // without its password.
 func DisplayName(s string) string {
-	if !IsStoreURL(s) {
+	if !vault.IsURL(s) {
 		return s
 	}
 	u, err := url.Parse(s)
@@ -39,17 +35,6 @@ func DisplayName(s string) string {
 	return u.String()
 }
 
-// OpenStore returns the store that s names, a directory or a Redis URL,
-// and the name to pass to vault.Open or vault.Create with it (the
-// directory, or the URL without its password). Close the store when done
-// unless a vault opened on it owns it. A directory need not exist yet.
-func OpenStore(ctx context.Context, s string) (vault.Store, string, error) {
-	if !IsStoreURL(s) {
-		return vault.DirStore(s), s, nil
-	}
-	return vault.OpenURL(ctx, s)
-}
-
 // location is where an existing vault is: the name to open it under, its
 // id, and the options that select its store.
 type location struct {
@@ -63,7 +48,7 @@ type location struct {
 // locate finds the vault in dir, a directory or a Redis URL, without
 // opening it. A place without a vault is vault.ErrNoVault.
 func locate(ctx context.Context, dir string) (*location, error) {
-	if !IsStoreURL(dir) {
+	if !vault.IsURL(dir) {
 		id, err := vault.ReadID(dir)
 		if err != nil {
 			return nil, err

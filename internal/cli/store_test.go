@@ -29,8 +29,8 @@ func TestStoreNames(t *testing.T) {
 		{"redis://:s3cret@db.internal:6379/0?prefix=a", true, "redis://db.internal:6379/0?prefix=a"},
 		{"rediss://user:s3cret@db.internal:6380/1", true, "rediss://user@db.internal:6380/1"},
 	} {
-		if got := IsStoreURL(tc.in); got != tc.url {
-			t.Errorf("IsStoreURL(%q) = %v", tc.in, got)
+		if got := vault.IsURL(tc.in); got != tc.url {
+			t.Errorf("vault.IsURL(%q) = %v", tc.in, got)
 		}
 		if got := DisplayName(tc.in); strings.Contains(got, "s3cret") || (!tc.url && got != tc.in) {
 			t.Errorf("DisplayName(%q) = %q", tc.in, got)
@@ -65,12 +65,6 @@ func TestOpenVaultDirectory(t *testing.T) {
 	}
 	u.Close()
 
-	st, name, err := OpenStore(ctx, dir)
-	if err != nil || name != dir {
-		t.Fatalf("OpenStore: %q %v", name, err)
-	}
-	st.Close()
-
 	if _, err := k.OpenVault(ctx, filepath.Join(dir, "nothing")); !errors.Is(err, vault.ErrNoVault) || !strings.Contains(err.Error(), "vaultkey init") {
 		t.Errorf("no vault: %v", err)
 	}
@@ -95,7 +89,7 @@ func TestOpenVaultRedis(t *testing.T) {
 		sep = "&"
 	}
 	url := base + sep + "prefix=" + prefix
-	st, name, err := OpenStore(ctx, url)
+	st, name, err := vault.OpenURL(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ const (
 // InspectDir says what dir holds, and the vault id when it is a vault.
 // A Redis URL is an error: vaults are made in directories.
 func InspectDir(dir string) (DirState, string, error) {
-	if IsStoreURL(dir) {
+	if vault.IsURL(dir) {
 		return DirOther, "", storeURLError(dir)
 	}
 	id, err := vault.ReadID(dir)
