@@ -138,4 +138,3 @@ func TestEncryptDecrypt(t *testing.T) {
 		}
 	}
 }
-
