@@ -266,25 +266,23 @@ func (c *checker) require(o object, opath, key string) {
 // str reads a non-secret string: bounded, without control characters. An
 // empty optional string counts as absent.
 func (c *checker) str(o object, opath, key string, required bool) string {
-	v, path, ok := c.lookup(o, opath, key, required)
-	if !ok {
-		return ""
-	}
-	s, isStr := v.(string)
-	if !isStr {
-		c.fail(path, wrongType("string", v))
-		return ""
-	}
-	if err := checkText(s, required); err != nil {
-		c.fail(path, err)
-		return ""
-	}
-	return s
+	return c.checked(o, opath, key, required, func(s string) error { return checkText(s, required) })
 }
 
 // secret reads a token or key: non-empty, printable ASCII (RFC 6749's
 // VSCHAR: a token with a line break could split an HTTP header), bounded.
+// An empty optional one counts as absent.
 func (c *checker) secret(o object, opath, key string, required bool) records.Secret {
+	return records.Secret(c.checked(o, opath, key, required, func(s string) error {
+		if s == "" && !required {
+			return nil
+		}
+		return checkSecret(s)
+	}))
+}
+
+// checked reads a string that check accepts, recording why not.
+func (c *checker) checked(o object, opath, key string, required bool, check func(string) error) string {
 	v, path, ok := c.lookup(o, opath, key, required)
 	if !ok {
 		return ""
@@ -294,14 +292,11 @@ func (c *checker) secret(o object, opath, key string, required bool) records.Sec
 		c.fail(path, wrongType("string", v))
 		return ""
 	}
-	if s == "" && !required {
-		return ""
-	}
-	if err := checkSecret(s); err != nil {
+	if err := check(s); err != nil {
 		c.fail(path, err)
 		return ""
 	}
-	return records.Secret(s)
+	return s
 }
 
 // millis reads a Unix time in milliseconds; 0 means unknown.

@@ -21,6 +21,14 @@ func TestSourcePaths(t *testing.T) {
 	home := filepath.FromSlash("/home/ada")
 	abs := func(p string) string { return filepath.Join(home, filepath.FromSlash(p)) }
 	vars := map[string]string{"CLAUDE_CONFIG_DIR": filepath.FromSlash("/etc/claude")}
+	defaults := map[string][]string{
+		SourceOpenCode:   {abs(".local/share/opencode/auth.json")},
+		SourceClaudeCode: {abs(".claude/.credentials.json")},
+		SourceCodex:      {abs(".codex/auth.json")},
+		SourceGeminiCLI:  {abs(".gemini/oauth_creds.json")},
+		SourceQwenCode:   {abs(".qwen/oauth_creds.json")},
+		SourceCopilot:    {abs(".config/github-copilot/apps.json"), abs(".config/github-copilot/hosts.json")},
+	}
 	tests := []struct {
 		name string
 		env  Env
@@ -29,14 +37,7 @@ func TestSourcePaths(t *testing.T) {
 		{
 			name: "defaults",
 			env:  Env{Home: home},
-			want: map[string][]string{
-				SourceOpenCode:   {abs(".local/share/opencode/auth.json")},
-				SourceClaudeCode: {abs(".claude/.credentials.json")},
-				SourceCodex:      {abs(".codex/auth.json")},
-				SourceGeminiCLI:  {abs(".gemini/oauth_creds.json")},
-				SourceQwenCode:   {abs(".qwen/oauth_creds.json")},
-				SourceCopilot:    {abs(".config/github-copilot/apps.json"), abs(".config/github-copilot/hosts.json")},
-			},
+			want: defaults,
 		},
 		{
 			name: "overrides",
@@ -56,14 +57,7 @@ func TestSourcePaths(t *testing.T) {
 		{
 			name: "relative XDG values are ignored",
 			env:  Env{Home: home, XDGDataHome: "data", XDGConfigHome: "conf", CodexHome: "codex"},
-			want: map[string][]string{
-				SourceOpenCode:   {abs(".local/share/opencode/auth.json")},
-				SourceClaudeCode: {abs(".claude/.credentials.json")},
-				SourceCodex:      {abs(".codex/auth.json")},
-				SourceGeminiCLI:  {abs(".gemini/oauth_creds.json")},
-				SourceQwenCode:   {abs(".qwen/oauth_creds.json")},
-				SourceCopilot:    {abs(".config/github-copilot/apps.json"), abs(".config/github-copilot/hosts.json")},
-			},
+			want: defaults,
 		},
 		{
 			name: "no home",

@@ -10,23 +10,6 @@ import (
 	"time"
 )
 
-func TestIsURL(t *testing.T) {
-	for s, want := range map[string]bool{
-		"redis://127.0.0.1:6379/0":          true,
-		"rediss://h:6380/1?prefix=a":        true,
-		"REDIS://h":                         true,
-		"/home/me/.config/authvault":        false,
-		"redis":                             false,
-		"unix:///tmp/redis.sock":            false,
-		`C:\Users\me\AppData\authvault`:     false,
-		"./redis://not-a-url-but-a-dirname": false,
-	} {
-		if got := isURL(s); got != want {
-			t.Errorf("isURL(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
 func TestParseURL(t *testing.T) {
 	const secret = "s3cr3t-pa55"
 	tests := []struct {
@@ -57,6 +40,9 @@ func TestParseURL(t *testing.T) {
 		{url: "redis://:" + secret + "@cache:port/0", err: "malformed"},
 		{url: "redis://:" + secret + "@cache:7000/0%zz", err: "malformed"},
 		{url: "/var/lib/authvault", err: "not a redis"},
+		{url: "./redis://not-a-url-but-a-dirname", err: "not a redis"},
+		{url: "REDIS://cache:7000/0", prefix: "authvault", lockTTL: 10 * time.Second, timeout: 2 * time.Second,
+			addr: "cache:7000", display: "redis://cache:7000/0?prefix=authvault"},
 	}
 	for i, tt := range tests {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
