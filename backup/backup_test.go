@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -153,10 +152,14 @@ func TestAgeCommandInterop(t *testing.T) {
 		t.Skip("the age command is not installed (apt install age)")
 	}
 	id := testIdentity(t)
-	keyFile := filepath.Join(t.TempDir(), "key.txt")
-	if err := os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600); err != nil {
+	keyFile, err := os.CreateTemp(t.TempDir(), "key")
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := keyFile.WriteString(id.String() + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	keyFile.Close()
 	b := &Bundle{VaultID: "v1", Exported: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Records: testRecords(), HasRecords: true}
 	plain, err := Marshal(b)
 	if err != nil {
@@ -166,7 +169,7 @@ func TestAgeCommandInterop(t *testing.T) {
 	if err := Encrypt(&file, plain, []age.Recipient{id.Recipient()}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(ageBin, "-d", "-i", keyFile)
+	cmd := exec.Command(ageBin, "-d", "-i", keyFile.Name())
 	cmd.Stdin = bytes.NewReader(file.Bytes())
 	out, err := cmd.Output()
 	if err != nil {
