@@ -59,29 +59,29 @@ Examples:
 }
 
 func runCopy(e *env, src, dst string) error {
-	srcName, dstName := cli.DisplayName(src), cli.DisplayName(dst)
+	srcName, dstName := displayName(src), displayName(dst)
 	if !vault.IsURL(src) {
-		state, _, err := cli.InspectDir(src)
+		state, _, err := inspectDir(src)
 		if err != nil {
 			return err
 		}
-		if state != cli.DirVault {
+		if state != dirVault {
 			return fmt.Errorf("%s holds no vault", srcName)
 		}
 	}
 	dstMissing := false
 	if !vault.IsURL(dst) {
-		state, id, err := cli.InspectDir(dst)
+		state, id, err := inspectDir(dst)
 		if err != nil {
 			return err
 		}
 		switch state {
-		case cli.DirVault:
+		case dirVault:
 			return fmt.Errorf("%s already holds a vault (id %s): vaultkey copy never overwrites one", dstName, id)
-		case cli.DirOther:
+		case dirOther:
 			return fmt.Errorf("%s is not empty and holds no vault: copy to a new or empty directory", dstName)
 		}
-		dstMissing = state == cli.DirMissing
+		dstMissing = state == dirMissing
 	}
 
 	from, err := openStore(e, src)
@@ -103,7 +103,7 @@ func runCopy(e *env, src, dst string) error {
 		if !vault.IsURL(dst) && !errors.Is(err, vault.ErrExists) {
 			// A directory the copy created, or filled with its lock file,
 			// goes back to how it was.
-			if rerr := cli.RemoveNewVault(dst, dstMissing); rerr != nil {
+			if rerr := removeNewVault(dst, dstMissing); rerr != nil {
 				e.notef("warning: %v", rerr)
 			}
 		}
@@ -135,7 +135,7 @@ func storeVaultID(s string, st vault.Store) (string, error) {
 	if vault.IsURL(s) {
 		id, err := vault.StoreID(st)
 		if errors.Is(err, vault.ErrNoVault) {
-			return "", fmt.Errorf("%s holds no vault", cli.DisplayName(s))
+			return "", fmt.Errorf("%s holds no vault", displayName(s))
 		}
 		return id, err
 	}

@@ -147,7 +147,7 @@ func runExport(e *env, o *exportOptions) error {
 		err = write(e.stdout)
 	}
 	if err != nil {
-		return fmt.Errorf("writing the backup to %s: %w", dest, cli.ExplainRecipients(err))
+		return fmt.Errorf("writing the backup to %s: %w", dest, explainRecipients(err))
 	}
 	what := fmt.Sprintf("%d record(s) and the vault key", len(b.Records))
 	switch {

@@ -104,7 +104,7 @@ func runImport(e *env, file string, o *importOptions) error {
 	if o.merge && o.replace {
 		return cli.Usagef("--merge and --replace exclude each other")
 	}
-	store, err := cli.ParseKeyStore(o.keyStore)
+	store, err := parseKeyStore(o.keyStore)
 	if err != nil {
 		return err
 	}
@@ -112,14 +112,14 @@ func runImport(e *env, file string, o *importOptions) error {
 	if err != nil {
 		return err
 	}
-	state, vaultID, err := cli.InspectDir(dir)
+	state, vaultID, err := inspectDir(dir)
 	if err != nil {
 		return err
 	}
-	if state == cli.DirOther {
+	if state == dirOther {
 		return fmt.Errorf("%s is not empty and holds no vault: import into an existing vault, or a new or empty directory (--dir)", dir)
 	}
-	ids, err := importIdentities(e, o, state == cli.DirVault, vaultID)
+	ids, err := importIdentities(e, o, state == dirVault, vaultID)
 	if err != nil {
 		return err
 	}
@@ -127,10 +127,10 @@ func runImport(e *env, file string, o *importOptions) error {
 	if err != nil {
 		return err
 	}
-	if state == cli.DirVault {
+	if state == dirVault {
 		return importInto(e, dir, b, o, store)
 	}
-	return importNew(e, dir, state == cli.DirMissing, b, o, store)
+	return importNew(e, dir, state == dirMissing, b, o, store)
 }
 
 // importIdentities returns the identities the backup may be encrypted to:
@@ -210,7 +210,7 @@ func readBundle(e *env, file string, ids []age.Identity) (*backup.Bundle, error)
 
 // importInto merges or replaces the backup's records into the existing
 // vault in dir.
-func importInto(e *env, dir string, b *backup.Bundle, o *importOptions, store cli.KeyStore) error {
+func importInto(e *env, dir string, b *backup.Bundle, o *importOptions, store keyStorage) error {
 	if o.replace && !b.HasRecords {
 		return errors.New("the backup holds only a key: --replace would remove every record (nothing was changed)")
 	}
@@ -222,7 +222,7 @@ func importInto(e *env, dir string, b *backup.Bundle, o *importOptions, store cl
 		bids, perr := keysource.ParseIdentities([]byte(b.Identity))
 		if perr == nil {
 			if v, oerr := vault.Open(e.ctx, dir, bids); oerr == nil {
-				u, err, restoreKey = &cli.Unlocked{Vault: v, Identities: bids}, nil, true
+				u, err, restoreKey = &unlocked{Vault: v, Identities: bids}, nil, true
 			}
 		}
 	}
@@ -295,7 +295,7 @@ func importInto(e *env, dir string, b *backup.Bundle, o *importOptions, store cl
 		if o.dryRun {
 			e.notef("the vault's key was found nowhere; the backup's key opens it and would be kept in %s", store)
 		} else {
-			if store == cli.StoreEnv {
+			if store == storeEnv {
 				out = e.stderr
 			}
 			where, err := keepNewKey(e, store, u.ID(), b.Identity)
@@ -321,7 +321,7 @@ func importInto(e *env, dir string, b *backup.Bundle, o *importOptions, store cl
 }
 
 // importNew recreates a vault from the backup in dir, which has none.
-func importNew(e *env, dir string, dirWasMissing bool, b *backup.Bundle, o *importOptions, store cli.KeyStore) error {
+func importNew(e *env, dir string, dirWasMissing bool, b *backup.Bundle, o *importOptions, store keyStorage) error {
 	encoded := b.Identity
 	var recips []string
 	if encoded != "" {
@@ -329,7 +329,7 @@ func importNew(e *env, dir string, dirWasMissing bool, b *backup.Bundle, o *impo
 		if err != nil {
 			return fmt.Errorf("the backup's key: %w", err)
 		}
-		if recips, err = cli.NativeRecipients(bids); err != nil {
+		if recips, err = nativeRecipients(bids); err != nil {
 			return fmt.Errorf("cannot recreate the vault with the backup's key: %v; create a vault that your key opens (vaultkey init, then vaultkey recipients add), then import into it", err)
 		}
 	} else {
@@ -344,8 +344,8 @@ func importNew(e *env, dir string, dirWasMissing bool, b *backup.Bundle, o *impo
 	var err error
 	switch {
 	case store == "" && envKeySet(e):
-		store = cli.StoreEnv
-	case store == "" || store == cli.StoreKeyring:
+		store = storeEnv
+	case store == "" || store == storeKeyring:
 		var note string
 		if store, note, err = e.keys.ChooseStore(e.ctx, store); err != nil {
 			return err
@@ -379,9 +379,9 @@ func importNew(e *env, dir string, dirWasMissing bool, b *backup.Bundle, o *impo
 	v, err := vault.Create(e.ctx, dir, rs)
 	if err != nil {
 		if !errors.Is(err, vault.ErrExists) { // never another process's new vault
-			cli.RemoveNewVault(dir, dirWasMissing) // what Create made before failing
+			removeNewVault(dir, dirWasMissing) // what Create made before failing
 		}
-		return cli.ExplainRecipients(err)
+		return explainRecipients(err)
 	}
 	id := v.ID()
 	err = v.Batch(e.ctx, func(bt *vault.Batch) error {
@@ -398,23 +398,23 @@ func importNew(e *env, dir string, dirWasMissing bool, b *backup.Bundle, o *impo
 		kept, err = keepNewKey(e, store, id, encoded)
 	}
 	if err != nil {
-		if rerr := cli.RemoveNewVault(dir, dirWasMissing); rerr != nil {
+		if rerr := removeNewVault(dir, dirWasMissing); rerr != nil {
 			return fmt.Errorf("%w; the partial vault could not be removed either (%v): delete %s by hand", err, rerr, dir)
 		}
 		return fmt.Errorf("%w (nothing was created)", err)
 	}
 	out := e.stdout
-	if store == cli.StoreEnv && !reuse {
+	if store == storeEnv && !reuse {
 		out = e.stderr
 	}
 	fmt.Fprintf(out, "created vault %s in %s, opened by %s\n", id, dir, keyFrom)
 	switch {
-	case reuse && store == cli.StoreEnv:
+	case reuse && store == storeEnv:
 		fmt.Fprintf(out, "the environment already holds the backup's key\n")
 	case reuse:
 		path, _ := e.keys.FilePath()
 		fmt.Fprintf(out, "the key file %s already holds the backup's key\n", path)
-	case store == cli.StoreEnv:
+	case store == storeEnv:
 		e.notef("the AUTHVAULT_KEY line on standard output is the vault key: put it in your CI secret store (or service manager) and set AUTHVAULT_KEY from it")
 	default:
 		fmt.Fprintf(out, "key stored in %s\n", kept)
@@ -431,10 +431,10 @@ func envKeySet(e *env) bool {
 // keyAlreadyKept reports whether store already holds a key that opens a
 // vault encrypted to recips (only possible for a key from the backup), and
 // fails when it holds another key that must not be overwritten.
-func keyAlreadyKept(e *env, store cli.KeyStore, fromBackup bool, recips []string) (bool, error) {
+func keyAlreadyKept(e *env, store keyStorage, fromBackup bool, recips []string) (bool, error) {
 	var src keysource.Source
 	switch store {
-	case cli.StoreFile:
+	case storeFile:
 		path, err := e.keys.FilePath()
 		if err != nil {
 			return false, err
@@ -445,7 +445,7 @@ func keyAlreadyKept(e *env, store cli.KeyStore, fromBackup bool, recips []string
 			return false, err
 		}
 		src = f
-	case cli.StoreEnv:
+	case storeEnv:
 		if !envKeySet(e) {
 			return false, nil
 		}
@@ -455,12 +455,12 @@ func keyAlreadyKept(e *env, store cli.KeyStore, fromBackup bool, recips []string
 	}
 	if fromBackup {
 		if ids, err := src.Identities(e.ctx); err == nil {
-			if have, err := cli.NativeRecipients(ids); err == nil && slices.ContainsFunc(have, func(r string) bool { return slices.Contains(recips, r) }) {
+			if have, err := nativeRecipients(ids); err == nil && slices.ContainsFunc(have, func(r string) bool { return slices.Contains(recips, r) }) {
 				return true, nil
 			}
 		}
 	}
-	if store == cli.StoreFile {
+	if store == storeFile {
 		return false, e.keys.CheckFree(e.ctx, store, "")
 	}
 	return false, nil

@@ -54,7 +54,7 @@ Examples:
 			if len(args) > 0 {
 				return cli.Usagef("unexpected argument %q", args[0])
 			}
-			st, err := cli.ParseKeyStore(*store)
+			st, err := parseKeyStore(*store)
 			if err != nil {
 				return err
 			}
@@ -67,19 +67,19 @@ Examples:
 	},
 }
 
-func runInit(e *env, requested cli.KeyStore, kind keysource.Kind) error {
+func runInit(e *env, requested keyStorage, kind keysource.Kind) error {
 	dir, err := e.vaultDir()
 	if err != nil {
 		return err
 	}
-	state, id, err := cli.InspectDir(dir)
+	state, id, err := inspectDir(dir)
 	if err != nil {
 		return err
 	}
 	switch state {
-	case cli.DirVault:
+	case dirVault:
 		return fmt.Errorf("%s already holds a vault (id %s): refusing to overwrite it (choose another directory with --dir)", dir, id)
-	case cli.DirOther:
+	case dirOther:
 		return fmt.Errorf("%s is not empty and holds no vault: choose a new or empty directory with --dir", dir)
 	}
 	store, note, err := e.keys.ChooseStore(e.ctx, requested)
@@ -89,7 +89,7 @@ func runInit(e *env, requested cli.KeyStore, kind keysource.Kind) error {
 	if note != "" {
 		e.notef("%s", note)
 	}
-	if store == cli.StoreFile {
+	if store == storeFile {
 		// Before creating anything: the key file is one per user.
 		if err := e.keys.CheckFree(e.ctx, store, ""); err != nil {
 			return err
@@ -106,7 +106,7 @@ func runInit(e *env, requested cli.KeyStore, kind keysource.Kind) error {
 	v, err := vault.Create(e.ctx, dir, []age.Recipient{r})
 	if err != nil {
 		if !errors.Is(err, vault.ErrExists) { // never another process's new vault
-			cli.RemoveNewVault(dir, state == cli.DirMissing) // what Create made before failing
+			removeNewVault(dir, state == dirMissing) // what Create made before failing
 		}
 		return err
 	}
@@ -115,18 +115,18 @@ func runInit(e *env, requested cli.KeyStore, kind keysource.Kind) error {
 
 	where, err := keepNewKey(e, store, id, encoded)
 	if err != nil {
-		if rerr := cli.RemoveNewVault(dir, state == cli.DirMissing); rerr != nil {
+		if rerr := removeNewVault(dir, state == dirMissing); rerr != nil {
 			return fmt.Errorf("%w; the new vault could not be removed either (%v): delete %s by hand", err, rerr, dir)
 		}
 		return fmt.Errorf("%w (nothing was created)", err)
 	}
 	out := e.stdout
-	if store == cli.StoreEnv {
+	if store == storeEnv {
 		out = e.stderr // standard output carries the key alone
 	}
 	fmt.Fprintf(out, "created vault %s in %s\n", id, dir)
 	fmt.Fprintf(out, "key: %s, public key %s\n", kind, recipient)
-	if store == cli.StoreEnv {
+	if store == storeEnv {
 		fmt.Fprintf(out, "vaultkey: the AUTHVAULT_KEY line on standard output is the vault key and is shown only this once:\n"+
 			"vaultkey: put it in your CI secret store (or service manager) now, and set AUTHVAULT_KEY from it where vaultkey and authvault run\n")
 	} else {
@@ -138,8 +138,8 @@ func runInit(e *env, requested cli.KeyStore, kind keysource.Kind) error {
 // keepNewKey keeps encoded, the key of the new vault vaultID, in store and
 // returns where: for the environment, it prints AUTHVAULT_KEY=… on
 // standard output (and says "environment").
-func keepNewKey(e *env, store cli.KeyStore, vaultID, encoded string) (string, error) {
-	if store == cli.StoreEnv {
+func keepNewKey(e *env, store keyStorage, vaultID, encoded string) (string, error) {
+	if store == storeEnv {
 		if err := printEnvKey(e.stdout, encoded); err != nil {
 			return "", fmt.Errorf("printing the key: %w", err)
 		}

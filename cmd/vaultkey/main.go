@@ -112,7 +112,7 @@ type env struct {
 	stderr io.Writer
 	getenv func(string) string
 	dir    string // --dir; "" means AUTHVAULT_DIR or the default
-	keys   *cli.Keys
+	keys   *vaultKeys
 	// commands is the command table (a field, not a reference to the
 	// package variable, which would make the help command's own
 	// initialization refer to itself).
@@ -132,7 +132,7 @@ func (e *env) vaultDir() (string, error) {
 }
 
 // openVault opens the vault with the key chain.
-func (e *env) openVault() (*cli.Unlocked, error) {
+func (e *env) openVault() (*unlocked, error) {
 	dir, err := e.vaultDir()
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func main() {
 // run runs vaultkey with args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv,
-		keys: &cli.Keys{Getenv: getenv}, commands: commands}
+		keys: &vaultKeys{Getenv: getenv}, commands: commands}
 
 	global := flag.NewFlagSet("vaultkey", flag.ContinueOnError)
 	global.SetOutput(io.Discard)

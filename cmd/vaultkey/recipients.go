@@ -84,7 +84,7 @@ the vault, for instance through AUTHVAULT_KEY_FILE.`,
 			}
 			defer u.Close()
 			if err := u.AddRecipient(e.ctx, r); err != nil {
-				return cli.ExplainRecipients(err)
+				return explainRecipients(err)
 			}
 			fmt.Fprintf(e.stdout, "added a key slot for %s; vault %s now has %d\n", strings.TrimSpace(args[0]), u.ID(), len(u.Recipients()))
 			return nil
@@ -117,7 +117,7 @@ removed either.`,
 			if !slices.Contains(u.Recipients(), target) {
 				return fmt.Errorf("%s is not a recipient of vault %s (see: vaultkey recipients list)", target, u.ID())
 			}
-			if own, err := cli.NativeRecipients(u.Identities); err == nil && slices.Contains(own, target) {
+			if own, err := nativeRecipients(u.Identities); err == nil && slices.Contains(own, target) {
 				return fmt.Errorf("%s is the public key of the key from %s, which this command opened the vault with: removing it would lock that key out; replace it with: vaultkey rotate", target, e.keys.Describe(u.Source))
 			}
 			entries, err := u.List(e.ctx, vault.Filter{})

@@ -116,7 +116,7 @@ func runRotate(e *env, keep bool) error {
 		return nil
 	}
 
-	oldRecips, err := cli.NativeRecipients(u.Identities)
+	oldRecips, err := nativeRecipients(u.Identities)
 	if err != nil {
 		return fmt.Errorf("%v: vaultkey cannot make a new key of that kind; rotate with --keep-identity, and replace the key slot with vaultkey recipients add/remove", err)
 	}
@@ -217,7 +217,7 @@ type keyTarget interface {
 
 // rotationTarget returns where the key that opened u is kept. step is
 // called at the crash-test points inside a target.
-func rotationTarget(e *env, u *cli.Unlocked, step func(string)) (keyTarget, error) {
+func rotationTarget(e *env, u *unlocked, step func(string)) (keyTarget, error) {
 	switch s := u.Source.(type) {
 	case *keysource.Env:
 		if p := e.getenv(keysource.EnvKeyFile); p != "" {

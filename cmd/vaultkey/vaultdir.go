@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"errors"
@@ -10,50 +10,50 @@ import (
 	"github.com/authvault/authvault/vault"
 )
 
-// DirState says what a vault directory holds.
-type DirState int
+// dirState says what a vault directory holds.
+type dirState int
 
 // The states of a vault directory.
 const (
-	// DirMissing: the directory does not exist.
-	DirMissing DirState = iota
-	// DirEmpty: the directory exists and is empty.
-	DirEmpty
-	// DirVault: the directory holds a vault.
-	DirVault
-	// DirOther: the directory holds something that is not a vault.
-	DirOther
+	// dirMissing: the directory does not exist.
+	dirMissing dirState = iota
+	// dirEmpty: the directory exists and is empty.
+	dirEmpty
+	// dirVault: the directory holds a vault.
+	dirVault
+	// dirOther: the directory holds something that is not a vault.
+	dirOther
 )
 
-// InspectDir says what dir holds, and the vault id when it is a vault.
+// inspectDir says what dir holds, and the vault id when it is a vault.
 // A Redis URL is an error: vaults are made in directories.
-func InspectDir(dir string) (DirState, string, error) {
+func inspectDir(dir string) (dirState, string, error) {
 	if vault.IsURL(dir) {
-		return DirOther, "", storeURLError(dir)
+		return dirOther, "", storeURLError(dir)
 	}
 	id, err := vault.ReadID(dir)
 	if err == nil {
-		return DirVault, id, nil
+		return dirVault, id, nil
 	}
 	if !errors.Is(err, vault.ErrNoVault) {
-		return DirOther, "", err
+		return dirOther, "", err
 	}
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return DirMissing, "", nil
+		return dirMissing, "", nil
 	case err != nil:
-		return DirOther, "", err
+		return dirOther, "", err
 	case len(entries) == 0:
-		return DirEmpty, "", nil
+		return dirEmpty, "", nil
 	}
-	return DirOther, "", nil
+	return dirOther, "", nil
 }
 
-// RemoveNewVault undoes the creation of a vault in dir, which was missing
+// removeNewVault undoes the creation of a vault in dir, which was missing
 // (wasMissing) or empty before: the header goes first, so that what is
 // left, if removing the rest fails, is not a vault.
-func RemoveNewVault(dir string, wasMissing bool) error {
+func removeNewVault(dir string, wasMissing bool) error {
 	if err := os.Remove(filepath.Join(dir, "vault.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"context"
@@ -24,26 +24,26 @@ func TestInspectAndRemoveNewVault(t *testing.T) {
 	}
 
 	missing := filepath.Join(root, "missing")
-	if st, _, err := InspectDir(missing); st != DirMissing || err != nil {
+	if st, _, err := inspectDir(missing); st != dirMissing || err != nil {
 		t.Errorf("missing: %v %v", st, err)
 	}
 	empty := filepath.Join(root, "empty")
 	os.Mkdir(empty, 0o700)
-	if st, _, err := InspectDir(empty); st != DirEmpty || err != nil {
+	if st, _, err := inspectDir(empty); st != dirEmpty || err != nil {
 		t.Errorf("empty: %v %v", st, err)
 	}
 	other := filepath.Join(root, "other")
 	os.Mkdir(other, 0o700)
 	os.WriteFile(filepath.Join(other, "x"), nil, 0o600)
-	if st, _, err := InspectDir(other); st != DirOther || err != nil {
+	if st, _, err := inspectDir(other); st != dirOther || err != nil {
 		t.Errorf("other: %v %v", st, err)
 	}
 
 	vid := create(missing)
-	if st, got, err := InspectDir(missing); st != DirVault || got != vid || err != nil {
+	if st, got, err := inspectDir(missing); st != dirVault || got != vid || err != nil {
 		t.Errorf("vault: %v %q %v", st, got, err)
 	}
-	if err := RemoveNewVault(missing, true); err != nil {
+	if err := removeNewVault(missing, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
@@ -51,10 +51,10 @@ func TestInspectAndRemoveNewVault(t *testing.T) {
 	}
 
 	create(empty)
-	if err := RemoveNewVault(empty, false); err != nil {
+	if err := removeNewVault(empty, false); err != nil {
 		t.Fatal(err)
 	}
-	if st, _, _ := InspectDir(empty); st != DirEmpty {
+	if st, _, _ := inspectDir(empty); st != dirEmpty {
 		t.Errorf("after removing a vault from a directory that was empty: %v", st)
 	}
 }

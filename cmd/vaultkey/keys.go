@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"context"
@@ -12,44 +12,45 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/plugin"
 
+	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/vault"
 )
 
-// probeTimeout bounds the keyring probe of [Keys.ChooseStore].
+// probeTimeout bounds the keyring probe of vaultKeys.ChooseStore.
 const probeTimeout = 3 * time.Second
 
-// KeyStore names where a new vault key is kept.
-type KeyStore string
+// keyStorage names where a new vault key is kept.
+type keyStorage string
 
 // The places a vault key can be kept.
 const (
-	// StoreKeyring is the OS keyring: macOS Keychain, Windows Credential
+	// storeKeyring is the OS keyring: macOS Keychain, Windows Credential
 	// Manager, a Secret Service on Linux. One entry per vault, named by the
 	// vault id.
-	StoreKeyring KeyStore = "keyring"
-	// StoreFile is the key file under the user config directory
+	storeKeyring keyStorage = "keyring"
+	// storeFile is the key file under the user config directory
 	// (keysource.DefaultFilePath).
-	StoreFile KeyStore = "file"
-	// StoreEnv is the environment: the key is printed once, as
+	storeFile keyStorage = "file"
+	// storeEnv is the environment: the key is printed once, as
 	// AUTHVAULT_KEY=…, for a CI secret store or a service manager.
-	StoreEnv KeyStore = "env"
+	storeEnv keyStorage = "env"
 )
 
-// ParseKeyStore parses "keyring", "file" or "env"; "" means choose
-// (see [Keys.ChooseStore]).
-func ParseKeyStore(s string) (KeyStore, error) {
-	switch KeyStore(s) {
-	case "", StoreKeyring, StoreFile, StoreEnv:
-		return KeyStore(s), nil
+// parseKeyStore parses "keyring", "file" or "env"; "" means choose
+// (see vaultKeys.ChooseStore).
+func parseKeyStore(s string) (keyStorage, error) {
+	switch keyStorage(s) {
+	case "", storeKeyring, storeFile, storeEnv:
+		return keyStorage(s), nil
 	}
-	return "", Usagef("--key-store %q: want keyring, file or env", s)
+	return "", cli.Usagef("--key-store %q: want keyring, file or env", s)
 }
 
-// Keys is where vaultkey looks for vault keys and keeps new ones: the
+// vaultKeys is where vaultkey looks for vault keys and keeps new ones: the
 // chain of keysource.Default (the environment, the OS keyring under the
 // service AUTHVAULT_KEYRING_SERVICE names, the key file).
-type Keys struct {
+type vaultKeys struct {
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
 	// ProbeTimeout bounds the keyring probe of ChooseStore; 0 means three
@@ -57,7 +58,7 @@ type Keys struct {
 	ProbeTimeout time.Duration
 }
 
-func (k *Keys) getenv(name string) string {
+func (k *vaultKeys) getenv(name string) string {
 	if k.Getenv == nil {
 		return os.Getenv(name)
 	}
@@ -67,12 +68,12 @@ func (k *Keys) getenv(name string) string {
 // Keyring returns the keyring entry of the vault vaultID, under the
 // service AUTHVAULT_KEYRING_SERVICE names (default
 // keysource.DefaultKeyringService).
-func (k *Keys) Keyring(vaultID string) *keysource.Keyring {
+func (k *vaultKeys) Keyring(vaultID string) *keysource.Keyring {
 	return &keysource.Keyring{Service: k.getenv(keysource.EnvKeyringService), Account: vaultID}
 }
 
 // FilePath returns the path of the key file.
-func (k *Keys) FilePath() (string, error) {
+func (k *vaultKeys) FilePath() (string, error) {
 	p, err := keysource.DefaultFilePath()
 	if err != nil {
 		return "", fmt.Errorf("no user config directory for the key file: %w", err)
@@ -80,8 +81,8 @@ func (k *Keys) FilePath() (string, error) {
 	return p, nil
 }
 
-// Unlocked is a vault opened with the key a source gave.
-type Unlocked struct {
+// unlocked is a vault opened with the key a source gave.
+type unlocked struct {
 	*vault.Vault
 	// Identities are the key that opened it.
 	Identities []age.Identity
@@ -94,7 +95,7 @@ type Unlocked struct {
 // vault, or which key failed. A *keysource.NoKeyError is returned as is.
 // It differs from authvault.OpenVault in what it returns: the key and
 // where it came from, which rotate, export and status need.
-func (k *Keys) OpenVault(ctx context.Context, dir string, opts ...vault.Option) (*Unlocked, error) {
+func (k *vaultKeys) OpenVault(ctx context.Context, dir string, opts ...vault.Option) (*unlocked, error) {
 	loc, err := locate(ctx, dir)
 	if err != nil {
 		if errors.Is(err, vault.ErrNoVault) {
@@ -117,13 +118,13 @@ func (k *Keys) OpenVault(ctx context.Context, dir string, opts ...vault.Option) 
 		}
 		return nil, err
 	}
-	return &Unlocked{Vault: v, Identities: ids, Source: from}, nil
+	return &unlocked{Vault: v, Identities: ids, Source: from}, nil
 }
 
 // pendingEntry returns the rotation entry when the keyring source found
 // the key there rather than in the vault's own entry, so that messages
 // can say a rotation was interrupted; other sources as they are.
-func (k *Keys) pendingEntry(ctx context.Context, src keysource.Source) keysource.Source {
+func (k *vaultKeys) pendingEntry(ctx context.Context, src keysource.Source) keysource.Source {
 	kr, ok := src.(*keysource.Keyring)
 	if !ok || !kr.Pending {
 		return src
@@ -139,7 +140,7 @@ func (k *Keys) pendingEntry(ctx context.Context, src keysource.Source) keysource
 
 // Describe names a key source for people: which variable, which keyring
 // entry, which file.
-func (k *Keys) Describe(src keysource.Source) string {
+func (k *vaultKeys) Describe(src keysource.Source) string {
 	switch s := src.(type) {
 	case *keysource.Env:
 		switch {
@@ -169,7 +170,7 @@ func (k *Keys) Describe(src keysource.Source) string {
 
 // probeKeyring reports whether the OS keyring answers, within the probe
 // timeout; the error says why not.
-func (k *Keys) probeKeyring(ctx context.Context) error {
+func (k *vaultKeys) probeKeyring(ctx context.Context) error {
 	timeout := k.ProbeTimeout
 	if timeout <= 0 {
 		timeout = probeTimeout
@@ -184,30 +185,30 @@ func (k *Keys) probeKeyring(ctx context.Context) error {
 // value: "" means the keyring when one answers (probed with a short
 // timeout), else the key file; note then says why the file was chosen.
 // An explicit keyring that does not answer is an error.
-func (k *Keys) ChooseStore(ctx context.Context, requested KeyStore) (store KeyStore, note string, err error) {
+func (k *vaultKeys) ChooseStore(ctx context.Context, requested keyStorage) (store keyStorage, note string, err error) {
 	switch requested {
-	case StoreFile, StoreEnv:
+	case storeFile, storeEnv:
 		return requested, "", nil
-	case StoreKeyring:
+	case storeKeyring:
 		if err := k.probeKeyring(ctx); err != nil {
 			return "", "", fmt.Errorf("%v: choose --key-store file or --key-store env", err)
 		}
-		return StoreKeyring, "", nil
+		return storeKeyring, "", nil
 	case "":
 		if err := k.probeKeyring(ctx); err != nil {
-			return StoreFile, fmt.Sprintf("no usable OS keyring (%v): keeping the key in the key file", err), nil
+			return storeFile, fmt.Sprintf("no usable OS keyring (%v): keeping the key in the key file", err), nil
 		}
-		return StoreKeyring, "", nil
+		return storeKeyring, "", nil
 	}
-	return "", "", Usagef("--key-store %q: want keyring, file or env", requested)
+	return "", "", cli.Usagef("--key-store %q: want keyring, file or env", requested)
 }
 
 // CheckFree fails when store already holds a key for the vault vaultID (for
 // the key file: any key), since a key is never overwritten: every record
 // it protects would become unreadable.
-func (k *Keys) CheckFree(ctx context.Context, store KeyStore, vaultID string) error {
+func (k *vaultKeys) CheckFree(ctx context.Context, store keyStorage, vaultID string) error {
 	switch store {
-	case StoreKeyring:
+	case storeKeyring:
 		has, err := k.Keyring(vaultID).Has(ctx)
 		if err != nil {
 			return err
@@ -215,7 +216,7 @@ func (k *Keys) CheckFree(ctx context.Context, store KeyStore, vaultID string) er
 		if has {
 			return fmt.Errorf("%s already holds a key (%w); overwriting it would make every record it protects unreadable: delete it yourself first if it is really unused", k.Describe(k.Keyring(vaultID)), keysource.ErrKeyExists)
 		}
-	case StoreFile:
+	case storeFile:
 		path, err := k.FilePath()
 		if err != nil {
 			return err
@@ -234,15 +235,15 @@ func (k *Keys) CheckFree(ctx context.Context, store KeyStore, vaultID string) er
 // StoreKey keeps encoded, an identity file's text, in store for the vault
 // vaultID and returns where it went. The environment cannot be written:
 // the caller prints the key instead.
-func (k *Keys) StoreKey(ctx context.Context, store KeyStore, vaultID, encoded string) (string, error) {
+func (k *vaultKeys) StoreKey(ctx context.Context, store keyStorage, vaultID, encoded string) (string, error) {
 	switch store {
-	case StoreKeyring:
+	case storeKeyring:
 		kr := k.Keyring(vaultID)
 		if err := kr.Store(ctx, encoded); err != nil {
 			return "", err
 		}
 		return k.Describe(kr), nil
-	case StoreFile:
+	case storeFile:
 		path, err := k.FilePath()
 		if err != nil {
 			return "", err
@@ -256,11 +257,11 @@ func (k *Keys) StoreKey(ctx context.Context, store KeyStore, vaultID, encoded st
 	return "", fmt.Errorf("cannot store a key in %q", store)
 }
 
-// NativeRecipients returns the public keys of ids, which must all be
+// nativeRecipients returns the public keys of ids, which must all be
 // X25519 or post-quantum identities: a plugin identity's recipient is
 // known only to its plugin (and the age API's stand-in for it would carry
 // the identity itself).
-func NativeRecipients(ids []age.Identity) ([]string, error) {
+func nativeRecipients(ids []age.Identity) ([]string, error) {
 	var out []string
 	for _, id := range ids {
 		switch id := id.(type) {
@@ -280,9 +281,9 @@ func NativeRecipients(ids []age.Identity) ([]string, error) {
 	return out, nil
 }
 
-// ExplainRecipients adds what to do to age's refusal to mix post-quantum
+// explainRecipients adds what to do to age's refusal to mix post-quantum
 // and classic recipients; other errors are returned as they are.
-func ExplainRecipients(err error) error {
+func explainRecipients(err error) error {
 	if err == nil || !strings.Contains(err.Error(), "can't mix post-quantum and classic recipients") {
 		return err
 	}

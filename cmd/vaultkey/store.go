@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"net/url"
 
 	"github.com/authvault/authvault/vault"
+	// vaultkey takes a redis:// or rediss:// URL wherever it takes a vault
+	// directory: the Redis store registers those schemes when imported.
+	_ "github.com/authvault/authvault/vault/redisstore"
 )
 
 // A vault is named by a directory, or by the URL of a store whose package
@@ -15,9 +18,9 @@ import (
 // share. Every command that opens a vault takes either; messages name a
 // URL without its password.
 
-// DisplayName returns s for messages: a directory as it is, a URL
+// displayName returns s for messages: a directory as it is, a URL
 // without its password.
-func DisplayName(s string) string {
+func displayName(s string) string {
 	if !vault.IsURL(s) {
 		return s
 	}
@@ -78,5 +81,5 @@ func locate(ctx context.Context, dir string) (*location, error) {
 // storeURLError refuses to create a vault at a Redis URL: init and import
 // make vaults in directories, which vaultkey copy then moves.
 func storeURLError(s string) error {
-	return fmt.Errorf("%s is a store URL: a new vault is made in a directory, then copied there with: vaultkey copy DIR URL", DisplayName(s))
+	return fmt.Errorf("%s is a store URL: a new vault is made in a directory, then copied there with: vaultkey copy DIR URL", displayName(s))
 }

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"context"
@@ -10,30 +10,31 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/vault"
 )
 
 func TestParseKeyStore(t *testing.T) {
 	for _, s := range []string{"", "keyring", "file", "env"} {
-		if got, err := ParseKeyStore(s); err != nil || string(got) != s {
-			t.Errorf("ParseKeyStore(%q) = %q, %v", s, got, err)
+		if got, err := parseKeyStore(s); err != nil || string(got) != s {
+			t.Errorf("parseKeyStore(%q) = %q, %v", s, got, err)
 		}
 	}
-	var ue *UsageError
-	if _, err := ParseKeyStore("vault"); !errors.As(err, &ue) {
-		t.Errorf("ParseKeyStore(vault): %v", err)
+	var ue *cli.UsageError
+	if _, err := parseKeyStore("vault"); !errors.As(err, &ue) {
+		t.Errorf("parseKeyStore(vault): %v", err)
 	}
 }
 
 func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestKeysNames(t *testing.T) {
-	k := &Keys{Getenv: mapEnv(nil)}
+	k := &vaultKeys{Getenv: mapEnv(nil)}
 	if got := k.Describe(k.Keyring("v")); got != `keyring (service "authvault", account "v")` {
 		t.Errorf("default service: %q", got)
 	}
-	k = &Keys{Getenv: mapEnv(map[string]string{keysource.EnvKeyringService: "svc"})}
+	k = &vaultKeys{Getenv: mapEnv(map[string]string{keysource.EnvKeyringService: "svc"})}
 	if k.Keyring("v").Service != "svc" || k.Keyring("v").Account != "v" {
 		t.Error("keyring entries do not follow the service and vault id")
 	}
@@ -54,7 +55,7 @@ func TestKeysNames(t *testing.T) {
 		keysource.EnvKeyFile:    "environment (AUTHVAULT_KEY_FILE /k)",
 		keysource.EnvKeyCommand: "environment (AUTHVAULT_KEY_CMD)",
 	} {
-		k := &Keys{Getenv: mapEnv(map[string]string{env: "/k"})}
+		k := &vaultKeys{Getenv: mapEnv(map[string]string{env: "/k"})}
 		if got := k.Describe(&keysource.Env{}); got != want {
 			t.Errorf("Describe(env with %s) = %q", env, got)
 		}
@@ -68,13 +69,13 @@ func TestIdentityHelpers(t *testing.T) {
 	if err != nil || len(back) != 2 {
 		t.Fatalf("the encoding does not parse back: %v", err)
 	}
-	rs, err := NativeRecipients(back)
+	rs, err := nativeRecipients(back)
 	if err != nil || rs[0] != pq.Recipient().String() || rs[1] != x.Recipient().String() {
-		t.Errorf("NativeRecipients: %v %v", rs, err)
+		t.Errorf("nativeRecipients: %v %v", rs, err)
 	}
 	scrypt, _ := age.NewScryptIdentity("p")
-	if _, err := NativeRecipients([]age.Identity{scrypt}); err == nil {
-		t.Error("NativeRecipients of a non-native identity")
+	if _, err := nativeRecipients([]age.Identity{scrypt}); err == nil {
+		t.Error("nativeRecipients of a non-native identity")
 	}
 }
 
@@ -86,7 +87,7 @@ func TestOpenVault(t *testing.T) {
 	t.Setenv("HOME", filepath.Join(root, "home"))
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(root, "no-bus"))
 	ctx := context.Background()
-	k := &Keys{Getenv: mapEnv(map[string]string{keysource.EnvKeyringService: "authvault-test-openvault"})}
+	k := &vaultKeys{Getenv: mapEnv(map[string]string{keysource.EnvKeyringService: "authvault-test-openvault"})}
 	dir := filepath.Join(root, "vault")
 
 	if _, err := k.OpenVault(ctx, dir); !errors.Is(err, vault.ErrNoVault) || !strings.Contains(err.Error(), "vaultkey init") {
@@ -102,14 +103,14 @@ func TestOpenVault(t *testing.T) {
 	if _, err := k.OpenVault(ctx, dir); !errors.As(err, &nk) || !nk.Absent() {
 		t.Errorf("no key: %v", err)
 	}
-	if err := k.CheckFree(ctx, StoreFile, ""); err != nil {
+	if err := k.CheckFree(ctx, storeFile, ""); err != nil {
 		t.Errorf("CheckFree of a missing key file: %v", err)
 	}
-	where, err := k.StoreKey(ctx, StoreFile, "ignored", id.String())
+	where, err := k.StoreKey(ctx, storeFile, "ignored", id.String())
 	if err != nil || !strings.HasPrefix(where, "file ") {
 		t.Fatalf("StoreKey: %q, %v", where, err)
 	}
-	if err := k.CheckFree(ctx, StoreFile, ""); !errors.Is(err, keysource.ErrKeyExists) {
+	if err := k.CheckFree(ctx, storeFile, ""); !errors.Is(err, keysource.ErrKeyExists) {
 		t.Errorf("CheckFree of an existing key file: %v", err)
 	}
 	u, err := k.OpenVault(ctx, dir)
@@ -125,31 +126,31 @@ func TestOpenVault(t *testing.T) {
 	path, _ := k.FilePath()
 	os.Remove(path)
 	other, _ := age.GenerateX25519Identity()
-	k.StoreKey(ctx, StoreFile, "", other.String())
+	k.StoreKey(ctx, storeFile, "", other.String())
 	if _, err := k.OpenVault(ctx, dir); !errors.Is(err, vault.ErrWrongKey) || !strings.Contains(err.Error(), "file "+path) {
 		t.Errorf("wrong key: %v", err)
 	}
-	if _, _, err := k.ChooseStore(ctx, StoreKeyring); err == nil {
+	if _, _, err := k.ChooseStore(ctx, storeKeyring); err == nil {
 		t.Error("an explicit keyring without a session bus was accepted")
 	}
-	if got, note, err := k.ChooseStore(ctx, ""); got != StoreFile || note == "" || err != nil {
+	if got, note, err := k.ChooseStore(ctx, ""); got != storeFile || note == "" || err != nil {
 		t.Errorf("ChooseStore without a keyring = %q, %q, %v", got, note, err)
 	}
-	if _, err := k.StoreKey(ctx, StoreEnv, "v", id.String()); err == nil {
+	if _, err := k.StoreKey(ctx, storeEnv, "v", id.String()); err == nil {
 		t.Error("StoreKey wrote to the environment")
 	}
 }
 
 func TestExplainRecipients(t *testing.T) {
-	if ExplainRecipients(nil) != nil {
+	if explainRecipients(nil) != nil {
 		t.Error("nil")
 	}
 	plain := errors.New("other")
-	if ExplainRecipients(plain) != plain {
+	if explainRecipients(plain) != plain {
 		t.Error("other errors must pass through")
 	}
 	mixed := errors.New("incompatible recipients: can't mix post-quantum and classic recipients, or the file would be vulnerable to quantum computers")
-	if err := ExplainRecipients(mixed); !errors.Is(err, mixed) || !strings.Contains(err.Error(), "age1pq1") {
-		t.Errorf("ExplainRecipients: %v", err)
+	if err := explainRecipients(mixed); !errors.Is(err, mixed) || !strings.Contains(err.Error(), "age1pq1") {
+		t.Errorf("explainRecipients: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/vault"
-	_ "github.com/authvault/authvault/vault/redisstore" // redis:// URLs, as vaultkey takes them
 )
 
 func TestStoreNames(t *testing.T) {
@@ -32,8 +31,8 @@ func TestStoreNames(t *testing.T) {
 		if got := vault.IsURL(tc.in); got != tc.url {
 			t.Errorf("vault.IsURL(%q) = %v", tc.in, got)
 		}
-		if got := DisplayName(tc.in); strings.Contains(got, "s3cret") || (!tc.url && got != tc.in) {
-			t.Errorf("DisplayName(%q) = %q", tc.in, got)
+		if got := displayName(tc.in); strings.Contains(got, "s3cret") || (!tc.url && got != tc.in) {
+			t.Errorf("displayName(%q) = %q", tc.in, got)
 		}
 	}
 }
@@ -47,7 +46,7 @@ func TestOpenVaultDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.Close()
-	k := &Keys{Getenv: func(name string) string {
+	k := &vaultKeys{Getenv: func(name string) string {
 		switch name {
 		case keysource.EnvKey:
 			return id.String()
@@ -69,8 +68,8 @@ func TestOpenVaultDirectory(t *testing.T) {
 		t.Errorf("no vault: %v", err)
 	}
 	// New vaults are made in directories, never at a URL.
-	if _, _, err := InspectDir("redis://:s3cret@127.0.0.1:1/0"); err == nil || !strings.Contains(err.Error(), "vaultkey copy") || strings.Contains(err.Error(), "s3cret") {
-		t.Errorf("InspectDir of a URL: %v", err)
+	if _, _, err := inspectDir("redis://:s3cret@127.0.0.1:1/0"); err == nil || !strings.Contains(err.Error(), "vaultkey copy") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("inspectDir of a URL: %v", err)
 	}
 }
 
@@ -113,7 +112,7 @@ func TestOpenVaultRedis(t *testing.T) {
 		}
 	})
 
-	k := &Keys{Getenv: func(name string) string {
+	k := &vaultKeys{Getenv: func(name string) string {
 		if name == keysource.EnvKey {
 			return id.String()
 		}
