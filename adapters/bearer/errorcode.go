@@ -11,26 +11,22 @@ import "encoding/json"
 //
 // Callers pass a bounded body (adapters.PeekBody with
 // adapters.MaxErrorBody): error bodies are small and off the success
-// path, so encoding/json reads them whole.
+// path, so encoding/json decodes them whole.
 func ErrorCode(body []byte) (code, typ string) {
-	var top map[string]json.RawMessage
+	var top map[string]any
 	if json.Unmarshal(body, &top) != nil {
 		return "", ""
 	}
-	if e := top["error"]; len(e) > 0 && e[0] == '{' {
-		var inner map[string]json.RawMessage
-		if json.Unmarshal(e, &inner) != nil {
-			return "", ""
-		}
-		top = inner
+	if e, ok := top["error"].(map[string]any); ok {
+		top = e
 	}
 	return identifier(top["code"]), identifier(top["type"])
 }
 
-// identifier returns raw's string value when it is a short identifier.
-func identifier(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) != nil || !IsIdentifier(s) {
+// identifier returns v when it is a string that is a short identifier.
+func identifier(v any) string {
+	s, _ := v.(string)
+	if !IsIdentifier(s) {
 		return ""
 	}
 	return s
