@@ -21,9 +21,9 @@ import (
 const MaxFileSize = 1 << 20
 
 // maxDepth bounds JSON nesting. The deepest real source (a JWT's claims
-// inside Codex's file) nests three levels; the limit is checked by a walk
-// over the tokens before any value is built, so a document of a million
-// '[' costs nothing.
+// inside Codex's file) nests three levels; the limit is checked by a scan
+// of the bytes before any value is built, so a document of a million '['
+// costs nothing.
 const maxDepth = 16
 
 // Bounds on single values, checked before a value reaches a record.
@@ -66,14 +66,15 @@ func reason(kind error, format string, args ...any) error {
 
 // decodeJSON parses data with encoding/json into object, []any, string,
 // json.Number, bool and nil, and returns with it the keys of the
-// top-level object in the order the file lists them. Other programs
-// write these files and add fields over time: members nobody asks for are
-// ignored, and of duplicate members the last counts, as in the JavaScript
-// that writes most of them. What stays bounded is the cost and what
-// reaches a record: the size is capped, nesting is checked before
-// anything is built, and invalid UTF-8 (which encoding/json would
-// silently replace) is refused. Errors never quote the input: a syntax
-// error names only its byte offset.
+// top-level object in the order the file lists them (a map forgets it,
+// and entries are imported and reported in the file's order). Other
+// programs write these files and add fields over time: members nobody
+// asks for are ignored, and of duplicate members the last counts, as in
+// the JavaScript that writes most of them. What stays bounded is the cost
+// and what reaches a record: the size is capped, nesting is checked by a
+// byte scan before anything is built, and invalid UTF-8 (which
+// encoding/json would silently replace) is refused. Errors never quote
+// the input: a syntax error names only its byte offset.
 func decodeJSON(data []byte) (v any, keys []string, err error) {
 	if len(data) > MaxFileSize {
 		return nil, nil, errTooLarge()
@@ -81,15 +82,20 @@ func decodeJSON(data []byte) (v any, keys []string, err error) {
 	if !utf8.Valid(data) {
 		return nil, nil, ErrInvalidUTF8
 	}
-	if keys, err = walk(data); err != nil {
+	if err := checkDepth(data); err != nil {
 		return nil, nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		if err == io.EOF {
-			return nil, nil, reason(ErrSyntax, "empty document")
-		}
+	if first := bytes.TrimLeft(data, " \t\r\n"); len(first) > 0 && first[0] == '{' {
+		v, keys, err = decodeObject(dec)
+	} else {
+		err = dec.Decode(&v)
+	}
+	if err == io.EOF {
+		return nil, nil, reason(ErrSyntax, "empty document")
+	}
+	if err != nil {
 		return nil, nil, syntaxError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -98,46 +104,59 @@ func decodeJSON(data []byte) (v any, keys []string, err error) {
 	return v, keys, nil
 }
 
-// walk reads data's tokens, building nothing, and fails as soon as they
-// nest deeper than maxDepth. On the way it notes the top-level object's
-// keys, in order and once each: a map forgets the order, and entries are
-// imported and reported in the order the file lists them.
-func walk(data []byte) ([]string, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
+// decodeObject decodes the object dec is at, member by member, noting
+// the keys in order and once each.
+func decodeObject(dec *json.Decoder) (object, []string, error) {
+	if _, err := dec.Token(); err != nil { // {
+		return nil, nil, err
+	}
+	obj := object{}
 	var keys []string
-	seen := map[string]bool{}
-	depth, rootObject, wantKey := 0, false, false
-	for {
+	for dec.More() {
 		tok, err := dec.Token()
-		if err == io.EOF {
-			return keys, nil
-		}
 		if err != nil {
-			return nil, syntaxError(err)
+			return nil, nil, err
 		}
-		if k, ok := tok.(string); ok && depth == 1 && rootObject && wantKey {
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
-			wantKey = false
-			continue
+		key, _ := tok.(string) // the decoder allows only strings here
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
 		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			if depth == 0 {
-				rootObject, wantKey = tok == json.Delim('{'), true
-			}
+		if _, dup := obj[key]; !dup {
+			keys = append(keys, key)
+		}
+		obj[key] = v
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return nil, nil, err
+	}
+	return obj, keys, nil
+}
+
+// checkDepth fails when data's brackets nest deeper than maxDepth,
+// outside strings. It builds nothing, so a document of a million '['
+// costs one pass over its bytes; whether the brackets match is the
+// decoder's to say.
+func checkDepth(data []byte) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range data {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			escaped = c == '\\'
+			inString = c != '"'
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
 			if depth++; depth > maxDepth {
-				return nil, reason(ErrTooDeep, "nested deeper than %d levels", maxDepth)
+				return reason(ErrTooDeep, "nested deeper than %d levels", maxDepth)
 			}
-		case json.Delim('}'), json.Delim(']'):
+		case c == '}' || c == ']':
 			depth--
-			wantKey = depth == 1
-		default:
-			wantKey = depth == 1
 		}
 	}
+	return nil
 }
 
 func errTooLarge() error {
