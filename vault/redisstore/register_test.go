@@ -33,7 +33,7 @@ func TestOpenByURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := authvault.Open(context.Background(), "acme", authvault.WithDir("REDIS"+strings.TrimPrefix(raw, "redis")), authvault.WithAdapter(a))
+	c, err := authvault.Open(context.Background(), "acme", authvault.WithDir("REDIS"+strings.TrimPrefix(raw, "redis")), authvault.WithAdapter(a), authvault.WithOrigins(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
