@@ -59,6 +59,10 @@ type Event struct {
 	Until   time.Time
 	Adopted bool  // for EventRefresh
 	Err     error // for a failed EventRefresh
+	// Context is the context of the request the event belongs to, so
+	// that an observer serving many requests at once (a gateway) can
+	// tell them apart by a value it put there. It is never logged.
+	Context context.Context
 }
 
 // Observer receives events. It is called synchronously on the request's

@@ -40,7 +40,7 @@ func (t *Transport) refresh(ctx context.Context, id records.ID, stale *records.R
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.cfg.refreshTimeout)
 		defer cancel()
 		rec, adopted, err := t.refreshLocked(rctx, id, stale)
-		e := Event{Kind: EventRefresh, Time: t.cfg.now(), Account: id, Adopted: adopted, Err: err}
+		e := Event{Kind: EventRefresh, Time: t.cfg.now(), Account: id, Adopted: adopted, Err: err, Context: ctx}
 		t.cfg.observer.Observe(e)
 		return rec, err
 	})

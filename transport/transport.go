@@ -200,6 +200,7 @@ func (a *attempt) emit(e Event) {
 	e.Time = a.t.cfg.now()
 	e.Method = a.req.Method
 	e.Host = a.req.URL.Host
+	e.Context = a.req.Context()
 	a.t.cfg.observer.Observe(e)
 }
 

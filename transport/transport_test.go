@@ -358,3 +358,29 @@ func TestDeadAPIKeyMovesOn(t *testing.T) {
 		t.Fatalf("account 1: %+v %v", acct, err)
 	}
 }
+
+// TestEventsCarryTheRequestContext: an observer shared by many requests
+// tells them apart by a value of the request's context.
+func TestEventsCarryTheRequestContext(t *testing.T) {
+	type key struct{}
+	var got []any
+	e := newEnv(t, envOpt{accounts: 2, trOpts: []Option{WithObserver(ObserverFunc(func(ev Event) {
+		got = append(got, ev.Context.Value(key{}))
+	}))}})
+	e.up.set("tok1", rateLimited(30))
+	e.up.set("tok2", ok)
+	ctx := context.WithValue(context.Background(), key{}, "request-7")
+	resp, err := e.post(ctx, `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if len(got) != 4 {
+		t.Fatalf("%d events, want 4 (attempt, cooldown, rotate, attempt)", len(got))
+	}
+	for i, v := range got {
+		if v != "request-7" {
+			t.Errorf("event %d: context value %v, want request-7", i, v)
+		}
+	}
+}
