@@ -200,6 +200,7 @@ func (g *Gateway) hostAllowed(host string) bool {
 // ServeHTTP routes /healthz, /readyz, /metrics and /PROVIDER[@NAMESPACE]/….
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !g.hostAllowed(r.Host) {
+		g.log.Warn("request", "status", http.StatusMisdirectedRequest, "method", r.Method, "host", r.Host, "reason", "host not allowed")
 		writeError(w, "", http.StatusMisdirectedRequest, "host_not_allowed",
 			"authvault gateway: the Host header does not name this machine (allow more names with --host)")
 		return

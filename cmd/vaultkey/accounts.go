@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"text/tabwriter"
 	"time"
 	"unicode"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/usage"
 	"github.com/authvault/authvault/vault"
 )
 
@@ -126,6 +128,9 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 		e.notef("no accounts%s yet: add an API key with: vaultkey accounts add-key PROVIDER --label NAME", forProvider(provider))
 	} else {
 		err = cli.WriteAccountsTable(e.stdout, accts, now, cli.WithKinds(kinds))
+		if err == nil {
+			err = writeQuota(e, u.Vault, accts, now)
+		}
 	}
 	if err != nil {
 		return err
@@ -134,6 +139,30 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 		return &exitError{code: 1, err: fmt.Errorf("%d account(s) cannot be read and are skipped: %s (see: vaultkey status)", len(bad), strings.Join(bad, ", "))}
 	}
 	return nil
+}
+
+// writeQuota lists the remaining quota of each account, from the last
+// rate-limit headers the gateway (vaultkey serve) saw for it.
+func writeQuota(e *env, v *vault.Vault, accts []pool.Account, now time.Time) error {
+	u, err := usage.Read(e.ctx, v)
+	if err != nil {
+		e.notef("warning: usage unreadable: %v", err)
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	header := false
+	for _, a := range accts {
+		ua := u.Accounts[a.ID.String()]
+		if ua == nil || ua.RateLimit.Remaining() == "" {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(tw, "\nREMAINING (last rate-limit headers seen by vaultkey serve)\t\t")
+			header = true
+		}
+		fmt.Fprintf(tw, "%s\t%s\tseen %s\n", a.ID, ua.RateLimit.Remaining(), cli.LastUsed(ua.Seen(), now))
+	}
+	return tw.Flush()
 }
 
 func forProvider(p string) string {

@@ -64,6 +64,8 @@ var commands = []*command{
 	loginCommand,
 	migrateCommand,
 	modelsCommand,
+	serveCommand,
+	clientsCommand,
 	copyCommand,
 	versionCommand,
 	helpCommand,
