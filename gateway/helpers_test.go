@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -41,6 +42,7 @@ func newUpstream(t *testing.T, answer func(w http.ResponseWriter, r *http.Reques
 		u.reqs = append(u.reqs, seen{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), string(b)})
 		n := len(u.reqs)
 		u.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(b))
 		u.answer(w, r, n)
 	}))
 	t.Cleanup(u.Close)
