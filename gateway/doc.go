@@ -53,6 +53,7 @@
 // client's. Upstream errors go back unmodified (status, body,
 // Retry-After, rate-limit headers). When no account can serve, the
 // answer is a 429 in the provider's error shape with Retry-After.
+// Protocol upgrades (WebSocket) are not forwarded: 501.
 //
 // # Usage, metrics, health
 //

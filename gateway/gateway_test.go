@@ -337,6 +337,21 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 }
 
+func TestWebSocketUpgradeRefused(t *testing.T) {
+	up := newUpstream(t, rateLimitFirst)
+	v, _, _ := newTestVault(t)
+	addKeys(t, v, "openai", up.URL+"/v1", "second")
+	e := newGateway(t, v)
+	resp := e.do("GET", "/openai/v1/responses", "", http.Header{"Authorization": {"Bearer " + e.token},
+		"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}})
+	if body := readBody(t, resp); resp.StatusCode != 501 || !strings.Contains(body, "supports_websockets") {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if n := len(up.seen()); n != 0 {
+		t.Fatalf("upstream got %d requests", n)
+	}
+}
+
 func TestNoCORS(t *testing.T) {
 	up := newUpstream(t, rateLimitFirst)
 	v, _, _ := newTestVault(t)

@@ -336,6 +336,13 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.client = client
+	if r.Header.Get("Upgrade") != "" {
+		// WebSocket transports (Codex's Responses over WebSocket) are not
+		// forwarded: their clients fall back to HTTP and SSE.
+		x.status = http.StatusNotImplemented
+		writeError(w, provider, x.status, "upgrade_not_supported", "authvault gateway: protocol upgrades (WebSocket) are not forwarded; use HTTP and SSE (Codex: supports_websockets = false)")
+		return
+	}
 	if dotSegments(rest) {
 		x.status = http.StatusBadRequest
 		writeError(w, provider, x.status, "invalid_path", "authvault gateway: the path holds . or .. segments")
