@@ -68,6 +68,11 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	resp := e.do("POST", "/anthropic/v1/messages", `{}`, http.Header{"X-Api-Key": {"wrong"}})
 	readBody(t, resp)
 
+	// An exchange is counted when its handler returns, just after the
+	// client has read the answer.
+	waitFor(t, func() bool {
+		return value(e.scrape(), "authvault_gateway_requests_total", map[string]string{"provider": "anthropic"}) == 4
+	})
 	mfs := e.scrape()
 	checks := []struct {
 		family string
