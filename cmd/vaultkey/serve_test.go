@@ -254,10 +254,20 @@ func TestServe(t *testing.T) {
 	s.run(2, "clients", "add", "bad name")
 }
 
-// TestServeTwoProcessesRefreshOnce: two gateways on one vault, one
-// expired access token whose refresh token is single-use, concurrent
-// requests through both: one refresh grant, every request served.
+// TestServeTwoProcessesRefreshOnce: two gateways on one vault (a
+// directory, or Redis), one expired access token whose refresh token is
+// single-use, concurrent requests through both: one refresh grant, every
+// request served, and the usage of both processes added up.
 func TestServeTwoProcessesRefreshOnce(t *testing.T) {
+	t.Run("dir", func(t *testing.T) { testTwoGatewaysRefreshOnce(t, false) })
+	t.Run("redis", func(t *testing.T) { testTwoGatewaysRefreshOnce(t, true) })
+}
+
+func testTwoGatewaysRefreshOnce(t *testing.T, onRedis bool) {
+	var store string
+	if onRedis {
+		store = redisURL(t)
+	}
 	var grants, reused atomic.Int32
 	var mu sync.Mutex
 	issued := map[string]bool{"rt-0": true}
@@ -310,8 +320,13 @@ func TestServeTwoProcessesRefreshOnce(t *testing.T) {
 	}
 	v.Close()
 	tok := s.addClient("ci")
-	p1, a1 := s.serve()
-	p2, a2 := s.serve()
+	var dirArgs []string
+	if onRedis {
+		s.run(0, "copy", s.dir, store)
+		dirArgs = []string{"--dir", store}
+	}
+	p1, a1 := s.serve(dirArgs...)
+	p2, a2 := s.serve(dirArgs...)
 
 	var wg sync.WaitGroup
 	codes := make(chan int, 16)
@@ -344,5 +359,9 @@ func TestServeTwoProcessesRefreshOnce(t *testing.T) {
 	for _, p := range []*proc{p1, p2} {
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		p.wait(0)
+	}
+	r := s.run(0, append([]string{"clients", "list"}, dirArgs...)...)
+	if !regexp.MustCompile(`ci\s+\S+\s+16\s+16\s+16`).MatchString(r.stdout) {
+		t.Errorf("clients list does not add up both gateways' 16 requests and tokens:\n%s", r.stdout)
 	}
 }
