@@ -49,7 +49,11 @@ Exit status: 1 when an account's record cannot be read (each is named).
 
   --provider P   only that provider's accounts
   --json         print a JSON array with every detail (cooldowns per model,
-                 all counters); credentials are never shown`,
+                 all counters, what vaultkey serve counted and the last
+                 rate-limit headers it saw); credentials are never shown
+
+Below the table, the remaining quota of each account that vaultkey serve
+has seen rate-limit headers for: "requests 49/50, tokens 39000/40000".`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		provider := fs.String("provider", "", "")
 		asJSON := fs.Bool("json", false, "")
@@ -123,7 +127,7 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 	}
 	now := time.Now()
 	if asJSON {
-		err = cli.WriteJSON(e.stdout, cli.AccountsJSON(accts, now, cli.WithKinds(kinds)))
+		err = cli.WriteJSON(e.stdout, withUsage(e, u.Vault, cli.AccountsJSON(accts, now, cli.WithKinds(kinds))))
 	} else if len(accts) == 0 {
 		e.notef("no accounts%s yet: add an API key with: vaultkey accounts add-key PROVIDER --label NAME", forProvider(provider))
 	} else {
@@ -139,6 +143,31 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 		return &exitError{code: 1, err: fmt.Errorf("%d account(s) cannot be read and are skipped: %s (see: vaultkey status)", len(bad), strings.Join(bad, ", "))}
 	}
 	return nil
+}
+
+// accountWithUsage is one account of accounts list --json: the pool's
+// view, and what gateways counted and last saw of its rate limits.
+type accountWithUsage struct {
+	cli.AccountJSON
+	Usage *usage.Account `json:"usage,omitempty"`
+	// Remaining summarizes Usage.RateLimit ("requests 49/50, …").
+	Remaining string `json:"remaining,omitempty"`
+}
+
+func withUsage(e *env, v *vault.Vault, accts []cli.AccountJSON) []accountWithUsage {
+	u, err := usage.Read(e.ctx, v)
+	if err != nil {
+		e.notef("warning: usage unreadable: %v", err)
+		u = &usage.Usage{}
+	}
+	out := make([]accountWithUsage, len(accts))
+	for i, a := range accts {
+		out[i] = accountWithUsage{AccountJSON: a, Usage: u.Accounts[a.ID]}
+		if out[i].Usage != nil {
+			out[i].Remaining = out[i].Usage.RateLimit.Remaining()
+		}
+	}
+	return out
 }
 
 // writeQuota lists the remaining quota of each account, from the last

@@ -249,6 +249,25 @@ func TestServe(t *testing.T) {
 	if !regexp.MustCompile(`anthropic/default/second\s+requests 49/50`).MatchString(r.stdout) {
 		t.Errorf("accounts list shows no remaining quota:\n%s", r.stdout)
 	}
+	var accts []struct {
+		ID    string `json:"id"`
+		Usage struct {
+			Requests  int64 `json:"requests"`
+			RateLimit struct {
+				Headers map[string]string `json:"headers"`
+			} `json:"rate_limit"`
+		} `json:"usage"`
+		Remaining string `json:"remaining"`
+	}
+	if err := json.Unmarshal([]byte(s.run(0, "accounts", "list", "--json").stdout), &accts); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range accts {
+		if a.ID == "anthropic/default/second" && (a.Usage.Requests != 2 || a.Remaining != "requests 49/50" ||
+			a.Usage.RateLimit.Headers["anthropic-ratelimit-requests-remaining"] != "49") {
+			t.Errorf("accounts list --json: %+v", a)
+		}
+	}
 	s.run(0, "clients", "rm", "laptop")
 	s.run(1, "clients", "rm", "laptop")
 	s.run(2, "clients", "add", "bad name")
