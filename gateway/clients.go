@@ -128,7 +128,7 @@ func AddClient(ctx context.Context, s StateStore, name string) (string, error) {
 	// A damaged blob is not replaced behind the operator's back: every
 	// other client would lose its access.
 	if _, _, err := readClients(ctx, s); err != nil {
-		return "", fmt.Errorf("reading the clients: %w", err)
+		return "", fmt.Errorf("reading the clients: %w (vaultkey clients reset removes every client)", err)
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -151,6 +151,9 @@ func AddClient(ctx context.Context, s StateStore, name string) (string, error) {
 // RemoveClient removes the client called name; its token stops working
 // at the next request of every gateway on the vault.
 func RemoveClient(ctx context.Context, s StateStore, name string) error {
+	if _, _, err := readClients(ctx, s); err != nil {
+		return fmt.Errorf("reading the clients: %w (vaultkey clients reset removes every client)", err)
+	}
 	return updateClients(ctx, s, func(cs map[string]*Client) error {
 		if _, ok := cs[name]; !ok {
 			return fmt.Errorf("%w: %s", ErrNoClient, name)
@@ -158,6 +161,15 @@ func RemoveClient(ctx context.Context, s StateStore, name string) error {
 		delete(cs, name)
 		return nil
 	})
+}
+
+// ResetClients removes every client, whatever the state of the blob that
+// holds them: the way out when it no longer authenticates or decodes.
+func ResetClients(ctx context.Context, s StateStore) error {
+	_, err := s.UpdateState(ctx, ClientsStateName, func([]byte) ([]byte, error) {
+		return json.Marshal(clientsBlob{V: 1, Clients: map[string]*Client{}})
+	})
+	return err
 }
 
 func updateClients(ctx context.Context, s StateStore, fn func(map[string]*Client) error) error {

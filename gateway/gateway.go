@@ -122,7 +122,7 @@ func New(ctx context.Context, v *vault.Vault, opts ...Option) (*Gateway, error) 
 		done:      make(chan struct{}),
 	}
 	if _, err := g.clients.current(ctx); err != nil {
-		return nil, fmt.Errorf("gateway: reading the clients: %w", err)
+		return nil, fmt.Errorf("gateway: reading the clients: %w (vaultkey clients reset removes every client)", err)
 	}
 	go g.flushLoop()
 	return g, nil

@@ -13,12 +13,12 @@ import (
 
 var clientsCommand = &command{
 	name:     "clients",
-	synopsis: "clients add | list | rm",
+	synopsis: "clients add | list | rm | reset",
 	summary:  "manage the tokens local tools use with vaultkey serve",
 	help: `Programs that use the gateway (vaultkey serve) authenticate with a token of
 their own, never a provider credential. The vault keeps a digest of each
 token, sealed; the token itself is shown once, by clients add.`,
-	subs: []*command{clientsAddCommand, clientsListCommand, clientsRmCommand},
+	subs: []*command{clientsAddCommand, clientsListCommand, clientsRmCommand, clientsResetCommand},
 }
 
 var clientsAddCommand = &command{
@@ -133,6 +133,33 @@ var clientsRmCommand = &command{
 				return err
 			}
 			fmt.Fprintf(e.stdout, "removed client %s\n", args[0])
+			return nil
+		}
+	},
+}
+
+var clientsResetCommand = &command{
+	name:     "reset",
+	synopsis: "clients reset",
+	summary:  "remove every client, even when their list is damaged",
+	help: `Removes every client: no token works any more, on any gateway of this
+vault. It is the way out when the list of clients no longer decodes or
+fails authentication (then add, rm and serve refuse to go on). Add the
+clients again with clients add.`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		return func(e *env, args []string) error {
+			if len(args) > 0 {
+				return cli.Usagef("unexpected argument %q", args[0])
+			}
+			u, err := e.openVault()
+			if err != nil {
+				return err
+			}
+			defer u.Close()
+			if err := gateway.ResetClients(e.ctx, u.Vault); err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, "removed every client")
 			return nil
 		}
 	},

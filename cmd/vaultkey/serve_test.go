@@ -271,6 +271,12 @@ func TestServe(t *testing.T) {
 	s.run(0, "clients", "rm", "laptop")
 	s.run(1, "clients", "rm", "laptop")
 	s.run(2, "clients", "add", "bad name")
+	s.addClient("a")
+	s.addClient("b")
+	s.run(0, "clients", "reset")
+	if r := s.run(0, "clients", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("after reset: %s", r.stdout)
+	}
 }
 
 // TestServeTwoProcessesRefreshOnce: two gateways on one vault (a
