@@ -82,3 +82,24 @@ func (c *chunked) Read(p []byte) (int, error) {
 	c.s = c.s[k:]
 	return k, nil
 }
+
+// FuzzTap: whatever a provider sends, the tap passes it on byte for byte,
+// keeps at most its bound, and counts no negative tokens.
+func FuzzTap(f *testing.F) {
+	f.Add("text/event-stream", "data: {\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}\n\n", 3)
+	f.Add("application/json", `{"usage":{"prompt_tokens":1,"completion_tokens":2}}`, 1)
+	f.Add("application/json", `[{"usageMetadata":{"promptTokenCount":1}}]`, 2)
+	f.Fuzz(func(t *testing.T, contentType, body string, chunk int) {
+		if chunk <= 0 {
+			chunk = 1
+		}
+		tp := newTap(io.NopCloser(&chunked{s: body, n: chunk}), contentType)
+		got, err := io.ReadAll(tp)
+		if err != nil || string(got) != body {
+			t.Fatalf("body changed: %v", err)
+		}
+		if len(tp.buf) > maxTapped || tp.in < 0 || tp.out < 0 {
+			t.Fatalf("kept %d bytes, in %d out %d", len(tp.buf), tp.in, tp.out)
+		}
+	})
+}
