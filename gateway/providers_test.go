@@ -132,3 +132,38 @@ func TestRefreshCountedOnce(t *testing.T) {
 		t.Errorf("a token in the log:\n%s", e.logs.String())
 	}
 }
+
+// TestRejectedTokenRefreshedInOneRequest: the provider answers 401 to a
+// token that has not expired by its clock; the gateway refreshes it and
+// sends the request again before the client sees anything.
+func TestRejectedTokenRefreshedInOneRequest(t *testing.T) {
+	tokenSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"at-new","refresh_token":"rt-new","expires_in":3600,"token_type":"Bearer"}`)
+	}))
+	t.Cleanup(tokenSrv.Close)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer at-new" {
+			w.WriteHeader(401)
+			io.WriteString(w, `{"type":"error","error":{"type":"authentication_error","message":"OAuth token has expired"}}`)
+			return
+		}
+		io.WriteString(w, anthropicOK)
+	})
+	v, _, _ := newTestVault(t)
+	_, err := v.Put(context.Background(), &records.Record{Provider: "anthropic", Namespace: "default", Label: "sub",
+		Kind: records.KindOAuth, OAuth: &records.OAuth{Access: "at-old", Refresh: "rt-old", Expiry: time.Now().Add(time.Hour),
+			ClientID: "client", TokenURL: tokenSrv.URL}, Meta: map[string]string{bearer.MetaBaseURL: up.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newGateway(t, v)
+	resp := e.do("POST", "/anthropic/v1/messages", `{}`, nil)
+	if body := readBody(t, resp); resp.StatusCode != 200 || body != anthropicOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if got := up.keys(); len(got) != 2 || got[0] != "at-old" || got[1] != "at-new" {
+		t.Fatalf("upstream saw %v", got)
+	}
+}
