@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -200,4 +201,8 @@ func rateLimitFirst(w http.ResponseWriter, r *http.Request, _ int) {
 	w.Header().Set("Anthropic-Ratelimit-Requests-Remaining", "49")
 	w.Header().Set("Anthropic-Ratelimit-Requests-Limit", "50")
 	io.WriteString(w, anthropicOK)
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
