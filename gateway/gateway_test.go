@@ -374,3 +374,21 @@ func TestNoCORS(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamDownIs502WithoutTheURL: an unreachable upstream is a 502
+// whose message and log line do not repeat the request's query.
+func TestUpstreamDownIs502WithoutTheURL(t *testing.T) {
+	up := newUpstream(t, rateLimitFirst)
+	v, _, _ := newTestVault(t)
+	addKeys(t, v, "openai", up.URL+"/v1", "second")
+	up.Close()
+	e := newGateway(t, v)
+	resp := e.do("POST", "/openai/v1/chat/completions?note=avk-secret-in-query", `{}`, nil)
+	body := readBody(t, resp)
+	if resp.StatusCode != 502 || !strings.Contains(body, "upstream_error") {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "avk-secret-in-query") || strings.Contains(e.logs.String(), "avk-secret-in-query") {
+		t.Fatalf("the query was repeated:\n%s\n%s", body, e.logs.String())
+	}
+}

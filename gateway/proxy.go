@@ -239,6 +239,12 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		// The client went away; nobody reads an answer.
 		x.status, x.err = 499, r.Context().Err()
 	default:
+		// A *url.Error names the URL, whose query a client may have filled
+		// with anything: say what failed without it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s upstream: %w", ue.Op, ue.Err)
+		}
 		x.status, x.err = http.StatusBadGateway, err
 		writeError(w, provider, x.status, "upstream_error", "authvault gateway: the upstream request failed: "+err.Error())
 	}
