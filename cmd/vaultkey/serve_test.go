@@ -390,3 +390,33 @@ func testTwoGatewaysRefreshOnce(t *testing.T, onRedis bool) {
 		t.Errorf("clients list does not add up both gateways' 16 requests and tokens:\n%s", r.stdout)
 	}
 }
+
+// TestServeTwoProcessesShareCooldowns: a 429 met through one gateway
+// cools the account down for the other: its next request goes straight
+// to the second account.
+func TestServeTwoProcessesShareCooldowns(t *testing.T) {
+	up := newProvider429(t)
+	s := newSandbox(t)
+	s.initFile()
+	s.addKey("anthropic", "first", "sk-first-0123456789")
+	s.addKey("anthropic", "second", "sk-second-0123456789")
+	for _, l := range []string{"first", "second"} {
+		s.setBaseURL(records.ID{Provider: "anthropic", Namespace: "default", Label: l}, up.URL)
+	}
+	tok := s.addClient("laptop")
+	p1, a1 := s.serve()
+	p2, a2 := s.serve()
+	for _, addr := range []string{a1, a2} {
+		resp := gatewayRequest(t, "POST", "http://"+addr+"/anthropic/v1/messages", tok, `{}`)
+		if drainBody(resp); resp.StatusCode != 200 {
+			t.Fatalf("through %s: %d", addr, resp.StatusCode)
+		}
+	}
+	if got := fmt.Sprint(up.seen()); got != "[sk-first-0123456789 sk-second-0123456789 sk-second-0123456789]" {
+		t.Fatalf("upstream saw %s: the second gateway did not honour the first's cooldown", got)
+	}
+	for _, p := range []*proc{p1, p2} {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		p.wait(0)
+	}
+}
