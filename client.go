@@ -263,13 +263,25 @@ func (c *Client) Close() error {
 	return err
 }
 
+// PlaceholderKey is the API key to give an SDK that refuses to send a
+// request without a credential of its own (anthropic-sdk-go does, when
+// ANTHROPIC_API_KEY is not set):
+//
+//	anthropic.NewClient(option.WithHTTPClient(hc), option.WithAPIKey(authvault.PlaceholderKey))
+//
+// It is not a credential and claims to be none: on every request the
+// client sends, the provider's adapter replaces the SDK's credential
+// headers with the serving account's. Passing it also keeps the SDK from
+// picking up a key of its own from the environment or its config files.
+const PlaceholderKey = "authvault-placeholder"
+
 // HTTPClient returns an *http.Client whose requests are sent with
 // provider's accounts from the default vault, rotating to the next account
 // on a rate limit and refreshing expired tokens, for any SDK that takes an
 // *http.Client:
 //
 //	hc, err := authvault.HTTPClient(ctx, "anthropic")
-//	client := anthropic.NewClient(option.WithHTTPClient(hc))
+//	client := anthropic.NewClient(option.WithHTTPClient(hc), option.WithAPIKey(authvault.PlaceholderKey))
 //
 // The vault and pool stay open for the life of the process; use Open to
 // close them.

@@ -8,7 +8,11 @@
 //
 //	hc, err := authvault.HTTPClient(ctx, "anthropic")
 //	if err != nil { … }
-//	client := anthropic.NewClient(option.WithHTTPClient(hc))
+//	client := anthropic.NewClient(option.WithHTTPClient(hc), option.WithAPIKey(authvault.PlaceholderKey))
+//
+// anthropic-sdk-go refuses to send without a key of its own; PlaceholderKey
+// satisfies it and is replaced by the serving account's credential on every
+// request. SDKs that send without one (openai-go) need only the client.
 //
 // HTTPClient opens the default vault (DefaultDir) with the default key
 // chain (AUTHVAULT_KEY, AUTHVAULT_KEY_FILE or AUTHVAULT_KEY_CMD; the OS

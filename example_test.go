@@ -21,9 +21,10 @@ import (
 // The usual program: one line gives any SDK a client that rotates between
 // the provider's accounts. With anthropic-sdk-go:
 //
-//	client := anthropic.NewClient(option.WithHTTPClient(hc))
+//	client := anthropic.NewClient(option.WithHTTPClient(hc), option.WithAPIKey(authvault.PlaceholderKey))
 //
-// (see the sdktest module for that exact use, tested). This example uses
+// (see the sdktest module for that exact use, tested, and the README's
+// programs, which it compiles and runs). This example uses
 // plain net/http, a vault in a temporary directory and a local server in
 // place of the provider.
 func ExampleHTTPClient() {

@@ -20,7 +20,9 @@ func Example_anthropic() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	client := anthropic.NewClient(option.WithHTTPClient(hc))
+	// The SDK will not send without a key of its own: the placeholder
+	// satisfies it, and authvault replaces it with the account's.
+	client := anthropic.NewClient(option.WithHTTPClient(hc), option.WithAPIKey(authvault.PlaceholderKey))
 	msg, err := client.Messages.New(ctx, anthropic.MessageNewParams{
 		Model:     "claude-sonnet-4-5",
 		MaxTokens: 1024,

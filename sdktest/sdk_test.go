@@ -95,7 +95,7 @@ func TestAnthropicSDKRotatesWithoutItsOwnRetry(t *testing.T) {
 	client := anthropic.NewClient(
 		anthropicoption.WithHTTPClient(c.HTTP),
 		anthropicoption.WithBaseURL(srv.URL),
-		anthropicoption.WithAPIKey("unused-the-vault-supplies-the-key"),
+		anthropicoption.WithAPIKey(authvault.PlaceholderKey),
 	)
 	msg, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
 		Model:     "claude-sonnet-4-5",

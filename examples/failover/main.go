@@ -18,13 +18,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"filippo.io/age"
 
 	"github.com/authvault/authvault"
 	"github.com/authvault/authvault/adapters/bearer"
-	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
 )
@@ -57,7 +58,6 @@ func run(out io.Writer) error {
 		return err
 	}
 	defer v.Close()
-	fmt.Fprintf(out, "vault created in %s\n\n", filepath.Join(tmp, "vault"))
 
 	now := time.Now()
 	accounts := []*records.Record{
@@ -149,8 +149,23 @@ func run(out io.Writer) error {
 	for _, e := range entries {
 		kinds[e.ID] = e.Kind
 	}
-	fmt.Fprintln(out, "vaultkey accounts list:")
-	return cli.WriteAccountsTable(out, accts, time.Now(), cli.WithKinds(kinds))
+	fmt.Fprintln(out, "accounts, as vaultkey accounts list shows them:")
+	return writeTable(out, accts, kinds)
+}
+
+// writeTable prints the pool's accounts: their state, successes and 429s.
+func writeTable(out io.Writer, accts []pool.Account, kinds map[records.ID]records.Kind) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tLABEL\tKIND\tSTATE\tSUCCESSES\t429S")
+	for _, a := range accts {
+		state := a.Availability.String()
+		if a.Availability == pool.Cooling {
+			state = "cooling until " + a.Until.Format("15:04:05")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\n", a.Position+1, a.ID.Label, kinds[a.ID], state,
+			a.Stats.Successes, a.Stats.RateLimited+a.Stats.QuotaExhausted)
+	}
+	return tw.Flush()
 }
 
 func summary(b []byte) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -25,7 +26,7 @@ func TestFailoverExample(t *testing.T) {
 		}
 	}
 	// The table: alice and bob cooling, carol ready, with their counters.
-	lines := strings.Split(strings.TrimSpace(s[strings.Index(s, "vaultkey accounts list:"):]), "\n")
+	lines := strings.Split(strings.TrimSpace(s[strings.Index(s, "accounts, as vaultkey accounts list shows them:"):]), "\n")
 	if len(lines) != 5 {
 		t.Fatalf("table:\n%s", strings.Join(lines, "\n"))
 	}
@@ -44,6 +45,10 @@ func TestFailoverExample(t *testing.T) {
 		if f[len(f)-2] != want[3] || f[len(f)-1] != want[4] {
 			t.Errorf("row %q: successes/429s want %s/%s", row, want[3], want[4])
 		}
+	}
+	// The example removes its vault: it names no path.
+	if strings.Contains(s, os.TempDir()) {
+		t.Errorf("output names a temporary path:\n%s", s)
 	}
 	// No secret reaches the output.
 	for _, secret := range []string{"sk-alice", "sk-carol", "access-bob-expired", "refresh-bob", "access-refreshed-1", "refresh-rotated-1"} {
