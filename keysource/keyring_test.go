@@ -275,7 +275,7 @@ func systemKeyringOrSkip(t *testing.T) *Keyring {
 		if keyringRequired() {
 			t.Fatalf("%s=1 but the system keyring is not usable: %v", keyringTestEnv, err)
 		}
-		t.Skipf("no usable system keyring (set %s=1 to make this a failure): %v", keyringTestEnv, err)
+		t.Skipf("no usable system keyring (on Linux install gnome-keyring and dbus-x11 and run the tests as bash .ci/run does, under dbus-run-session with gnome-keyring-daemon unlocked; set %s=1 to make this a failure): %v", keyringTestEnv, err)
 	}
 	t.Cleanup(func() { keyring.Delete(k.Service, k.Account) })
 	return k
@@ -301,7 +301,7 @@ func TestKeyringSecretTool(t *testing.T) {
 		if keyringRequired() {
 			t.Fatalf("%s=1 but secret-tool is missing (apt-get install libsecret-tools)", keyringTestEnv)
 		}
-		t.Skip("secret-tool not installed")
+		t.Skip("secret-tool not installed (apt-get install libsecret-tools)")
 	}
 	lookup := func() (string, error) {
 		out, err := exec.Command("secret-tool", "lookup", "service", k.Service, "username", k.Account).Output()
@@ -402,7 +402,7 @@ func startBareBus(t *testing.T) string {
 		if keyringRequired() {
 			t.Fatalf("%s=1 but dbus-daemon is missing (apt-get install dbus)", keyringTestEnv)
 		}
-		t.Skip("dbus-daemon not installed")
+		t.Skip("dbus-daemon not installed (apt-get install dbus)")
 	}
 	dir := t.TempDir()
 	config := filepath.Join(dir, "bus.conf")

@@ -27,7 +27,7 @@ func redisURL(t *testing.T) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s must be set in CI", redisTestEnv)
 		}
-		t.Skipf("%s not set", redisTestEnv)
+		t.Skipf("%s not set: install redis-server and set it to redis://127.0.0.1:PORT/0 for a server on PORT (bash .ci/run does both)", redisTestEnv)
 	}
 	var b [6]byte
 	rand.Read(b[:])

@@ -143,14 +143,14 @@ func newKeyringSandbox(t *testing.T) *sandbox {
 		if os.Getenv(keyringTestEnv) == "1" {
 			t.Fatalf("%s=1 but the system keyring is not usable: %v", keyringTestEnv, err)
 		}
-		t.Skipf("no usable system keyring (set %s=1 to make this a failure): %v", keyringTestEnv, err)
+		t.Skipf("no usable system keyring (on Linux install gnome-keyring and dbus-x11 and run the tests as bash .ci/run does, under dbus-run-session with gnome-keyring-daemon unlocked; set %s=1 to make this a failure): %v", keyringTestEnv, err)
 	}
 	if runtime.GOOS == "linux" {
 		if _, err := exec.LookPath("secret-tool"); err != nil {
 			if os.Getenv(keyringTestEnv) == "1" {
 				t.Fatalf("%s=1 but secret-tool is missing (apt-get install libsecret-tools)", keyringTestEnv)
 			}
-			t.Skip("secret-tool not installed")
+			t.Skip("secret-tool not installed (apt-get install libsecret-tools)")
 		}
 		t.Cleanup(func() {
 			exec.Command("secret-tool", "clear", "service", s.service).Run()

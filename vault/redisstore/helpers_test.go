@@ -69,7 +69,7 @@ func sharedURL(t testing.TB, params ...string) string {
 	t.Helper()
 	base := os.Getenv(envURL)
 	if base == "" {
-		noServer(t, envURL+" is not set: no Redis server to test against")
+		noServer(t, envURL+" is not set: no Redis server to test against (install redis-server and set it to redis://127.0.0.1:PORT/0 for a server on PORT; bash .ci/run does both)")
 	}
 	prefix := "test-" + randHex(6)
 	t.Cleanup(func() { dropPrefix(t, base, prefix) })
@@ -228,7 +228,7 @@ func startServer(t testing.TB, args ...string) *server {
 		bin, _ = exec.LookPath("redis-server")
 	}
 	if bin == "" {
-		noServer(t, "no redis-server binary ("+envBin+" unset and none on PATH)")
+		noServer(t, "no redis-server binary ("+envBin+" unset and none on PATH): install redis-server")
 	}
 	s := &server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), args: args}
 	s.start()
