@@ -2,8 +2,11 @@ package main
 
 import (
 	"flag"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -122,6 +125,66 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %q", r.stdout)
 	}
 	s.run(2, "version", "extra")
+	for _, flag := range []string{"--version", "-v", "-version"} {
+		if got := s.run(0, flag); got.stdout != r.stdout {
+			t.Errorf("%s printed %q, want what version prints, %q", flag, got.stdout, r.stdout)
+		}
+	}
+	s.run(2, "--version", "status")
+}
+
+// TestVersionFromClone builds vaultkey the way the README says, in a git
+// clone, and checks that the version names the commit.
+func TestVersionFromClone(t *testing.T) {
+	t.Parallel()
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git is not installed (apt-get install git)")
+	}
+	out, err := exec.Command(gitBin, "rev-parse", "--show-toplevel", "HEAD").Output()
+	if err != nil {
+		t.Skip("not in a git clone")
+	}
+	lines := strings.Fields(string(out))
+	top, head := lines[0], lines[1]
+	if fi, err := os.Stat(filepath.Join(top, ".git")); err != nil || !fi.IsDir() {
+		t.Skip("a git worktree, which the go command does not stamp: run in a clone")
+	}
+	bin := filepath.Join(t.TempDir(), "vaultkey")
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -buildvcs=true: %v\n%s", err, out)
+	}
+	got, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got), head[:12]) {
+		t.Errorf("vaultkey --version printed %q: it does not name the commit %s", got, head)
+	}
+}
+
+func TestVersionOf(t *testing.T) {
+	vcs := func(rev, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: modified}}
+	}
+	const rev = "3508e26e8c9b9b5e1638569db34772771f783285"
+	for _, c := range []struct {
+		info *debug.BuildInfo
+		want string
+	}{
+		{nil, "devel"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "devel"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261203160040-3508e26e8c9b+dirty"}, Settings: vcs(rev, "true")},
+			"v0.0.0-20261203160040-3508e26e8c9b+dirty"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, "false")}, "devel+3508e26e8c9b"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, "true")}, "devel+3508e26e8c9b-dirty"},
+	} {
+		if got := versionOf(c.info); got != c.want {
+			t.Errorf("versionOf(%+v) = %q, want %q", c.info, got, c.want)
+		}
+	}
 }
 
 // TestHelpMentionsEveryFlag keeps the manuals in step with the flags.

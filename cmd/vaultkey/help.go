@@ -46,6 +46,7 @@ func writeUsage(w io.Writer, commands []*command) {
 	fmt.Fprint(w, `vaultkey manages an authvault vault: its key, backups and accounts.
 
 Usage: vaultkey [--dir DIR] COMMAND [ARGUMENTS]
+       vaultkey --version | -v
 
 Commands:
 `)

@@ -172,6 +172,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	global := flag.NewFlagSet("vaultkey", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
 	global.StringVar(&e.dir, "dir", "", "")
+	showVersion := global.Bool("version", false, "")
+	global.BoolVar(showVersion, "v", false, "")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			writeUsage(stdout, commands)
@@ -181,6 +183,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	rest := global.Args()
+	if *showVersion {
+		if len(rest) > 0 {
+			fmt.Fprintf(stderr, "vaultkey: --version takes no command (run 'vaultkey help' for usage)\n")
+			return 2
+		}
+		if err := printVersion(stdout); err != nil {
+			return report(stderr, versionCommand, "version", err)
+		}
+		return 0
+	}
 	if len(rest) == 0 {
 		writeUsage(stderr, commands)
 		return 2
