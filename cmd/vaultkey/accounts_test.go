@@ -126,6 +126,20 @@ func TestAccounts(t *testing.T) {
 		len(first.Cooldowns) != 1 || first.Cooldowns[0].Reason != "rate_limit_error" {
 		t.Errorf("--json first account: %+v", first)
 	}
+	// A used account has its last outcome; one never used has none.
+	var raw []struct {
+		ID    string         `json:"id"`
+		Stats map[string]any `json:"stats"`
+	}
+	if err := json.Unmarshal([]byte(s.run(0, "accounts", "list", "--json").stdout), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range raw {
+		want := map[string]any{"anthropic/default/first": "rate-limited"}[a.ID]
+		if got := a.Stats["last_outcome"]; got != want {
+			t.Errorf("--json %s: last_outcome %v, want %v", a.ID, got, want)
+		}
+	}
 
 	// move, disable, enable, reset, rm.
 	s.run(0, "accounts", "move", "anthropic/default/third", "--to", "1")

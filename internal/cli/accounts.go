@@ -185,7 +185,15 @@ type AccountJSON struct {
 	// "permissions", "missing", "rollback" or "error".
 	Unreadable string         `json:"unreadable,omitempty"`
 	Cooldowns  []CooldownJSON `json:"cooldowns,omitempty"`
-	Stats      pool.Stats     `json:"stats"`
+	Stats      StatsJSON      `json:"stats"`
+}
+
+// StatsJSON is an account's counters. last_outcome is left out until an
+// outcome was reported: the zero pool.OutcomeKind is "success", which an
+// account never used has not had.
+type StatsJSON struct {
+	pool.Stats
+	LastOutcome string `json:"last_outcome,omitempty"`
 }
 
 // CooldownJSON is one backoff entry of an account.
@@ -216,7 +224,10 @@ func AccountsJSON(accts []pool.Account, now time.Time, opts ...TableOption) []Ac
 			Disabled: a.Disabled, DisabledReason: a.DisabledReason, DisabledAt: a.DisabledAt,
 			NeedsReauth: a.NeedsReauth, ReauthReason: a.ReauthReason,
 			Unreadable: a.Unreadable,
-			Stats:      a.Stats,
+			Stats:      StatsJSON{Stats: a.Stats},
+		}
+		if !a.Stats.LastReport.IsZero() {
+			j.Stats.LastOutcome = a.Stats.LastOutcome.String()
 		}
 		if k, ok := o.kinds[a.ID]; ok {
 			j.Kind = string(k)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,28 @@ func TestAccountsJSON(t *testing.T) {
 	}
 	if got[2].State != "needs-reauth" || got[2].ID != "p/n/l" {
 		t.Errorf("reauth account: %+v", got[2])
+	}
+}
+
+// An account never used has no last outcome; one that was has its own,
+// success included.
+func TestAccountsJSONLastOutcome(t *testing.T) {
+	used, limited := acct("a", 0), acct("b", 1)
+	used.Stats.LastReport, used.Stats.LastOutcome = tableNow, pool.Success
+	limited.Stats.LastReport, limited.Stats.LastOutcome = tableNow, pool.RateLimited
+	b, err := json.Marshal(AccountsJSON([]pool.Account{used, limited, acct("c", 2)}, tableNow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		Stats map[string]any `json:"stats"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []any{"success", "rate-limited", nil} {
+		if o := got[i].Stats["last_outcome"]; o != want {
+			t.Errorf("account %d: last_outcome %v, want %v (%s)", i, o, want, b)
+		}
 	}
 }
