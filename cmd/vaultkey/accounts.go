@@ -393,6 +393,7 @@ func runSetKey(e *env, id records.ID) error {
 
 var accountsRmCommand = &command{
 	name:     "rm",
+	aliases:  []string{"remove"},
 	synopsis: "accounts rm ID",
 	summary:  "remove an account and its credential",
 	help: `Removes the account ID and its credential from the vault. Its pool forgets

@@ -165,6 +165,16 @@ func TestAccounts(t *testing.T) {
 	if got := listStates(t, s); len(got) != 3 {
 		t.Errorf("after rm: %v", got)
 	}
+	s.run(0, "accounts", "remove", "anthropic/default/third") // rm and remove alike
+	if got := listStates(t, s); len(got) != 2 {
+		t.Errorf("after remove: %v", got)
+	}
+	if r := s.run(0, "help", "accounts"); !strings.Contains(r.stdout, "(also: remove)") {
+		t.Errorf("help accounts does not name remove:\n%s", r.stdout)
+	}
+	if r := s.run(0, "help", "accounts", "remove"); !strings.Contains(r.stdout, "Usage: vaultkey accounts rm ID\n   or: vaultkey accounts remove") {
+		t.Errorf("help accounts remove:\n%s", r.stdout)
+	}
 
 	// Unknown accounts are failures; malformed ids and flags are usage errors.
 	for _, args := range [][]string{

@@ -33,7 +33,7 @@ command's manual; "vaultkey COMMAND -h" does the same.`,
 				if sub == nil {
 					return cli.Usagef("%s has no subcommand %q", path, name)
 				}
-				c, path = sub, path+" "+name
+				c, path = sub, path+" "+sub.name
 			}
 			writeHelp(e.stdout, c, path)
 			return nil
@@ -72,12 +72,21 @@ Run "vaultkey help COMMAND" for a command's manual.
 
 // writeHelp writes the manual of c, whose full name is path.
 func writeHelp(w io.Writer, c *command, path string) {
-	fmt.Fprintf(w, "Usage: vaultkey %s\n\n%s\n", c.synopsis, strings.TrimSpace(c.help))
+	fmt.Fprintf(w, "Usage: vaultkey %s\n", c.synopsis)
+	if len(c.aliases) > 0 {
+		parent, _, _ := strings.Cut(path, " ")
+		fmt.Fprintf(w, "   or: vaultkey %s %s …\n", parent, strings.Join(c.aliases, " | "))
+	}
+	fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.help))
 	if len(c.subs) > 0 {
 		fmt.Fprint(w, "\nSubcommands:\n")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, s := range c.subs {
-			fmt.Fprintf(tw, "  %s\t%s\n", s.synopsis, s.summary)
+			summary := s.summary
+			if len(s.aliases) > 0 {
+				summary += " (also: " + strings.Join(s.aliases, ", ") + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\n", s.synopsis, summary)
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "\nRun \"vaultkey help %s SUBCOMMAND\" for one subcommand's manual.\n", path)

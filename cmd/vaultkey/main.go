@@ -45,6 +45,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/authvault/authvault"
@@ -86,11 +87,14 @@ type command struct {
 	setup func(fs *flag.FlagSet) runFunc
 	// subs are a group's subcommands, named by the first argument.
 	subs []*command
+	// aliases are other names of a subcommand ("remove" for "rm"): the
+	// same verb is spelled either way in every group.
+	aliases []string
 }
 
 func (c *command) sub(name string) *command {
 	for _, s := range c.subs {
-		if s.name == name {
+		if s.name == name || slices.Contains(s.aliases, name) {
 			return s
 		}
 	}

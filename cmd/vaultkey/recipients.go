@@ -94,6 +94,7 @@ the vault, for instance through AUTHVAULT_KEY_FILE.`,
 
 var recipientsRemoveCommand = &command{
 	name:     "remove",
+	aliases:  []string{"rm"},
 	synopsis: "recipients remove RECIPIENT",
 	summary:  "remove a key slot and rotate the data key",
 	help: `Removes a key slot and rotates the data key, re-sealing every record, so
