@@ -240,7 +240,7 @@ func TestDefaultNoKeyMessage(t *testing.T) {
 
 	_, _, err := Default("vault-1", mapEnv(nil)).Resolve(context.Background())
 	want := "no vault key: AUTHVAULT_KEY not set; " +
-		"keyring: no Secret Service on the session bus (on a headless machine, set AUTHVAULT_KEY instead); " +
+		`keyring (service "authvault", account "vault-1"): no Secret Service on the session bus (on a headless machine, set AUTHVAULT_KEY instead); ` +
 		"file " + filepath.Join(cfg, "authvault", "key.txt") + ": not found"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error:\n got %v\nwant %s", err, want)

@@ -108,7 +108,7 @@ func (k *Keyring) Identities(ctx context.Context) ([]age.Identity, error) {
 	defer clear(data)
 	ids, err := ParseIdentities(data)
 	if err != nil {
-		return nil, fmt.Errorf("keyring: entry %s: %w", k.entry(), err)
+		return nil, fmt.Errorf("%s: %w", k.label(), err)
 	}
 	return ids, nil
 }
@@ -132,20 +132,20 @@ func (k *Keyring) Store(ctx context.Context, identity string) error {
 	_, err := parseIdentities(raw, false)
 	clear(raw)
 	if err != nil {
-		return fmt.Errorf("keyring: not storing an invalid key: %w", err)
+		return fmt.Errorf("%s: not storing an invalid key: %w", k.label(), err)
 	}
 	has, err := k.Has(ctx)
 	if err != nil {
 		return err
 	}
 	if has {
-		return fmt.Errorf("keyring: entry %s: %w", k.entry(), ErrKeyExists)
+		return fmt.Errorf("%s: %w", k.label(), ErrKeyExists)
 	}
 	_, err = k.call(ctx, func(b keyringBackend) (string, error) {
 		return "", b.Set(k.service(), k.Account, identity)
 	})
 	if err != nil && mayHoldKey(err.Error()) {
-		return errors.New("keyring: storing failed (details not shown: they may contain the key)")
+		return errors.New(k.label() + ": storing failed (details not shown: they may contain the key)")
 	}
 	return err
 }
@@ -164,9 +164,10 @@ func (k *Keyring) get(ctx context.Context) (string, error) {
 	})
 }
 
-// entry names the keyring entry in messages.
-func (k *Keyring) entry() string {
-	return fmt.Sprintf("service %q account %q", k.service(), k.Account)
+// label names the keyring entry in messages: one line per entry, so that
+// two entries (a vault's and its rotation's) are told apart.
+func (k *Keyring) label() string {
+	return fmt.Sprintf("keyring (service %q, account %q)", k.service(), k.Account)
 }
 
 // call runs op against the backend, bounded by ctx and the timeout, and
@@ -177,7 +178,7 @@ func (k *Keyring) call(ctx context.Context, op func(keyringBackend) (string, err
 		return "", errors.New("keyring: no account name (the vault's entry) configured")
 	}
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("keyring: %w", err)
+		return "", fmt.Errorf("%s: %w", k.label(), err)
 	}
 	b := k.backend
 	if b == nil {
@@ -207,11 +208,11 @@ func (k *Keyring) call(ctx context.Context, op func(keyringBackend) (string, err
 		}
 		return r.s, nil
 	case <-ctx.Done():
-		return "", fmt.Errorf("keyring: %w", ctx.Err())
+		return "", fmt.Errorf("%s: %w", k.label(), ctx.Err())
 	case <-timer.C:
 		return "", &UnavailableError{
 			Source: k.Name(),
-			Reason: fmt.Sprintf("keyring: no answer within %v (is the keyring locked?)", timeout),
+			Reason: fmt.Sprintf("%s: no answer within %v (is the keyring locked?)", k.label(), timeout),
 			Err:    context.DeadlineExceeded,
 		}
 	}
@@ -220,14 +221,14 @@ func (k *Keyring) call(ctx context.Context, op func(keyringBackend) (string, err
 func (k *Keyring) classify(err error) error {
 	switch {
 	case errors.Is(err, keyring.ErrNotFound):
-		return &NotFoundError{Source: k.Name(), Reason: "keyring: no entry for " + k.entry()}
+		return &NotFoundError{Source: k.Name(), Reason: k.label() + ": no entry"}
 	case errors.Is(err, keyring.ErrUnsupportedPlatform):
-		return &UnavailableError{Source: k.Name(), Reason: "keyring: not supported on " + runtime.GOOS, Err: err}
+		return &UnavailableError{Source: k.Name(), Reason: k.label() + ": not supported on " + runtime.GOOS, Err: err}
 	case errors.Is(err, keyring.ErrSetDataTooBig):
-		return fmt.Errorf("keyring: key too large for this keyring: %w", err)
+		return fmt.Errorf("%s: key too large for this keyring: %w", k.label(), err)
 	}
 	if reason := noSecretService(err); reason != "" {
-		return &UnavailableError{Source: k.Name(), Reason: "keyring: " + reason, Err: err}
+		return &UnavailableError{Source: k.Name(), Reason: k.label() + ": " + reason, Err: err}
 	}
-	return &UnavailableError{Source: k.Name(), Reason: "keyring: " + safeMessage(err), Err: err}
+	return &UnavailableError{Source: k.Name(), Reason: k.label() + ": " + safeMessage(err), Err: err}
 }

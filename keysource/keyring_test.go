@@ -141,7 +141,7 @@ func TestKeyringWithMemoryBackend(t *testing.T) {
 			if _, err := k2.Identities(context.Background()); !errors.As(err, &nf) {
 				t.Fatalf("other vault: %v, want *NotFoundError", err)
 			}
-			if want := `keyring: no entry for service "authvault" account "vault-2"`; nf.Reason != want {
+			if want := `keyring (service "authvault", account "vault-2"): no entry`; nf.Reason != want {
 				t.Errorf("Reason = %q, want %q", nf.Reason, want)
 			}
 		})
@@ -159,7 +159,7 @@ func TestKeyringErrors(t *testing.T) {
 		if err == nil || absent(err) {
 			t.Fatalf("error %v: want a hard error", err)
 		}
-		want := `keyring: entry service "authvault" account "v": line 1: unknown identity type`
+		want := `keyring (service "authvault", account "v"): line 1: unknown identity type`
 		if !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("error %q, want prefix %q", err, want)
 		}
@@ -189,7 +189,7 @@ func TestKeyringErrors(t *testing.T) {
 	t.Run("unsupported platform", func(t *testing.T) {
 		_, err := (&Keyring{Account: "v", backend: failingKeyring{keyring.ErrUnsupportedPlatform}}).Identities(ctx)
 		var ua *UnavailableError
-		if !errors.As(err, &ua) || !strings.Contains(err.Error(), "keyring: not supported on") {
+		if !errors.As(err, &ua) || !strings.Contains(err.Error(), `keyring (service "authvault", account "v"): not supported on`) {
 			t.Errorf("error %v (%T), want *UnavailableError", err, err)
 		}
 	})
@@ -216,7 +216,7 @@ func TestKeyringErrors(t *testing.T) {
 			if !errors.As(err, &ua) || !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("%s: %v (%T), want *UnavailableError wrapping DeadlineExceeded", name, err, err)
 			}
-			if err != nil && !strings.Contains(err.Error(), "keyring: no answer within 1ns") {
+			if err != nil && !strings.Contains(err.Error(), `keyring (service "authvault", account "v"): no answer within 1ns`) {
 				t.Errorf("%s: %q", name, err)
 			}
 		}
@@ -372,7 +372,8 @@ func TestKeyringNoSecretService(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := tt.address(t)
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "keyring-identities", uniqueService(t))
+			service := uniqueService(t)
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "keyring-identities", service)
 			cmd.Env = append(os.Environ(), helperEnv+"=1", "GORACE="+helperGORACE(), "DBUS_SESSION_BUS_ADDRESS="+addr)
 			start := time.Now()
 			out, err := cmd.CombinedOutput()
@@ -386,7 +387,7 @@ func TestKeyringNoSecretService(t *testing.T) {
 			if typ != "*keysource.UnavailableError" {
 				t.Errorf("error type %s (%s), want *keysource.UnavailableError", typ, msg)
 			}
-			want := "keyring: no Secret Service on the session bus (on a headless machine, set AUTHVAULT_KEY instead)"
+			want := `keyring (service "` + service + `", account "helper"): no Secret Service on the session bus (on a headless machine, set AUTHVAULT_KEY instead)`
 			if msg != want {
 				t.Errorf("message:\n got %s\nwant %s", msg, want)
 			}

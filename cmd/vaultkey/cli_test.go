@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -221,5 +222,33 @@ func TestHelpMentionsEveryFlag(t *testing.T) {
 	}
 	for _, c := range commands {
 		check(c, c.name)
+	}
+}
+
+// TestNoKeyMessage: when no source has the key, the error names each
+// source once, the keyring by the vault's entry.
+func TestNoKeyMessage(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.initFile()
+	id := strings.TrimSpace(s.run(0, "status", "--json").stdout)
+	if err := os.Rename(s.keyFile(), s.keyFile()+".away"); err != nil {
+		t.Fatal(err)
+	}
+	r := s.run(1, "status")
+	var st struct {
+		ID string `json:"vault_id"`
+	}
+	if err := json.Unmarshal([]byte(id), &st); err != nil || st.ID == "" {
+		t.Fatalf("status --json: %v: %s", err, id)
+	}
+	entry := `keyring (service "` + s.service + `", account "` + st.ID + `")`
+	if strings.Count(r.stderr, "keyring") != 1 || !strings.Contains(r.stderr, entry+": ") {
+		t.Errorf("want one keyring line naming %s:\n%s", entry, r.stderr)
+	}
+	for _, want := range []string{"AUTHVAULT_KEY not set", "file " + s.keyFile() + ": not found"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
 	}
 }
