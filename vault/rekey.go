@@ -35,13 +35,19 @@ type RekeyOptions struct {
 }
 
 // AddRecipient adds a key slot: the same data key is wrapped to one more
-// recipient (a backup key, a YubiKey). No record is rewritten.
-func (v *Vault) AddRecipient(ctx context.Context, r age.Recipient) error {
+// recipient (a backup key, a YubiKey). No record is rewritten. A classic
+// recipient on a post-quantum vault, or the reverse, is refused (age's
+// error) unless AllowClassic is given.
+func (v *Vault) AddRecipient(ctx context.Context, r age.Recipient, opts ...AddOption) error {
+	var o addOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
 	s, err := recipientString(r)
 	if err != nil {
 		return err
 	}
-	return v.rewrap(ctx, func(cur []string) ([]string, error) {
+	return v.rewrap(ctx, o.allowClassic, func(cur []string) ([]string, error) {
 		if slices.Contains(cur, s) {
 			return nil, fmt.Errorf("vault: %s is already a recipient", s)
 		}
@@ -49,7 +55,7 @@ func (v *Vault) AddRecipient(ctx context.Context, r age.Recipient) error {
 	})
 }
 
-func (v *Vault) rewrap(ctx context.Context, edit func([]string) ([]string, error)) error {
+func (v *Vault) rewrap(ctx context.Context, allowClassic bool, edit func([]string) ([]string, error)) error {
 	return v.Batch(ctx, func(b *Batch) error {
 		v.mu.Lock()
 		h := *v.hdr
@@ -62,6 +68,9 @@ func (v *Vault) rewrap(ctx context.Context, edit func([]string) ([]string, error
 		rs, err := parseRecipients(next)
 		if err != nil {
 			return err
+		}
+		if allowClassic || Mixed(h.Recipients) {
+			rs = unlabeled(rs)
 		}
 		if h.DataKey, err = wrapDataKey(dek, rs); err != nil {
 			return err
@@ -158,7 +167,11 @@ func (v *Vault) Rekey(ctx context.Context, recipients []age.Recipient, opts Reke
 			}
 			nh.Recipients = append(nh.Recipients, s)
 		}
-		if nh.DataKey, err = wrapDataKey(dek, recipients); err != nil {
+		wrapTo := recipients
+		if Mixed(h.Recipients) { // the operator chose the mix: keep it
+			wrapTo = unlabeled(recipients)
+		}
+		if nh.DataKey, err = wrapDataKey(dek, wrapTo); err != nil {
 			return err
 		}
 		nh.seal(nkeys)
