@@ -250,7 +250,7 @@ func TestImportWithVaultKeyAndPassphrase(t *testing.T) {
 	t.Parallel()
 	s := exportSandbox(t)
 	// A backup encrypted to the vault's own key imports without -i.
-	r := s.run(0, "recipients", "list")
+	r := s.run(0, "recipients", "list", "--full")
 	recipient := strings.TrimSpace(r.stdout)
 	backup := filepath.Join(s.root, "self.age")
 	s.run(0, "export", "--no-key", "-r", recipient, "-o", backup)

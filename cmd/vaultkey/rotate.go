@@ -173,7 +173,7 @@ func runRotate(e *env, keep bool) error {
 		out = e.stderr
 	}
 	fmt.Fprintf(out, "rotated vault %s: new data key, %d record(s) re-sealed\n", u.ID(), len(entries))
-	fmt.Fprintf(out, "new %s key, public key %s, kept in %s; the old key no longer opens the vault\n", kind, newRecip, target)
+	fmt.Fprintf(out, "new %s key, public key %s, kept in %s; the old key no longer opens the vault\n", kind, vault.Fingerprint(newRecip), target)
 	return nil
 }
 

@@ -22,8 +22,10 @@ var statusCommand = &command{
 	summary:  "show the vault, its key and its integrity",
 	help: `Opens the vault and shows its directory, id, format version and creation
 time; which key source unlocked it; its recipients (the public keys of its
-key slots); how many records it holds, by provider and kind; and the result
-of a full integrity check, which reads and authenticates every record.
+key slots, by fingerprint, post-quantum or classic, and a warning when they
+mix the two: the data key is then only as strong as the classic ones); how
+many records it holds, by provider and kind; and the result of a full
+integrity check, which reads and authenticates every record.
 
 Orphaned files (left by an interrupted write or key rotation) are counted
 but are not a problem: writes remove them once they are a minute old.
@@ -31,7 +33,8 @@ When the check finds a rolled-back manifest (an older manifest put back
 while newer record files remain), the vault refuses writes and status
 says to run "vaultkey repair".
 
-  --json   print the same as one JSON object
+  --json   print the same as one JSON object, with the whole recipients
+           and "recipients_mixed": true for a mix
 
 Accounts whose record cannot be read are listed as "unreadable", with why
 (tampered, permissions, missing): requests skip them.
@@ -50,15 +53,17 @@ cannot be read (each is listed).`,
 }
 
 type statusJSON struct {
-	Dir        string        `json:"dir"`
-	VaultID    string        `json:"vault_id"`
-	Format     int           `json:"format"`
-	Created    time.Time     `json:"created"`
-	KeySource  string        `json:"key_source"`
-	Recipients []string      `json:"recipients"`
-	Records    int           `json:"records"`
-	Counts     []countJSON   `json:"counts"`
-	Integrity  integrityJSON `json:"integrity"`
+	Dir        string    `json:"dir"`
+	VaultID    string    `json:"vault_id"`
+	Format     int       `json:"format"`
+	Created    time.Time `json:"created"`
+	KeySource  string    `json:"key_source"`
+	Recipients []string  `json:"recipients"`
+	// Mixed says the recipients mix post-quantum and classic ones.
+	Mixed     bool          `json:"recipients_mixed,omitempty"`
+	Records   int           `json:"records"`
+	Counts    []countJSON   `json:"counts"`
+	Integrity integrityJSON `json:"integrity"`
 	// Unreadable lists the accounts whose record cannot be read: requests
 	// skip them.
 	Unreadable []unreadableJSON `json:"unreadable,omitempty"`
@@ -98,7 +103,7 @@ func runStatus(e *env, asJSON bool) error {
 	st := statusJSON{
 		Dir: u.Dir(), VaultID: u.ID(), Format: vault.FormatVersion, Created: u.Created(),
 		KeySource: e.keys.Describe(u.Source), Recipients: u.Recipients(), Records: len(entries),
-		Counts: countRecords(entries),
+		Counts: countRecords(entries), Mixed: vault.Mixed(u.Recipients()),
 	}
 	for _, en := range entries {
 		if _, err := u.Get(e.ctx, en.ID); err != nil {
@@ -176,7 +181,10 @@ func writeStatus(w io.Writer, st *statusJSON) error {
 		if i == 0 {
 			label = "recipients"
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", label, r)
+		fmt.Fprintf(tw, "%s\t%s (%s)\n", label, vault.Fingerprint(r), recipientKind(r))
+	}
+	if st.Mixed {
+		fmt.Fprintf(tw, "\t  %s\n", mixedNote)
 	}
 	fmt.Fprintf(tw, "records\t%d\n", st.Records)
 	for _, c := range st.Counts {

@@ -234,3 +234,46 @@ func TestExportPassphrasePrompt(t *testing.T) {
 		t.Errorf("%d records", len(b.Records))
 	}
 }
+
+// init --passphrase on a terminal asks twice, without echo.
+func TestInitPassphrasePrompt(t *testing.T) {
+	t.Parallel()
+	controller, terminal := openPTY(t)
+	s := newSandbox(t)
+	const pass = "typed at init, twice"
+	s.addSecret(pass)
+	cmd := exec.Command(vaultkeyBin, "init", "--passphrase")
+	cmd.Env = s.environ()
+	var stdout, stderr syncBuffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = terminal, &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var echoed syncBuffer
+	go io.Copy(&echoed, controller)
+	waitNoEcho(t, controller, done)
+	controller.Write([]byte(pass + "\n"))
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stderr.String(), "Confirm passphrase") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no confirmation prompt: %q", stderr.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("init ended before confirming: %v\n%s", err, stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	waitNoEcho(t, controller, done)
+	controller.Write([]byte(pass + "\n"))
+	if err := <-done; err != nil {
+		t.Fatalf("init --passphrase: %v\n%s", err, stderr.String())
+	}
+	s.record("init --passphrase (terminal)", result{stdout: stdout.String(), stderr: stderr.String()}, false)
+	if strings.Contains(echoed.String(), pass) {
+		t.Error("the passphrase was echoed on the terminal")
+	}
+	checkPassphraseKeyFile(t, s, pass)
+}
