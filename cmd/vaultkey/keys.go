@@ -178,6 +178,12 @@ func (k *vaultKeys) probeKeyring(ctx context.Context) error {
 	probe := k.Keyring("probe")
 	probe.Timeout = timeout
 	_, err := probe.Has(ctx)
+	var ua *keysource.UnavailableError
+	if errors.As(err, &ua) {
+		// The probe's entry is no vault's: say what it found of the keyring.
+		_, reason, _ := strings.Cut(ua.Reason, "): ")
+		return fmt.Errorf("keyring: %s", reason)
+	}
 	return err
 }
 

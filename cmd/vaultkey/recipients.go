@@ -38,7 +38,8 @@ var recipientsListCommand = &command{
 	synopsis: "recipients list [--full] [--json]",
 	summary:  "print the public keys of the key slots",
 	help: `Prints the key slots, one per line: each recipient's fingerprint and
-whether it is post-quantum or classic.
+whether it is post-quantum or classic (and, on standard error, a note when
+they mix the two).
 
   --full   print each recipient (age public key) whole, one per line: the
            output can be given to "vaultkey export -R" or "age -R"
@@ -67,9 +68,8 @@ whether it is post-quantum or classic.
 					return err
 				}
 			}
-			if !*full && vault.Mixed(u.Recipients()) {
-				_, err := fmt.Fprintln(e.stdout, mixedNote)
-				return err
+			if vault.Mixed(u.Recipients()) {
+				e.notef("note: %s", mixedNote)
 			}
 			return nil
 		}
@@ -144,11 +144,11 @@ the vault, for instance through AUTHVAULT_KEY_FILE.
 func explainMix(vaultID string, cur []string, arg string) error {
 	if vault.PostQuantum(arg) {
 		return fmt.Errorf("vault %s has classic recipients and %s is post-quantum: age does not mix the two, since a post-quantum slot adds no protection while a classic one remains; "+
-			"to accept that, run: vaultkey recipients add --classic %s", vaultID, vault.Fingerprint(arg), vault.Fingerprint(arg))
+			"to accept that, run: vaultkey recipients add --classic RECIPIENT", vaultID, vault.Fingerprint(arg))
 	}
 	return fmt.Errorf("vault %s is post-quantum and %s is a classic recipient: age does not mix the two, since the data key would then be only as strong as the classic recipient (a quantum computer could unwrap it from that slot); "+
-		"either add a post-quantum recipient (age-keygen -pq makes one; its public key starts age1pq1), "+
-		"or accept the weaker protection with: vaultkey recipients add --classic %s", vaultID, vault.Fingerprint(arg), vault.Fingerprint(arg))
+		"either add a post-quantum recipient (age-keygen -pq makes one, with age v1.3 or newer; its public key starts age1pq1), "+
+		"or accept the weaker protection with: vaultkey recipients add --classic RECIPIENT", vaultID, vault.Fingerprint(arg))
 }
 
 var recipientsRemoveCommand = &command{

@@ -71,7 +71,7 @@ func TestRecipients(t *testing.T) {
 	s.addSecret(x.String())
 	xr := x.Recipient().String()
 	r = s.run(1, "recipients", "add", xr)
-	for _, want := range []string{"post-quantum", "age-keygen -pq", "vaultkey recipients add --classic " + vault.Fingerprint(xr)} {
+	for _, want := range []string{"post-quantum and " + vault.Fingerprint(xr) + " is a classic recipient", "age-keygen -pq", "vaultkey recipients add --classic RECIPIENT"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("classic recipient without --classic: stderr lacks %q:\n%s", want, r)
 		}
@@ -79,6 +79,9 @@ func TestRecipients(t *testing.T) {
 	r = s.run(0, "recipients", "add", "--classic", xr)
 	if !strings.Contains(r.stdout, "added a key slot for "+vault.Fingerprint(xr)+" (classic)") || !strings.Contains(r.stdout, "only as strong as the classic") {
 		t.Errorf("recipients add --classic:\n%s", r)
+	}
+	if r := s.run(0, "recipients", "list"); len(strings.Split(strings.TrimSpace(r.stdout), "\n")) != 3 || !strings.Contains(r.stderr, "only as strong as the classic") {
+		t.Errorf("recipients list of a mixed vault:\n%s", r)
 	}
 	if r := s.run(0, "status"); !strings.Contains(r.stdout, vault.Fingerprint(xr)+" (classic)") || !strings.Contains(r.stdout, "only as strong as the classic") {
 		t.Errorf("status of a mixed vault:\n%s", r.stdout)
