@@ -80,7 +80,7 @@ func TestOpenVaultRedis(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("AUTHVAULT_TEST_REDIS must be set in CI")
 		}
-		t.Skip("AUTHVAULT_TEST_REDIS not set: install redis-server and set it=redis://127.0.0.1:PORT/0 for a server on PORT (bash .ci/run does both)")
+		t.Skip("AUTHVAULT_TEST_REDIS not set: install redis-server and set it to redis://127.0.0.1:PORT/0 for a server on PORT (bash .ci/run does both)")
 	}
 	ctx := context.Background()
 	prefix := fmt.Sprintf("cli-test-%d", time.Now().UnixNano())
