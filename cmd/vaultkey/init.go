@@ -119,7 +119,7 @@ func (o initOptions) flags() []string {
 type keyPlan struct {
 	existing []age.Identity // the key to use; nil: make a new one
 	from     string         // where existing came from, for people
-	store    keyStorage   // where a new key goes
+	store    keyStorage     // where a new key goes
 	path     string         // the key file, for storeFile
 	note     string         // why the store was chosen, if it was
 }
