@@ -81,6 +81,19 @@ type nopObserver struct{}
 
 func (nopObserver) Observe(Event) {}
 
+func isNop(o Observer) bool {
+	_, nop := o.(nopObserver)
+	return nop
+}
+
+// observers sends each event to both, in order.
+type observers [2]Observer
+
+func (os observers) Observe(e Event) {
+	os[0].Observe(e)
+	os[1].Observe(e)
+}
+
 // SlogObserver logs events to l: attempts at debug level, rotations,
 // cooldowns and refreshes at info, exhaustion and failed refreshes at
 // warn. It logs account IDs, statuses and reasons, never a credential.

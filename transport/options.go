@@ -143,6 +143,22 @@ func WithObserver(o Observer) Option {
 	}
 }
 
+// AddObserver sends events to o as well as to the observer set before it
+// (by WithObserver or another AddObserver), so that a program's own
+// observer and one installed for it both see every event. A nil o adds
+// nothing.
+func AddObserver(o Observer) Option {
+	return func(c *config) {
+		switch {
+		case o == nil:
+		case isNop(c.observer):
+			c.observer = o
+		default:
+			c.observer = observers{c.observer, o}
+		}
+	}
+}
+
 // WithClock sets the clock used to decide whether a token needs a refresh
 // and to read providers' rate-limit signals. The pool has its own; give
 // both the same clock.

@@ -384,3 +384,39 @@ func TestEventsCarryTheRequestContext(t *testing.T) {
 		}
 	}
 }
+
+func TestAddObserverBesideWithObserver(t *testing.T) {
+	var first, second, added []EventKind
+	record := func(to *[]EventKind) Observer {
+		return ObserverFunc(func(e Event) { *to = append(*to, e.Kind) })
+	}
+	tests := []struct {
+		name string
+		opts []Option
+		want [3]bool // first, second, added see events
+	}{
+		{"added alone", []Option{AddObserver(record(&added))}, [3]bool{false, false, true}},
+		{"beside WithObserver", []Option{WithObserver(record(&first)), AddObserver(record(&added))}, [3]bool{true, false, true}},
+		{"WithObserver after replaces", []Option{AddObserver(record(&added)), WithObserver(record(&second))}, [3]bool{false, true, false}},
+		{"nil adds nothing", []Option{WithObserver(record(&first)), AddObserver(nil)}, [3]bool{true, false, false}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			first, second, added = nil, nil, nil
+			e := newEnv(t, envOpt{accounts: 2, trOpts: tc.opts})
+			e.up.set("tok1", rateLimited(5))
+			resp, err := e.post(context.Background(), "{}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			readAll(t, resp)
+			got := [3]bool{len(first) > 0, len(second) > 0, len(added) > 0}
+			if got != tc.want {
+				t.Fatalf("saw events: first %v second %v added %v, want %v", first, second, added, tc.want)
+			}
+			if tc.want[0] && tc.want[2] && !slices.Equal(first, added) {
+				t.Fatalf("first saw %v, added saw %v", first, added)
+			}
+		})
+	}
+}
