@@ -1,0 +1,26 @@
+// Package eventlog keeps a vault's rotation log: the last events of the
+// transports of every process using the vault (rotations, cooldowns,
+// token refreshes, accounts taken out of service, exhaustion), so that an
+// operator can watch a pool rotate from another terminal
+// (`vaultkey accounts events --follow`, `vaultkey ui`).
+//
+// A Log is a transport.Observer. authvault.Open installs one beside any
+// observer of the program's own, so most programs never build one:
+//
+//	log := eventlog.New(v, pool.Key{Provider: "anthropic", Namespace: "default"})
+//	tr := transport.New(p, a, v, transport.AddObserver(log))
+//	defer log.Close()
+//
+// Observe only queues the event; a background writer appends the queue
+// to one sealed state blob of the vault (StateName) a moment later, and
+// Flush and Close write it at once. The blob keeps the last Max entries of
+// the whole vault; each gets a sequence number, increasing across
+// processes, under the vault lock. An entry names accounts by ID and
+// says why in provider error codes and HTTP statuses: never a credential,
+// never a request or response body, never an error's text.
+//
+// Readers use Read for the entries kept, or a Follower for those written
+// since its last call (one stat when nothing changed). The log is an
+// observation: a lost or damaged blob costs its entries and nothing else,
+// and the next write starts it afresh.
+package eventlog

@@ -1,0 +1,70 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+
+	"github.com/authvault/authvault/vault"
+)
+
+// Read returns the entries of store's event log, oldest first: none when
+// there is no log yet. A log that fails authentication is
+// vault.ErrTampered; one that does not parse, ErrCorrupt.
+func Read(ctx context.Context, store Store) ([]Entry, error) {
+	es, _, err := read(ctx, store)
+	return es, err
+}
+
+func read(ctx context.Context, store Store) ([]Entry, vault.StateStamp, error) {
+	b, st, err := store.ReadState(ctx, StateName)
+	if errors.Is(err, vault.ErrNotFound) {
+		return nil, st, nil
+	}
+	if err != nil {
+		return nil, st, err
+	}
+	d, err := decode(b)
+	if err != nil {
+		return nil, st, err
+	}
+	return d.Entries, st, nil
+}
+
+// Follower returns the entries written to a log since its last call.
+type Follower struct {
+	store   Store
+	stamp   vault.StateStamp
+	seq     uint64
+	started bool
+}
+
+// NewFollower returns a follower of store's event log whose first Next
+// returns every entry kept.
+func NewFollower(store Store) *Follower { return &Follower{store: store} }
+
+// Next returns the entries written since the last call, oldest first.
+// When the log has not changed it costs one stat. Entries dropped from
+// the log before Next saw them are not returned.
+func (f *Follower) Next(ctx context.Context) ([]Entry, error) {
+	if f.started && !f.store.StateChanged(StateName, f.stamp) {
+		return nil, nil
+	}
+	es, st, err := read(ctx, f.store)
+	if err != nil {
+		return nil, err
+	}
+	f.started, f.stamp = true, st
+	i := 0
+	for i < len(es) && es[i].Seq <= f.seq {
+		i++
+	}
+	if len(es) > 0 && es[len(es)-1].Seq < f.seq {
+		// The log was started afresh (it was lost or damaged).
+		i = 0
+	}
+	es = es[i:]
+	if len(es) > 0 {
+		f.seq = es[len(es)-1].Seq
+	}
+	return es, nil
+}
