@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/eventlog"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
@@ -99,6 +101,27 @@ func TestOpenRotatesEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	if string(b) != "ok" || strings.Join(seen, ",") != "Bearer key-one,Bearer key-two" {
 		t.Fatalf("got %q after %v", b, seen)
+	}
+	// The rotation is in the vault's event log once the client is closed.
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v, err := OpenVault(ctx, dir, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	events, err := eventlog.Read(ctx, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, string(e.Kind)+": "+e.Summary())
+	}
+	want := []string{"cooldown: one cooling 30s (429 rate_limited)", "rotate: one → two (429 rate_limited)"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("event log %q, want %q", got, want)
 	}
 }
 

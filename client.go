@@ -11,6 +11,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/eventlog"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -95,6 +96,9 @@ type Client struct {
 	Vault     *vault.Vault
 	Pool      *pool.Pool
 	Transport *transport.Transport
+	// Events writes the transport's rotations, cooldowns and refreshes to
+	// the vault's event log (see package eventlog), behind the requests.
+	Events *eventlog.Log
 
 	ownVault bool
 }
@@ -156,6 +160,10 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 	if o.logger != nil {
 		trOpts = append([]transport.Option{transport.WithObserver(transport.SlogObserver(o.logger))}, trOpts...)
 	}
+	// The vault's event log sees every event, beside any observer of the
+	// caller's: operators watch it with vaultkey accounts events and ui.
+	c.Events = eventlog.New(c.Vault, p.Key())
+	trOpts = append(trOpts[:len(trOpts):len(trOpts)], transport.AddObserver(c.Events))
 	c.Transport = transport.New(p, a, c.Vault, trOpts...)
 	c.HTTP = &http.Client{Transport: c.Transport}
 	return c, nil
@@ -256,9 +264,13 @@ func (c *Client) closeVault() {
 	}
 }
 
-// Close writes the pool's pending counters and closes what Open opened.
+// Close writes the pool's pending counters and events and closes what
+// Open opened.
 func (c *Client) Close() error {
 	err := c.Pool.Close()
+	if eerr := c.Events.Close(); err == nil && eerr != nil {
+		err = fmt.Errorf("authvault: writing the event log: %w", eerr)
+	}
 	c.closeVault()
 	return err
 }
