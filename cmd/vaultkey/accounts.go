@@ -20,7 +20,7 @@ import (
 
 var accountsCommand = &command{
 	name:     "accounts",
-	synopsis: "accounts list | add-key | set-key | rm | move | reset | disable | enable",
+	synopsis: "accounts list | add-key | set-key | rm | move | reset | disable | enable | events",
 	summary:  "list and manage the accounts of each provider",
 	help: `The vault holds any number of accounts per provider and namespace; each
 provider+namespace is a pool, whose accounts serve requests in order
@@ -30,7 +30,7 @@ An account is named by its ID, provider/namespace/label, or provider/label
 in the "default" namespace: anthropic/default/me@example.com, openai/work.`,
 	subs: []*command{
 		accountsListCommand, accountsAddKeyCommand, accountsSetKeyCommand, accountsRmCommand, accountsMoveCommand,
-		accountsResetCommand, accountsDisableCommand, accountsEnableCommand,
+		accountsResetCommand, accountsDisableCommand, accountsEnableCommand, accountsEventsCommand,
 	},
 }
 
