@@ -62,6 +62,7 @@ var commands = []*command{
 	rotateCommand,
 	recipientsCommand,
 	accountsCommand,
+	uiCommand,
 	loginCommand,
 	migrateCommand,
 	modelsCommand,
