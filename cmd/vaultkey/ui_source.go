@@ -89,6 +89,12 @@ func (s *uiSource) load(ctx context.Context) uiSnapshot {
 			continue
 		}
 		accts, err := p.Accounts(ctx)
+		if err == nil && !sameAccounts(accts, k, kinds) {
+			// The vault changed since the pool last listed it: list now.
+			if err = p.Refresh(ctx); err == nil {
+				accts, err = p.Accounts(ctx)
+			}
+		}
 		if err != nil {
 			fail(fmt.Errorf("pool %s: %w", k, err))
 			continue
@@ -103,6 +109,26 @@ func (s *uiSource) load(ctx context.Context) uiSnapshot {
 		fail(fmt.Errorf("reading the event log: %w", err))
 	}
 	return snap
+}
+
+// sameAccounts reports whether accts are the accounts of pool k that the
+// vault listing kinds holds.
+func sameAccounts(accts []pool.Account, k pool.Key, kinds map[records.ID]records.Kind) bool {
+	n := 0
+	for id := range kinds {
+		if pool.KeyOf(id) == k {
+			n++
+		}
+	}
+	if n != len(accts) {
+		return false
+	}
+	for _, a := range accts {
+		if _, ok := kinds[a.ID]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *uiSource) poolLocked(ctx context.Context, k pool.Key) (*pool.Pool, error) {

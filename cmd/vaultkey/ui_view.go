@@ -332,7 +332,8 @@ func (m *uiModel) detailsLines(w, h int, now time.Time) []string {
 			if dd := cd.Until.Sub(now); dd > 0 {
 				left = eventlog.Duration(dd) + " left"
 			}
-			line("cooldown", fmt.Sprintf("%s: %s, %s (step %d, %s)", model, cd.Kind, left, cd.Step, withWhy(strconv.Itoa(cd.Status), cd.Reason)))
+			why := strings.TrimSpace(strconv.Itoa(cd.Status) + " " + cd.Reason)
+			line("cooldown", fmt.Sprintf("%s: %s, %s (%s, step %d)", model, cd.Kind, left, why, cd.Step))
 		}
 		s := a.Stats
 		line("requests", fmt.Sprintf("%d: %d ok, %d rate limited, %d out of quota, %d auth failures, %d errors",
