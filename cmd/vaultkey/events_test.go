@@ -13,9 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/authvault/authvault"
 	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/eventlog"
+	"github.com/authvault/authvault/keysource"
 )
 
 // rateLimitingUpstream answers 429 (Retry-After 30) to the key "limited"
@@ -43,7 +46,15 @@ func sendThroughVault(t *testing.T, s *sandbox, url string, keepOpen bool) *auth
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := authvault.Open(context.Background(), "acme", authvault.WithVault(openVault(t, s.dir, s.identitiesFromFile())), authvault.WithAdapter(a))
+	var ids []age.Identity
+	if k := s.env["AUTHVAULT_KEY"]; k != "" {
+		if ids, err = keysource.ParseIdentities([]byte(k)); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		ids = s.identitiesFromFile()
+	}
+	c, err := authvault.Open(context.Background(), "acme", authvault.WithVault(openVault(t, s.dir, ids)), authvault.WithAdapter(a))
 	if err != nil {
 		t.Fatal(err)
 	}
