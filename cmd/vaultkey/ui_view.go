@@ -119,13 +119,13 @@ func (m *uiModel) statusLine(w int) string {
 type columns struct{ label, state int }
 
 const (
-	colPos, colKind, colLast, colOK, col429, colRefr = 3, 7, 9, 6, 5, 5
+	colPos, colKind, colLast, colOK, col429, colRefr = 3, 7, 9, 5, 4, 4
 	colFixed                                         = colPos + colKind + colLast + colOK + col429 + colRefr + 7 // separators
 )
 
 func columnsFor(w int) columns {
 	avail := max(w-colFixed, 20)
-	state := min(40, max(22, avail/2))
+	state := min(40, max(22, avail*3/5))
 	return columns{label: avail - state, state: state}
 }
 
