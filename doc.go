@@ -39,8 +39,15 @@
 //
 //	hc, err := authvault.HTTPClient(ctx, "anthropic", authvault.WithDir("redis://cache:6379/0?prefix=team-a"))
 //
+// Open and HTTPClient also record the transport's rotations, cooldowns and
+// refreshes in the vault's event log (package eventlog), beside any
+// observer given with WithTransportOptions or WithLogger, written behind
+// the requests; `vaultkey accounts events` and `vaultkey ui` show them.
+// NewHTTPClient records none unless given transport.AddObserver(log).
+//
 // Accounts are added and managed with the vaultkey command. The packages
 // underneath: records (the credential and its encoding), vault (encrypted
 // storage), keysource (the vault key), pool (account selection and
-// cooldowns), adapters (provider specifics), transport (the rotation).
+// cooldowns), adapters (provider specifics), transport (the rotation),
+// eventlog (what the transports did).
 package authvault
