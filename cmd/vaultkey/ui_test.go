@@ -18,6 +18,7 @@ import (
 
 	"github.com/authvault/authvault"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -544,5 +545,33 @@ func TestUINeedsATerminal(t *testing.T) {
 	r := s.run(2, "ui")
 	if !strings.Contains(r.stderr, "accounts list --json") || !strings.Contains(r.stderr, "accounts events --follow") {
 		t.Fatalf("ui without a terminal:\n%s", r)
+	}
+}
+
+func TestUILoginRunsTheLoginCommand(t *testing.T) {
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
+		getenv: func(string) string { return "" }, dir: filepath.Join(t.TempDir(), "none"), keys: &cli.Keys{Getenv: func(string) string { return "" }}}
+	var lines []string
+	out := func(s string) { lines = append(lines, s) }
+	for _, tc := range []struct{ provider, client, label, want string }{
+		{"cursor", "x", "", "cursor accounts use API keys"},
+		{"acme", "x", "", `no login for "acme"`},
+		{"qwen", "qwen-code", "", "--label is required"},
+		{"anthropic", "claude-code", "", "no vault"}, // a preset: the flow goes on to the vault
+		{"anthropic", "my-own-client-id", "me", "no vault"},
+	} {
+		_, err := e.uiLogin(context.Background(), tc.provider, tc.client, tc.label, out)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s login with %s: %v, want %q", tc.provider, tc.client, err, tc.want)
+		}
+	}
+
+	lines = nil
+	w := &lineWriter{out: out}
+	io.WriteString(w, "first\r\nsec")
+	io.WriteString(w, "ond\n\nthird")
+	w.flush()
+	if strings.Join(lines, "|") != "first|second|third" {
+		t.Fatalf("lines %q", lines)
 	}
 }
