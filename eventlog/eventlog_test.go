@@ -396,3 +396,33 @@ func TestProcessesShareOneSequence(t *testing.T) {
 		t.Fatalf("%d entries: %v", len(got), count)
 	}
 }
+
+// BenchmarkObserve is what the log costs a request: the transport calls
+// Observe on the request's goroutine. Attempts are dropped at once; the
+// others are queued for the writer.
+func BenchmarkObserve(b *testing.B) {
+	for _, kind := range []transport.EventKind{transport.EventAttempt, transport.EventCooldown} {
+		b.Run(kind.String(), func(b *testing.B) {
+			ident, err := age.GenerateX25519Identity()
+			if err != nil {
+				b.Fatal(err)
+			}
+			dir := filepath.Join(b.TempDir(), "vault")
+			v, err := vault.Create(context.Background(), dir, []age.Recipient{ident.Recipient()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer v.Close()
+			l := eventlog.New(v, key)
+			e := transport.Event{Kind: kind, Time: t0, Account: id("one"), Status: 429, Reason: "rate_limit_error", Until: t0.Add(time.Minute)}
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Observe(e)
+			}
+			b.StopTimer()
+			if err := l.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}

@@ -54,9 +54,13 @@ func New(store Store, key pool.Key) *Log {
 }
 
 // Observe queues e, unless it is an attempt (those are not logged). It
-// never blocks on storage: at most Max events wait for the writer, the
-// oldest dropped first.
+// never waits for storage: when the writer falls behind, the oldest
+// queued events are dropped, and at most the last Max of a queue are
+// written.
 func (l *Log) Observe(e transport.Event) {
+	if e.Kind == transport.EventAttempt {
+		return
+	}
 	en, ok := l.entry(e)
 	if !ok {
 		return
@@ -64,8 +68,10 @@ func (l *Log) Observe(e transport.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.queue = append(l.queue, en)
-	if n := len(l.queue) - Max; n > 0 {
-		l.queue = append(l.queue[:0:0], l.queue[n:]...)
+	if len(l.queue) >= 2*Max {
+		// Dropped in bulk, so that a writer that cannot keep up costs
+		// each event a constant time.
+		l.queue = append(l.queue[:0:0], l.queue[len(l.queue)-Max:]...)
 	}
 	if !l.running {
 		l.running = true
@@ -157,6 +163,9 @@ func (l *Log) write(ctx context.Context) error {
 				d = got
 			}
 			// A corrupt log is replaced: it is an observation.
+		}
+		if n := len(batch) - Max; n > 0 {
+			batch = batch[n:]
 		}
 		d.append(batch)
 		return d.encode()
