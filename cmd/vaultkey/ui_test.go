@@ -575,3 +575,28 @@ func TestUILoginRunsTheLoginCommand(t *testing.T) {
 		t.Fatalf("lines %q", lines)
 	}
 }
+
+func TestUIDetailsShowTheAccountsEndpoint(t *testing.T) {
+	h := newUIHarness(t, false)
+	id := acmeID("proxied")
+	if _, err := h.v.Put(context.Background(), &records.Record{Provider: id.Provider, Namespace: id.Namespace, Label: id.Label,
+		Kind: records.KindAPI, API: &records.APIKey{Key: "canary-proxied-key"},
+		Meta: map[string]string{bearer.MetaBaseURL: "https://user:hunter2@llm.example/v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.refresh()
+	h.act("enter")
+	h.wantScreen(`endpoint +https://llm.example/v1 \(the account's own\)`)
+	if s := h.screen(); strings.Contains(s, "hunter2") || strings.Contains(s, "canary") {
+		t.Fatalf("details show a secret:\n%s", s)
+	}
+	for meta, want := range map[string]string{"": "", "llm.internal": "llm.internal", "user:pw@x": "(not a valid URL)"} {
+		m := map[string]string{}
+		if meta != "" {
+			m[bearer.MetaBaseURL] = meta
+		}
+		if got := accountEndpoint(m); got != want {
+			t.Errorf("accountEndpoint(%q) = %q, want %q", meta, got, want)
+		}
+	}
+}

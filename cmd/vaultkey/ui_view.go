@@ -354,6 +354,11 @@ func (m *uiModel) detailsLines(w, h int, now time.Time) []string {
 		if !d.rec.Expiry.IsZero() {
 			line("token", "expires "+timeAt(d.rec.Expiry, now))
 		}
+		if d.rec.Endpoint != "" {
+			line("endpoint", d.rec.Endpoint+" (the account's own)")
+		} else {
+			line("endpoint", "the provider's")
+		}
 	default:
 		line("record", "reading…")
 	}
