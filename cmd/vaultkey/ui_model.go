@@ -84,6 +84,7 @@ type uiModel struct {
 
 	status    string
 	statusErr bool
+	readErr   bool // the status line shows a reading's error
 
 	mode    uiMode
 	prev    uiMode // the mode a prompt returns to
@@ -186,7 +187,7 @@ func (m *uiModel) action(done string, fn func(ctx context.Context) error) tea.Cm
 }
 
 func (m *uiModel) setStatus(s string, isErr bool) {
-	m.status, m.statusErr = safeLine(s), isErr
+	m.status, m.statusErr, m.readErr = safeLine(s), isErr, false
 }
 
 func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -208,8 +209,13 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.events = append(m.events[:0:0], m.events[n:]...)
 		}
 		m.rebuild()
-		if msg.Err != nil {
+		switch {
+		case msg.Err != nil:
 			m.setStatus(msg.Err.Error(), true)
+			m.readErr = true
+		case m.readErr:
+			m.setStatus("", false) // the problem went away
+			m.readErr = false
 		}
 		return m, nil
 	case uiActionMsg:

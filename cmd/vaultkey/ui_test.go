@@ -18,6 +18,7 @@ import (
 
 	"github.com/authvault/authvault"
 	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/eventlog"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/pool"
@@ -599,4 +600,26 @@ func TestUIDetailsShowTheAccountsEndpoint(t *testing.T) {
 			t.Errorf("accountEndpoint(%q) = %q, want %q", meta, got, want)
 		}
 	}
+}
+
+func TestUIShowsAReadingProblemUntilItGoes(t *testing.T) {
+	h := newUIHarness(t, false, "one")
+	ctx := context.Background()
+	if _, err := h.v.UpdateState(ctx, eventlog.StateName, func([]byte) ([]byte, error) { return []byte("{"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	h.refresh()
+	h.wantScreen(`(?m)^reading the event log: eventlog: corrupt event log`)
+	h.wantScreen(`one +API key +ready`) // the accounts are still shown
+	// A program's next event starts the log afresh.
+	l := eventlog.New(h.open(), pool.Key{Provider: "acme", Namespace: "default"})
+	l.Observe(transport.Event{Kind: transport.EventRefresh, Time: h.clock.Now(), Account: acmeID("one")})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.refresh()
+	if strings.Contains(h.screen(), "corrupt") || h.m.statusErr {
+		t.Fatalf("the problem is still shown:\n%s", h.screen())
+	}
+	h.wantScreen(`12:00:00  acme/default  one token refreshed`)
 }
