@@ -14,7 +14,10 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"golang.org/x/term"
 
+	"github.com/authvault/authvault/adapters/copilot"
 	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/records"
 )
 
 var uiCommand = &command{
@@ -89,11 +92,20 @@ func runUI(e *env) error {
 	return nil
 }
 
-// uiLogin runs vaultkey login for the ui: the same flow as the command,
+// uiLogin runs vaultkey login for the ui, into the pool key (a Copilot
+// namespace is its GitHub host): the same flow as the command,
 // its messages (the URL to open, the device code) sent to out line by
 // line, the browser not started (the ui may run over SSH).
-func (e *env) uiLogin(ctx context.Context, provider, client, label string, out func(string)) (string, error) {
-	o := &loginOptions{namespace: "default", port: -1, noBrowser: true, label: label, set: map[string]bool{"no-browser": true}}
+func (e *env) uiLogin(ctx context.Context, key pool.Key, client, label string, out func(string)) (string, error) {
+	provider := key.Provider
+	o := &loginOptions{namespace: key.Namespace, port: -1, noBrowser: true, label: label, set: map[string]bool{"no-browser": true}}
+	if key.Namespace != records.DefaultNamespace {
+		if provider == copilot.Provider {
+			o.namespace, o.enterprise, o.set["enterprise"] = records.DefaultNamespace, key.Namespace, true
+		} else {
+			o.set["namespace"] = true
+		}
+	}
 	if _, ok := cli.LookupClient(provider, client); ok {
 		o.client, o.set["client"] = client, true
 	} else {

@@ -15,6 +15,7 @@ import (
 	"github.com/authvault/authvault/adapters/qwen"
 	"github.com/authvault/authvault/eventlog"
 	"github.com/authvault/authvault/internal/cli"
+	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
 
@@ -68,7 +69,7 @@ type uiModel struct {
 	ctx    context.Context
 	src    *uiSource
 	now    func() time.Time
-	login  func(ctx context.Context, provider, client, label string, out func(string)) (string, error)
+	login  func(ctx context.Context, key pool.Key, client, label string, out func(string)) (string, error)
 	styles uiStyles
 	title  string
 
@@ -534,7 +535,7 @@ func (m *uiModel) answer(p *uiPrompt, v string) (tea.Model, tea.Cmd) {
 		q := m.ask(promptLoginLabel, "label (enter: the account's email): ", p.id, "", false)
 		q.client = client
 	case promptLoginLabel:
-		return m, m.startLogin(p.id.Provider, p.client, strings.TrimSpace(v))
+		return m, m.startLogin(pool.KeyOf(p.id), p.client, strings.TrimSpace(v))
 	}
 	return m, nil
 }
@@ -558,7 +559,8 @@ func (m *uiModel) detailsCmd(id records.ID) tea.Cmd {
 
 // startLogin runs the login in the background; its output lines and its
 // end come back as messages.
-func (m *uiModel) startLogin(provider, client, label string) tea.Cmd {
+func (m *uiModel) startLogin(key pool.Key, client, label string) tea.Cmd {
+	provider := key.Provider
 	if m.login == nil {
 		m.setStatus("logins are not available here", true)
 		return nil
@@ -568,7 +570,7 @@ func (m *uiModel) startLogin(provider, client, label string) tea.Cmd {
 	m.session, m.mode = l, modeLogin
 	m.setStatus("logging in to "+provider+"…", false)
 	go func() {
-		msg, err := m.login(ctx, provider, client, label, func(line string) {
+		msg, err := m.login(ctx, key, client, label, func(line string) {
 			select {
 			case l.msgs <- uiLoginLine(line):
 			case <-ctx.Done():

@@ -491,8 +491,8 @@ func TestUILogin(t *testing.T) {
 	h := newUIHarness(t, true, "one")
 	release := make(chan struct{})
 	var got [3]string
-	h.m.login = func(ctx context.Context, provider, client, label string, out func(string)) (string, error) {
-		got = [3]string{provider, client, label}
+	h.m.login = func(ctx context.Context, key pool.Key, client, label string, out func(string)) (string, error) {
+		got = [3]string{key.String(), client, label}
 		out("Open this URL to sign in: https://auth.example/authorize?client_id=x&state=y")
 		select {
 		case <-release:
@@ -516,7 +516,7 @@ func TestUILogin(t *testing.T) {
 	}
 	cmd = run(cmd) // the URL line
 	h.wantScreen(`(?s)acme login: follow the steps below; esc cancels.*Open this URL to sign in: https://auth.example/authorize\?client_id=x&state=y.*waiting…`)
-	if got != [3]string{"acme", "my-client", ""} {
+	if got != [3]string{"acme/default", "my-client", ""} {
 		t.Fatalf("login called with %q", got)
 	}
 	close(release)
@@ -554,14 +554,16 @@ func TestUILoginRunsTheLoginCommand(t *testing.T) {
 		getenv: func(string) string { return "" }, dir: filepath.Join(t.TempDir(), "none"), keys: &cli.Keys{Getenv: func(string) string { return "" }}}
 	var lines []string
 	out := func(s string) { lines = append(lines, s) }
-	for _, tc := range []struct{ provider, client, label, want string }{
-		{"cursor", "x", "", "cursor accounts use API keys"},
-		{"acme", "x", "", `no login for "acme"`},
-		{"qwen", "qwen-code", "", "--label is required"},
-		{"anthropic", "claude-code", "", "no vault"}, // a preset: the flow goes on to the vault
-		{"anthropic", "my-own-client-id", "me", "no vault"},
+	for _, tc := range []struct{ provider, namespace, client, label, want string }{
+		{"cursor", "default", "x", "", "cursor accounts use API keys"},
+		{"acme", "default", "x", "", `no login for "acme"`},
+		{"qwen", "default", "qwen-code", "", "--label is required"},
+		{"anthropic", "default", "claude-code", "", "no vault"}, // a preset: the flow goes on to the vault
+		{"anthropic", "work", "my-own-client-id", "me", "no vault"},
+		{"copilot", "octocorp.ghe.com", "github-copilot", "me", "no vault"}, // the host is --enterprise
+		{"copilot", "not a host", "github-copilot", "me", `--enterprise "not a host" is not a GitHub host name`},
 	} {
-		_, err := e.uiLogin(context.Background(), tc.provider, tc.client, tc.label, out)
+		_, err := e.uiLogin(context.Background(), pool.Key{Provider: tc.provider, Namespace: tc.namespace}, tc.client, tc.label, out)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s login with %s: %v, want %q", tc.provider, tc.client, err, tc.want)
 		}
