@@ -459,9 +459,8 @@ func (m *uiModel) ask(kind uiPromptKind, label string, id records.ID, value stri
 }
 
 func (m *uiModel) closePrompt() {
-	if m.prompt != nil && m.prompt.input.EchoMode == textinput.EchoPassword {
-		m.prompt.input.SetValue(strings.Repeat("x", len(m.prompt.input.Value())))
-		m.prompt.input.Reset()
+	if m.prompt != nil {
+		m.prompt.input.Reset() // a typed key is not kept by the model
 	}
 	m.prompt = nil
 	m.mode = m.prev
