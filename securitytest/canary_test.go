@@ -30,9 +30,12 @@ import (
 	"github.com/authvault/authvault/adapters/google"
 	"github.com/authvault/authvault/adapters/openai"
 	"github.com/authvault/authvault/adapters/qwen"
+	"github.com/authvault/authvault/eventlog"
+	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/migrate"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/vault"
 )
 
 // verbs are the fmt verbs and flags a careless log line might use.
@@ -560,6 +563,32 @@ func TestCanaryTransportCycle(t *testing.T) {
 	}
 	c.check(t, "stdout", stdout)
 	c.check(t, "stderr", stderr)
+
+	// The vault's event log recorded the cycle, and no credential.
+	ids, err := keysource.ParseIdentities([]byte(c.Identity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err = vault.Open(ctx, dir, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	events, err := eventlog.Read(ctx, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged, err := json.Marshal(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"kind":"cooldown"`, `"kind":"rotate"`, `"kind":"refresh"`, `"kind":"refresh-failed"`,
+		`"reason":"invalid_grant"`, `"kind":"out-of-service"`, `"kind":"exhausted"`} {
+		if !strings.Contains(string(logged), want) {
+			t.Errorf("the event log has no %s:\n%s", want, logged)
+		}
+	}
+	c.check(t, "event log", string(logged))
 }
 
 // Importers report problems in files full of credentials without quoting

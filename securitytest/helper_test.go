@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters/anthropic"
+	"github.com/authvault/authvault/eventlog"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -172,7 +173,9 @@ func helperCycle(ctx context.Context) error {
 		transport.SlogObserver(js).Observe(e)
 		fmt.Printf("event %+v\n", e)
 	})
-	hc := &http.Client{Transport: transport.New(p, anthropic.New(), v, transport.WithObserver(obs), transport.WithOrigins(os.Getenv(envURL)))}
+	events := eventlog.New(v, key)
+	defer events.Close()
+	hc := &http.Client{Transport: transport.New(p, anthropic.New(), v, transport.WithObserver(obs), transport.AddObserver(events), transport.WithOrigins(os.Getenv(envURL)))}
 	for i := 1; i <= 3; i++ {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, os.Getenv(envURL)+"/v1/messages", strings.NewReader(`{"model":"m"}`))
 		resp, err := hc.Do(req)
