@@ -625,3 +625,24 @@ func TestUIShowsAReadingProblemUntilItGoes(t *testing.T) {
 	}
 	h.wantScreen(`12:00:00  acme/default  one token refreshed`)
 }
+
+func TestUIState(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		a    pool.Account
+		want string
+	}{
+		{pool.Account{Availability: pool.Ready}, "ready"},
+		{pool.Account{Availability: pool.Ready, Cooldowns: []pool.Cooldown{{Model: "big", Until: now.Add(time.Minute)}}}, "ready (1 model cooling)"},
+		{pool.Account{Availability: pool.Cooling, Until: now.Add(90 * time.Second), Cooldowns: []pool.Cooldown{{Kind: pool.QuotaExhausted, Until: now.Add(90 * time.Second)}}}, "cooling 1m30s (quota-exhausted)"},
+		{pool.Account{Availability: pool.Cooling, Until: now.Add(5 * time.Second), Cooldowns: []pool.Cooldown{{Kind: pool.RateLimited, Reason: "rate_limit_error", Until: now.Add(5 * time.Second)}}}, "cooling 5s (rate_limit_error)"},
+		{pool.Account{Availability: pool.Cooling, Until: now.Add(-time.Second)}, "ready"},
+		{pool.Account{Availability: pool.Disabled, DisabledReason: "card expired"}, "disabled (card expired)"},
+		{pool.Account{Availability: pool.ReauthNeeded, ReauthReason: "invalid_grant"}, "needs re-auth (invalid_grant)"},
+		{pool.Account{Availability: pool.Availability(99)}, "Availability(99)"},
+	} {
+		if got := uiState(tc.a, now); got != tc.want {
+			t.Errorf("uiState(%+v) = %q, want %q", tc.a, got, tc.want)
+		}
+	}
+}

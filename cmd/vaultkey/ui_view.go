@@ -205,7 +205,7 @@ func (m *uiModel) stateStyle(a pool.Account, now time.Time, text string, c colum
 	switch {
 	case a.Availability == pool.Cooling && a.Until.After(now):
 		st = m.styles.cooling
-	case a.Availability == pool.Disabled || a.Availability == pool.ReauthNeeded:
+	case a.Availability != pool.Ready && a.Availability != pool.Cooling:
 		st = m.styles.bad
 	}
 	start := colPos + 1 + c.label + 1 + colKind + 1
@@ -247,7 +247,11 @@ func uiState(a pool.Account, now time.Time) string {
 		if d := a.Until.Sub(now); d > 0 {
 			return withWhy("cooling "+eventlog.Duration(d), coolingWhy(a))
 		}
+	case pool.Ready:
+	default:
+		return a.Availability.String()
 	}
+	// Ready, perhaps with some models cooling.
 	return cli.AccountState(pool.Account{Cooldowns: a.Cooldowns}, now)
 }
 
