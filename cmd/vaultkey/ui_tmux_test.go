@@ -98,6 +98,12 @@ func TestUIInTmux(t *testing.T) {
 	tt.keys("Enter")
 	tt.waitFor(`(?m)^disabled acme/default/two`, 10*time.Second)
 	tt.waitFor(`two +API key +disabled \(e2e check\)`, 5*time.Second)
+	// The terminal shrinks to 80x24 and grows back: the ui follows.
+	tt.tmux("resize-window", "-t", "ui", "-x", "80", "-y", "24")
+	tt.waitFor(`(?m)^\? keys .* l login …$`, 5*time.Second)
+	tt.tmux("resize-window", "-t", "ui", "-x", "100", "-y", "30")
+	tt.waitFor(`(?m)^\? keys .* l login  / filter  q quit$`, 5*time.Second)
+
 	var accts []cli.AccountJSON
 	if err := json.Unmarshal([]byte(s.run(0, "accounts", "list", "--json").stdout), &accts); err != nil {
 		t.Fatal(err)
