@@ -54,7 +54,8 @@ func sendThroughVault(t *testing.T, s *sandbox, url string, keepOpen bool) *auth
 	} else {
 		ids = s.identitiesFromFile()
 	}
-	c, err := authvault.Open(context.Background(), "acme", authvault.WithVault(openVault(t, s.dir, ids)), authvault.WithAdapter(a))
+	c, err := authvault.Open(context.Background(), "acme", authvault.WithVault(openVault(t, s.dir, ids)), authvault.WithAdapter(a),
+		authvault.WithOrigins(url))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,9 +85,9 @@ func TestAccountsEvents(t *testing.T) {
 	if r := s.run(0, "accounts", "events"); r.stdout != "" {
 		t.Fatalf("no log yet:\n%s", r)
 	}
-	s.addKey("acme", "one", "canary-key-one-1234")
-	s.addKey("acme", "two", "canary-key-two-5678")
 	srv := rateLimitingUpstream(t, "canary-key-one-1234")
+	s.addKey("acme", "one", "canary-key-one-1234", "--base-url", srv.URL)
+	s.addKey("acme", "two", "canary-key-two-5678", "--base-url", srv.URL)
 	sendThroughVault(t, s, srv.URL, false)
 
 	r := s.run(0, "accounts", "events")
@@ -115,9 +116,9 @@ func TestAccountsEventsFollow(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t)
 	s.initFile()
-	s.addKey("acme", "one", "canary-key-one-1234")
-	s.addKey("acme", "two", "canary-key-two-5678")
 	srv := rateLimitingUpstream(t, "canary-key-one-1234")
+	s.addKey("acme", "one", "canary-key-one-1234", "--base-url", srv.URL)
+	s.addKey("acme", "two", "canary-key-two-5678", "--base-url", srv.URL)
 
 	cmd := exec.Command(vaultkeyBin, "accounts", "events", "--follow", "--json")
 	cmd.Env = s.environ()

@@ -390,7 +390,7 @@ func TestUICountdownOnFakeClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := authvault.Open(context.Background(), "acme", authvault.WithVault(h.open()), authvault.WithAdapter(a),
+	c, err := authvault.Open(context.Background(), "acme", authvault.WithVault(h.open()), authvault.WithAdapter(a), authvault.WithOrigins(srv.URL),
 		authvault.WithPoolOptions(pool.WithClock(h.clock)), authvault.WithTransportOptions(transport.WithClock(h.clock.Now)))
 	if err != nil {
 		t.Fatal(err)

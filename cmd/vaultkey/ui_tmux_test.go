@@ -77,9 +77,10 @@ func TestUIInTmux(t *testing.T) {
 	}
 	s.addSecret(key)
 	s.env["AUTHVAULT_KEY"] = key
-	s.addKey("acme", "one", "canary-key-one-1234")
-	s.addKey("acme", "two", "canary-key-two-5678")
-	s.addKey("acme", "three", "canary-key-three-9012")
+	srv := rateLimitingUpstream(t, "canary-key-one-1234")
+	s.addKey("acme", "one", "canary-key-one-1234", "--base-url", srv.URL)
+	s.addKey("acme", "two", "canary-key-two-5678", "--base-url", srv.URL)
+	s.addKey("acme", "three", "canary-key-three-9012", "--base-url", srv.URL)
 
 	tt := &tmuxTerm{s: s, sock: filepath.Join(s.root, "tmux.sock"), env: append(s.environ(), "TERM=xterm-256color")}
 	// The shell reports vaultkey's exit status and keeps the pane open.
@@ -116,7 +117,6 @@ func TestUIInTmux(t *testing.T) {
 
 	// A 429 from another process (this one, through authvault): within
 	// 2 s the ui shows one cooling with a countdown, and the rotation.
-	srv := rateLimitingUpstream(t, "canary-key-one-1234")
 	c := sendThroughVault(t, s, srv.URL, true)
 	sent := time.Now()
 	m := tt.waitFor(`one +API key +cooling (\d+)s \(rate_limited\)`, 2*time.Second)
