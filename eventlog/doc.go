@@ -1,8 +1,8 @@
 // Package eventlog keeps a vault's rotation log: the last events of the
 // transports of every process using the vault (rotations, cooldowns,
-// token refreshes, accounts taken out of service, exhaustion), so that an
-// operator can watch a pool rotate from another terminal
-// (`vaultkey accounts events --follow`, `vaultkey ui`).
+// token refreshes, accounts taken out of service or found unreadable,
+// exhaustion), so that an operator can watch a pool rotate from another
+// terminal (`vaultkey accounts events --follow`, `vaultkey ui`).
 //
 // A Log is a transport.Observer. authvault.Open installs one beside any
 // observer of the program's own, so most programs never build one:

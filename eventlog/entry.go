@@ -28,6 +28,10 @@ const (
 	// Exhausted: no account of Pool could serve; Until is when the
 	// soonest is ready (zero: none will be without an operator).
 	Exhausted Kind = "exhausted"
+	// Unreadable: Account's record could not be read from the vault;
+	// Reason is the error's class ("tampered", "permissions", "missing",
+	// "rollback"). The account is skipped.
+	Unreadable Kind = "unreadable"
 )
 
 // Entry is one event of the log.
@@ -89,6 +93,7 @@ func (e Entry) Label(id string) string {
 //	work token refreshed
 //	work token refresh failed (400 invalid_grant)
 //	work out of service (401 authentication_error)
+//	work unreadable, skipped (tampered)
 //	no account can serve; the soonest is ready in 20s
 func (e Entry) Summary() string {
 	why := e.why()
@@ -110,6 +115,8 @@ func (e Entry) Summary() string {
 		return e.Label(e.Account) + " token refresh failed" + why
 	case OutOfService:
 		return e.Label(e.Account) + " out of service" + why
+	case Unreadable:
+		return e.Label(e.Account) + " unreadable, skipped" + why
 	case Exhausted:
 		if d := e.Until.Sub(e.Time); !e.Until.IsZero() && d > 0 {
 			return "no account can serve; the soonest is ready in " + Duration(d)

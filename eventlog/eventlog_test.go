@@ -85,6 +85,7 @@ func TestObserveWritesEveryKindButAttempts(t *testing.T) {
 		{Kind: transport.EventRefresh, Time: t0, Account: id("two"), Err: refreshErr},
 		{Kind: transport.EventRefresh, Time: t0, Account: id("two"), Err: errors.New("dial tcp: secret-ish text")},
 		{Kind: transport.EventDisabled, Time: t0, Account: id("two"), Status: 401, Reason: "authentication_error"},
+		{Kind: transport.EventUnreadable, Time: t0, Account: id("three"), Reason: "tampered"},
 		{Kind: transport.EventExhausted, Time: t0, Until: t0.Add(20 * time.Second), Reason: "pool acme/default: every account is cooling"},
 	}
 	for _, e := range events {
@@ -108,6 +109,7 @@ func TestObserveWritesEveryKindButAttempts(t *testing.T) {
 		{eventlog.RefreshFailed, "two token refresh failed (400 invalid_grant)"},
 		{eventlog.RefreshFailed, "two token refresh failed (error)"},
 		{eventlog.OutOfService, "two out of service (401 authentication_error)"},
+		{eventlog.Unreadable, "three unreadable, skipped (tampered)"},
 		{eventlog.Exhausted, "no account can serve; the soonest is ready in 20s"},
 	}
 	if len(got) != len(want) {

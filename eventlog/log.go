@@ -106,6 +106,8 @@ func (l *Log) entry(e transport.Event) (Entry, bool) {
 		}
 	case transport.EventDisabled:
 		en.Kind = OutOfService
+	case transport.EventUnreadable:
+		en.Kind = Unreadable
 	case transport.EventExhausted:
 		en.Kind, en.Reason = Exhausted, ""
 	default:

@@ -18,8 +18,9 @@ var accountsEventsCommand = &command{
 	synopsis: "accounts events [--follow] [--json]",
 	summary:  "show the rotation events of every process using the vault",
 	help: `Shows the vault's event log: the last 500 rotations, cooldowns, token
-refreshes, accounts taken out of service and exhausted pools of every
-program that uses the vault through authvault, oldest first, one a line:
+refreshes, accounts taken out of service or found unreadable, and
+exhausted pools of every program that uses the vault through authvault,
+oldest first, one a line:
 
   2026-03-01 12:00:05  anthropic/default  work → home (429 rate_limit_error)
 

@@ -639,6 +639,7 @@ func TestUIState(t *testing.T) {
 		{pool.Account{Availability: pool.Cooling, Until: now.Add(-time.Second)}, "ready"},
 		{pool.Account{Availability: pool.Disabled, DisabledReason: "card expired"}, "disabled (card expired)"},
 		{pool.Account{Availability: pool.ReauthNeeded, ReauthReason: "invalid_grant"}, "needs re-auth (invalid_grant)"},
+		{pool.Account{Availability: pool.Unreadable, Unreadable: "tampered"}, "unreadable (tampered)"},
 		{pool.Account{Availability: pool.Availability(99)}, "Availability(99)"},
 	} {
 		if got := uiState(tc.a, now); got != tc.want {

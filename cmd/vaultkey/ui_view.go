@@ -243,6 +243,8 @@ func uiState(a pool.Account, now time.Time) string {
 		return withWhy("disabled", a.DisabledReason)
 	case pool.ReauthNeeded:
 		return withWhy("needs re-auth", a.ReauthReason)
+	case pool.Unreadable:
+		return withWhy("unreadable", a.Unreadable)
 	case pool.Cooling:
 		if d := a.Until.Sub(now); d > 0 {
 			return withWhy("cooling "+eventlog.Duration(d), coolingWhy(a))
