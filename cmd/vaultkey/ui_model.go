@@ -3,16 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/authvault/authvault/adapters/bearer"
-	"github.com/authvault/authvault/adapters/copilot"
-	"github.com/authvault/authvault/adapters/qwen"
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/eventlog"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
@@ -108,29 +105,9 @@ type uiRecordInfo struct {
 	Created, Updated time.Time
 	Expiry           time.Time // OAuth access token
 	Scopes           int
-	// Endpoint is the account's own API endpoint (a base URL, Qwen's
-	// resource URL, Copilot's API endpoint), "" for the provider's.
-	Endpoint string
-}
-
-// accountEndpoint returns the account's own API endpoint from its
-// metadata, without any user information a URL could carry.
-func accountEndpoint(meta map[string]string) string {
-	for _, k := range []string{bearer.MetaBaseURL, qwen.MetaResourceURL, copilot.MetaAPIEndpoint} {
-		v := meta[k]
-		if v == "" {
-			continue
-		}
-		if u, err := url.Parse(v); err == nil && u.Host != "" {
-			u.User = nil
-			return u.String()
-		}
-		if !strings.ContainsAny(v, "@:/") {
-			return v // a bare host name
-		}
-		return "(not a valid URL)"
-	}
-	return ""
+	// Origins are where the account's credential may be sent: its
+	// provider's API and its own base URL.
+	Origins []adapters.Origin
 }
 
 // uiLogin is a login running in the background.
@@ -551,7 +528,11 @@ func (m *uiModel) detailsCmd(id records.ID) tea.Cmd {
 		if rec.OAuth != nil {
 			info.Expiry, info.Scopes = rec.OAuth.Expiry, len(rec.OAuth.Scopes)
 		}
-		info.Endpoint = accountEndpoint(rec.Meta)
+		if a, ok := adapters.Lookup(id.Provider); ok {
+			info.Origins = a.Origins(rec)
+		} else {
+			info.Origins = adapters.AccountOrigins(rec, nil) // a custom provider
+		}
 		return uiDetailsMsg{id: id, rec: info}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authvault/authvault"
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/eventlog"
 	"github.com/authvault/authvault/internal/cli"
@@ -579,28 +580,38 @@ func TestUILoginRunsTheLoginCommand(t *testing.T) {
 	}
 }
 
-func TestUIDetailsShowTheAccountsEndpoint(t *testing.T) {
-	h := newUIHarness(t, false)
+func TestUIDetailsShowTheOrigins(t *testing.T) {
+	h := newUIHarness(t, false, "plain")
 	id := acmeID("proxied")
 	if _, err := h.v.Put(context.Background(), &records.Record{Provider: id.Provider, Namespace: id.Namespace, Label: id.Label,
 		Kind: records.KindAPI, API: &records.APIKey{Key: "canary-proxied-key"},
-		Meta: map[string]string{bearer.MetaBaseURL: "https://user:hunter2@llm.example/v1"}}); err != nil {
+		Meta: map[string]string{adapters.MetaBaseURL: "https://llm.example/v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	oid := records.ID{Provider: "openai", Namespace: "default", Label: "work"}
+	if _, err := h.v.Put(context.Background(), &records.Record{Provider: oid.Provider, Namespace: oid.Namespace, Label: oid.Label,
+		Kind: records.KindAPI, API: &records.APIKey{Key: "canary-openai-key"}}); err != nil {
 		t.Fatal(err)
 	}
 	h.refresh()
-	h.act("enter")
-	h.wantScreen(`endpoint +https://llm.example/v1 \(the account's own\)`)
-	if s := h.screen(); strings.Contains(s, "hunter2") || strings.Contains(s, "canary") {
-		t.Fatalf("details show a secret:\n%s", s)
+	want := map[string]string{
+		"proxied": `origins +https://llm.example\n`,
+		"plain":   `origins +none \(the account names no base URL\)`,
+		"work":    `origins +https://api.openai.com`,
 	}
-	for meta, want := range map[string]string{"": "", "llm.internal": "llm.internal", "user:pw@x": "(not a valid URL)"} {
-		m := map[string]string{}
-		if meta != "" {
-			m[bearer.MetaBaseURL] = meta
+	for range 3 {
+		label := h.selected()
+		re, ok := want[label]
+		if !ok {
+			t.Fatalf("selected %q twice", label)
 		}
-		if got := accountEndpoint(m); got != want {
-			t.Errorf("accountEndpoint(%q) = %q, want %q", meta, got, want)
+		delete(want, label)
+		h.act("enter")
+		h.wantScreen(re)
+		if s := h.screen(); strings.Contains(s, "canary") {
+			t.Fatalf("details show a secret:\n%s", s)
 		}
+		h.press("esc", "j")
 	}
 }
 

@@ -360,11 +360,14 @@ func (m *uiModel) detailsLines(w, h int, now time.Time) []string {
 		if !d.rec.Expiry.IsZero() {
 			line("token", "expires "+timeAt(d.rec.Expiry, now))
 		}
-		if d.rec.Endpoint != "" {
-			line("endpoint", d.rec.Endpoint+" (the account's own)")
-		} else {
-			line("endpoint", "the provider's")
+		origins := make([]string, len(d.rec.Origins))
+		for i, o := range d.rec.Origins {
+			origins[i] = string(o)
 		}
+		if len(origins) == 0 {
+			origins = []string{"none (the account names no base URL)"}
+		}
+		line("origins", strings.Join(origins, ", "))
 	default:
 		line("record", "reading…")
 	}
