@@ -44,7 +44,7 @@ func newUIStyles(color bool) uiStyles {
 // uiKeys is the key list, as ? shows it (and the README).
 var uiKeys = [][2]string{
 	{"↑ ↓  k j", "move"},
-	{"enter", "the account's details and recent events"},
+	{"enter", "the account's details, origins and recent events"},
 	{"d", "disable (asks for a reason) or enable"},
 	{"r", "reset its cooldowns and needs-re-auth mark"},
 	{"K J", "move it up or down in its pool"},
