@@ -72,7 +72,7 @@ func runUI(e *env) error {
 	defer u.Close()
 	src := newUISource(u.Vault)
 	color := e.getenv("NO_COLOR") == ""
-	m := newUIModel(e.ctx, src, cli.DisplayName(dir), time.Now, newUIStyles(color))
+	m := newUIModel(e.ctx, src, displayName(dir), time.Now, newUIStyles(color))
 	m.login = e.uiLogin
 	opts := []tea.ProgramOption{tea.WithContext(e.ctx), tea.WithInput(e.stdin), tea.WithOutput(e.stdout)}
 	if !color {

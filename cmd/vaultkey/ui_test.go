@@ -20,7 +20,6 @@ import (
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/eventlog"
-	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -552,7 +551,7 @@ func TestUINeedsATerminal(t *testing.T) {
 
 func TestUILoginRunsTheLoginCommand(t *testing.T) {
 	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
-		getenv: func(string) string { return "" }, dir: filepath.Join(t.TempDir(), "none"), keys: &cli.Keys{Getenv: func(string) string { return "" }}}
+		getenv: func(string) string { return "" }, dir: filepath.Join(t.TempDir(), "none"), keys: &vaultKeys{Getenv: func(string) string { return "" }}}
 	var lines []string
 	out := func(s string) { lines = append(lines, s) }
 	for _, tc := range []struct{ provider, namespace, client, label, want string }{
