@@ -12,6 +12,7 @@ import (
 	"github.com/authvault/authvault/eventlog"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/usage"
 	"github.com/authvault/authvault/vault"
 )
 
@@ -37,6 +38,8 @@ func newUISource(v *vault.Vault, poolOpts ...pool.Option) *uiSource {
 type uiAccount struct {
 	pool.Account
 	Kind records.Kind
+	// Usage is what gateways recorded of the account, nil when nothing.
+	Usage *usage.Account
 }
 
 // uiPool is one provider+namespace and its accounts in pool order.
@@ -82,6 +85,10 @@ func (s *uiSource) load(ctx context.Context) uiSnapshot {
 			}
 		}
 	}
+	used, err := usage.Read(ctx, s.v)
+	if err != nil {
+		fail(fmt.Errorf("reading the usage: %w", err))
+	}
 	for _, k := range keys {
 		p, err := s.poolLocked(ctx, k)
 		if err != nil {
@@ -101,7 +108,11 @@ func (s *uiSource) load(ctx context.Context) uiSnapshot {
 		}
 		up := uiPool{Key: k}
 		for _, a := range accts {
-			up.Accounts = append(up.Accounts, uiAccount{Account: a, Kind: kinds[a.ID]})
+			ua := uiAccount{Account: a, Kind: kinds[a.ID]}
+			if used != nil {
+				ua.Usage = used.Accounts[a.ID.String()]
+			}
+			up.Accounts = append(up.Accounts, ua)
 		}
 		snap.Pools = append(snap.Pools, up)
 	}

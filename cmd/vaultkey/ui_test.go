@@ -24,6 +24,7 @@ import (
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/transport"
+	"github.com/authvault/authvault/usage"
 	"github.com/authvault/authvault/vault"
 )
 
@@ -654,6 +655,27 @@ func TestUIState(t *testing.T) {
 	} {
 		if got := uiState(tc.a, now); got != tc.want {
 			t.Errorf("uiState(%+v) = %q, want %q", tc.a, got, tc.want)
+		}
+	}
+}
+
+func TestUIShowsGatewayUsage(t *testing.T) {
+	h := newUIHarness(t, false, "one", "two")
+	blob := `{"v":1,"accounts":{"acme/default/one":{"requests":3,"input_tokens":1200,"output_tokens":34000,` +
+		`"rate_limit":{"seen":"2026-03-01T11:59:50Z","headers":{"anthropic-ratelimit-requests-remaining":"59","anthropic-ratelimit-requests-limit":"60"}}}},"clients":{}}`
+	if _, err := h.v.UpdateState(context.Background(), usage.StateName, func([]byte) ([]byte, error) { return []byte(blob), nil }); err != nil {
+		t.Fatal(err)
+	}
+	h.refresh()
+	h.wantScreen(`TOKENS`)
+	h.wantScreen(`one +API key +ready .* 35\.2k\n`)
+	h.wantScreen(`two +API key +ready .* -\n`)
+	h.act("enter")
+	h.wantScreen(`gateways +3 requests, 1200 tokens in, 34000 out`)
+	h.wantScreen(`quota left +requests 59/60 \(seen 10s ago\)`)
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1.0k", 99_949: "99.9k", 100_000: "100k", 3_400_000: "3.4M"} {
+		if got := tokens(&usage.Account{Counts: usage.Counts{InputTokens: n}}); got != want {
+			t.Errorf("tokens(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/usage"
 )
 
 // uiStyles are the ui's text styles. Without color (NO_COLOR) they keep
@@ -119,8 +120,8 @@ func (m *uiModel) statusLine(w int) string {
 type columns struct{ label, state int }
 
 const (
-	colPos, colKind, colLast, colOK, col429, colRefr = 3, 7, 9, 5, 4, 4
-	colFixed                                         = colPos + colKind + colLast + colOK + col429 + colRefr + 7 // separators
+	colPos, colKind, colLast, colOK, col429, colRefr, colTok = 3, 7, 9, 5, 4, 4, 6
+	colFixed                                                 = colPos + colKind + colLast + colOK + col429 + colRefr + colTok + 8 // separators
 )
 
 func columnsFor(w int) columns {
@@ -129,10 +130,28 @@ func columnsFor(w int) columns {
 	return columns{label: avail - state, state: state}
 }
 
-func (c columns) row(pos, label, kind, state, last, ok, r429, refr string) string {
+func (c columns) row(pos, label, kind, state, last, ok, r429, refr, tokens string) string {
 	return padLeft(pos, colPos) + " " + pad(fit(label, c.label), c.label) + " " + pad(fit(kind, colKind), colKind) + " " +
 		pad(fit(state, c.state), c.state) + " " + pad(last, colLast) + " " +
-		padLeft(ok, colOK) + " " + padLeft(r429, col429) + " " + padLeft(refr, colRefr)
+		padLeft(ok, colOK) + " " + padLeft(r429, col429) + " " + padLeft(refr, colRefr) + " " + padLeft(tokens, colTok)
+}
+
+// tokens is the account's recorded token use, in and out, for people:
+// "-" when no gateway recorded any, else "950", "12k", "3.4M".
+func tokens(u *usage.Account) string {
+	if u == nil {
+		return "-"
+	}
+	n := u.InputTokens + u.OutputTokens
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10)
+	case n < 100_000:
+		return strconv.FormatFloat(float64(n)/1000, 'f', 1, 64) + "k"
+	case n < 1_000_000:
+		return strconv.FormatInt(n/1000, 10) + "k"
+	}
+	return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + "M"
 }
 
 // mainLines are the account table and the event feed.
@@ -143,7 +162,7 @@ func (m *uiModel) mainLines(w, h int, now time.Time) []string {
 	evH := max(3, h/3)
 	listH := h - evH - 1 // the events' rule
 	c := columnsFor(w)
-	out := []string{m.styles.head.Render(fit(c.row("#", "LABEL", "KIND", "STATE", "LAST USED", "OK", "429", "REFR"), w))}
+	out := []string{m.styles.head.Render(fit(c.row("#", "LABEL", "KIND", "STATE", "LAST USED", "OK", "429", "REFR", "TOKENS"), w))}
 	listH--
 
 	// Every pool's header and rows; then a window that shows the selection.
@@ -157,7 +176,7 @@ func (m *uiModel) mainLines(w, h int, now time.Time) []string {
 			body = append(body, m.styles.pool.Render(fit(k.String()+" · "+poolSummary(m.pools, k), w)))
 		}
 		text := c.row(strconv.Itoa(a.Position+1), a.ID.Label, kindName(a.Kind), uiState(a.Account, now), cli.LastUsed(a.Stats.LastUsed, now),
-			count(a.Stats.Successes), count(a.Stats.RateLimited+a.Stats.QuotaExhausted), count(a.Stats.Refreshes))
+			count(a.Stats.Successes), count(a.Stats.RateLimited+a.Stats.QuotaExhausted), count(a.Stats.Refreshes), tokens(a.Usage))
 		text = fit(text, w)
 		if row == m.sel {
 			selLine = len(body)
@@ -350,6 +369,12 @@ func (m *uiModel) detailsLines(w, h int, now time.Time) []string {
 			last += fmt.Sprintf(" (last status %d)", s.LastStatus)
 		}
 		line("last used", last)
+		if u := a.Usage; u != nil {
+			line("gateways", fmt.Sprintf("%d requests, %d tokens in, %d out", u.Requests, u.InputTokens, u.OutputTokens))
+			if q := u.RateLimit.Remaining(); q != "" {
+				line("quota left", q+" (seen "+cli.LastUsed(u.Seen(), now)+")")
+			}
+		}
 	}
 	switch {
 	case d.err != nil:
