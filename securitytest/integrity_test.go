@@ -68,6 +68,7 @@ func TestDiskRevealsNothing(t *testing.T) {
 		"rate_limit_error", "deleted-key"}
 	f.c.add("deleted key", "deleted-key-0123456789")
 	name := regexp.MustCompile(`^(vault\.json|manifest\.avm|\.lock|records/[a-z2-7]{32}\.[0-9a-f]+\.avr|state/[a-z2-7]{32}\.avs|locks/[a-z2-7]{32}\.lock)$`)
+	opaque := regexp.MustCompile(`[a-z2-7]{32}`)
 	for _, file := range files(t, f.dir) {
 		if !name.MatchString(file) {
 			t.Errorf("file name %q is not one of the documented opaque names", file)
@@ -85,8 +86,11 @@ func TestDiskRevealsNothing(t *testing.T) {
 			delete(h, "mac")
 			data, _ = json.Marshal(h)
 		}
+		// The 32 base32 letters of an opaque name are an HMAC: they spell
+		// short words by chance, so only the rest of the name is checked.
+		visible := opaque.ReplaceAllString(file, "")
 		for _, s := range public {
-			if bytes.Contains(bytes.ToLower(data), []byte(s)) || strings.Contains(file, s) {
+			if bytes.Contains(bytes.ToLower(data), []byte(s)) || strings.Contains(visible, s) {
 				t.Errorf("%s reveals %q", file, s)
 			}
 		}
