@@ -78,6 +78,20 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
+// BenchmarkUpdateState is one pool state write: lock, read the blob,
+// replace it by rename (no fsync), as every cooldown costs.
+func BenchmarkUpdateState(b *testing.B) {
+	ctx := context.Background()
+	tv := newTestVault(b)
+	state := make([]byte, 2048) // about four accounts' state
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tv.UpdateState(ctx, "pool", func([]byte) ([]byte, error) { return state, nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // plainRecord is the same account as plaintext JSON, with the same fields,
 // the way tools store tokens today.
 type plainRecord struct {

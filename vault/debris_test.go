@@ -163,3 +163,52 @@ func TestLegacySlotStateFileRead(t *testing.T) {
 		t.Errorf("after the write: %q, %v", data, err)
 	}
 }
+
+// State writes collect the temporary files of interrupted state writes
+// once they are a minute old, listing state/ at most once a minute of
+// the vault's clock.
+func TestStateWritesCollectDebris(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	tv := newTestVault(t, WithClock(func() time.Time { return now }))
+	write := func() {
+		t.Helper()
+		if _, err := tv.UpdateState(ctx, "pool", func(old []byte) ([]byte, error) { return append(old, '+'), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exists := func(p string) bool { _, err := os.Lstat(p); return err == nil }
+	debris := func(age time.Duration) string {
+		p := filepath.Join(tv.dir, stateDir, tempName("x"))
+		writeRaw(t, p, []byte("partial"))
+		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write() // lists state/: nothing to collect
+	young := debris(0)
+	write()
+	if !exists(young) {
+		t.Fatal("debris removed before it was a minute old")
+	}
+	now = now.Add(2 * time.Minute)
+	write()
+	if exists(young) {
+		t.Fatal("a minute-old temporary state file not collected")
+	}
+	old := debris(10 * time.Minute)
+	now = now.Add(30 * time.Second)
+	write()
+	if !exists(old) {
+		t.Fatal("state/ listed again within a minute")
+	}
+	now = now.Add(31 * time.Second)
+	write()
+	if exists(old) {
+		t.Fatal("old temporary state file not collected a minute after the last listing")
+	}
+	if data, _, err := tv.ReadState(ctx, "pool"); err != nil || string(data) != "+++++" {
+		t.Errorf("ReadState: %q, %v", data, err)
+	}
+}

@@ -214,6 +214,12 @@ func (s *dirStore) WriteVolatile(name string, data []byte) error {
 	return err
 }
 
+// writeVolatileStamped is WriteVolatile returning the new blob's stamp,
+// taken from the written file before its rename: no second stat.
+func (s *dirStore) writeVolatileStamped(name string, data []byte) (Stamp, error) {
+	return s.write(name, data, false)
+}
+
 func (s *dirStore) write(name string, data []byte, durable bool) (Stamp, error) {
 	dir, base := split(name)
 	d, release, err := s.at(dir, true)
@@ -314,8 +320,9 @@ func (s *dirStore) lock(ctx context.Context, dir, file string, vaultLock bool) (
 		return nil, err
 	}
 	if vaultLock {
-		// Every writer takes this lock: it checks the layout first.
-		if err := s.checkLayout(); err != nil {
+		// Every writer takes this lock: it checks the layout first,
+		// through the handle the lock file was opened by (dir is "").
+		if err := s.checkLayoutAt(d); err != nil {
 			unlock()
 			return nil, err
 		}
@@ -334,6 +341,12 @@ func (s *dirStore) checkLayout() error {
 		return err
 	}
 	defer root.close()
+	return s.checkLayoutAt(root)
+}
+
+// checkLayoutAt is checkLayout through root, an open handle of the vault
+// directory.
+func (s *dirStore) checkLayoutAt(root *dirHandle) error {
 	fi, err := root.stat()
 	if err != nil {
 		return err

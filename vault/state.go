@@ -91,14 +91,21 @@ func (v *Vault) keysOf(force bool) (*records.Keys, error) {
 	return v.keys, nil
 }
 
-func readState(store Store, keys *records.Keys, name string) ([]byte, StateStamp, error) {
+// readState reads and opens the state blob name. stamped takes its stamp
+// first; without it (a writer, which makes a new one) the stamp returned
+// is the zero StateStamp.
+func readState(store Store, keys *records.Keys, name string, stamped bool) ([]byte, StateStamp, error) {
 	file := stateFile(keys, name)
-	st, err := store.Stamp(file)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, StateStamp{}, fmt.Errorf("state %q: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return nil, StateStamp{}, err
+	var st Stamp
+	if stamped {
+		var err error
+		st, err = store.Stamp(file)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, StateStamp{}, fmt.Errorf("state %q: %w", name, ErrNotFound)
+		}
+		if err != nil {
+			return nil, StateStamp{}, err
+		}
 	}
 	blob, err := store.Read(file)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -134,12 +141,12 @@ func (v *Vault) ReadState(ctx context.Context, name string) ([]byte, StateStamp,
 	if err != nil {
 		return nil, StateStamp{}, err
 	}
-	data, st, err := readState(v.store, keys, name)
+	data, st, err := readState(v.store, keys, name, true)
 	if errors.Is(err, ErrTampered) {
 		// The data key may have been rotated under an unchanged-looking
 		// header stamp: try once more with the header read again.
 		if keys2, kerr := v.keysOf(true); kerr == nil && keys2 != keys {
-			return readState(v.store, keys2, name)
+			return readState(v.store, keys2, name, true)
 		}
 	}
 	return data, st, err
@@ -185,7 +192,7 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 	if err != nil {
 		return StateStamp{}, err
 	}
-	old, _, err := readState(v.store, keys, name)
+	old, _, err := readState(v.store, keys, name, false)
 	// A blob that is not authentic or not even an envelope is replaced: the
 	// caller starts afresh. A newer envelope version is left alone.
 	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTampered) &&
@@ -204,20 +211,30 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 	if err != nil {
 		return StateStamp{}, err
 	}
-	if vw, ok := v.store.(VolatileWriter); ok {
-		err = vw.WriteVolatile(file, blob)
+	var st Stamp
+	if sw, ok := v.store.(stampedWriter); ok {
+		st, err = sw.writeVolatileStamped(file, blob)
 	} else {
-		err = v.store.Write(file, blob)
+		if vw, ok := v.store.(VolatileWriter); ok {
+			err = vw.WriteVolatile(file, blob)
+		} else {
+			err = v.store.Write(file, blob)
+		}
+		if err == nil {
+			st, err = v.store.Stamp(file)
+		}
 	}
-	if err != nil {
-		return StateStamp{}, err
-	}
-	st, err := v.store.Stamp(file)
 	if err != nil {
 		return StateStamp{}, err
 	}
 	v.tidyState()
 	return StateStamp{s: st, exists: true}, nil
+}
+
+// stampedWriter is implemented by stores whose volatile write can tell
+// the new blob's stamp (the directory store), saving a stat.
+type stampedWriter interface {
+	writeVolatileStamped(name string, data []byte) (Stamp, error)
 }
 
 // DeleteState removes a state blob; a missing one is not an error.
@@ -252,13 +269,25 @@ func (v *Vault) LockRecord(ctx context.Context, id records.ID) (unlock func(), e
 // tidyState removes, under the vault lock, the temporary files of state
 // writes that a killed process left, once they are debrisAge old: a
 // program that only writes state (a gateway) collects its own debris.
+// State is written on every cooldown, so the directory is listed at most
+// once per debrisAge of the vault's clock per process: debris lasts at
+// most twice that.
 func (v *Vault) tidyState() {
 	mt, ok := v.store.(modTimer)
 	if !ok {
 		return
 	}
-	names, _ := v.store.List(stateDir)
 	now := v.opts.now()
+	v.mu.Lock()
+	due := v.tidied.IsZero() || now.Sub(v.tidied) >= debrisAge || now.Before(v.tidied)
+	if due {
+		v.tidied = now
+	}
+	v.mu.Unlock()
+	if !due {
+		return
+	}
+	names, _ := v.store.List(stateDir)
 	for _, n := range names {
 		if _, base := split(n); isTempName(base) {
 			if t, err := mt.modTime(n); err == nil && now.Sub(t) >= debrisAge {

@@ -42,7 +42,8 @@ type Vault struct {
 	manStamp  Stamp
 	highWater uint64 // the highest manifest generation this process saw
 	cache     map[records.ID]*records.Record
-	// tidied is when this process last collected debris (debris.go).
+	// tidied is when this process last collected state debris
+	// (tidyState), by the vault clock.
 	tidied time.Time
 
 	stateNamesMu   sync.Mutex
