@@ -152,6 +152,11 @@ func (s *dirStore) Read(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer release()
+	return s.readAt(d, name, base)
+}
+
+// readAt reads the blob name, the file base below d.
+func (s *dirStore) readAt(d *dirHandle, name, base string) ([]byte, error) {
 	f, err := d.open(base)
 	if err != nil {
 		return nil, err
@@ -214,10 +219,33 @@ func (s *dirStore) WriteVolatile(name string, data []byte) error {
 	return err
 }
 
-// writeVolatileStamped is WriteVolatile returning the new blob's stamp,
-// taken from the written file before its rename: no second stat.
-func (s *dirStore) writeVolatileStamped(name string, data []byte) (Stamp, error) {
-	return s.write(name, data, false)
+// updateVolatile reads the blob name (nil when there is none), and
+// replaces it with what fn returns, without fsync, through one handle of
+// its directory. It returns the new blob's stamp, taken from the written
+// file before its rename. The caller holds the vault lock.
+func (s *dirStore) updateVolatile(name string, fn func(old []byte) ([]byte, error)) (Stamp, error) {
+	dir, base := split(name)
+	d, release, err := s.at(dir, true)
+	if err != nil {
+		return Stamp{}, err
+	}
+	defer release()
+	old, err := s.readAt(d, name, base)
+	if unwantedState(err) {
+		old, err = nil, nil
+	}
+	if err != nil {
+		return Stamp{}, err
+	}
+	data, err := fn(old)
+	if err != nil {
+		return Stamp{}, err
+	}
+	st, err := d.replace(base, data, false)
+	if err != nil {
+		return Stamp{}, fmt.Errorf("writing %s: %w", d.join(base), err)
+	}
+	return st, nil
 }
 
 func (s *dirStore) write(name string, data []byte, durable bool) (Stamp, error) {

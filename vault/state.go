@@ -91,21 +91,14 @@ func (v *Vault) keysOf(force bool) (*records.Keys, error) {
 	return v.keys, nil
 }
 
-// readState reads and opens the state blob name. stamped takes its stamp
-// first; without it (a writer, which makes a new one) the stamp returned
-// is the zero StateStamp.
-func readState(store Store, keys *records.Keys, name string, stamped bool) ([]byte, StateStamp, error) {
+func readState(store Store, keys *records.Keys, name string) ([]byte, StateStamp, error) {
 	file := stateFile(keys, name)
-	var st Stamp
-	if stamped {
-		var err error
-		st, err = store.Stamp(file)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, StateStamp{}, fmt.Errorf("state %q: %w", name, ErrNotFound)
-		}
-		if err != nil {
-			return nil, StateStamp{}, err
-		}
+	st, err := store.Stamp(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, StateStamp{}, fmt.Errorf("state %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, StateStamp{}, err
 	}
 	blob, err := store.Read(file)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -114,16 +107,25 @@ func readState(store Store, keys *records.Keys, name string, stamped bool) ([]by
 	if err != nil {
 		return nil, StateStamp{}, err
 	}
-	blob = fromSlotFile(blob)
-	pt, err := keys.Open(records.BlobState, file, blob)
+	data, err := openState(keys, name, file, blob)
 	if err != nil {
-		return nil, StateStamp{s: st, exists: true}, fmt.Errorf("state %q: %w", name, err)
+		return nil, StateStamp{s: st, exists: true}, err
+	}
+	return data, StateStamp{s: st, exists: true}, nil
+}
+
+// openState authenticates and decodes blob, read from file, the state
+// blob called name.
+func openState(keys *records.Keys, name, file string, blob []byte) ([]byte, error) {
+	pt, err := keys.Open(records.BlobState, file, fromSlotFile(blob))
+	if err != nil {
+		return nil, fmt.Errorf("state %q: %w", name, err)
 	}
 	got, data, err := decodeState(pt)
 	if err != nil || got != name {
-		return nil, StateStamp{s: st, exists: true}, fmt.Errorf("state %q: %w", name, ErrTampered)
+		return nil, fmt.Errorf("state %q: %w", name, ErrTampered)
 	}
-	return data, StateStamp{s: st, exists: true}, nil
+	return data, nil
 }
 
 // ReadState returns the state blob called name and a stamp for
@@ -141,12 +143,12 @@ func (v *Vault) ReadState(ctx context.Context, name string) ([]byte, StateStamp,
 	if err != nil {
 		return nil, StateStamp{}, err
 	}
-	data, st, err := readState(v.store, keys, name, true)
+	data, st, err := readState(v.store, keys, name)
 	if errors.Is(err, ErrTampered) {
 		// The data key may have been rotated under an unchanged-looking
 		// header stamp: try once more with the header read again.
 		if keys2, kerr := v.keysOf(true); kerr == nil && keys2 != keys {
-			return readState(v.store, keys2, name, true)
+			return readState(v.store, keys2, name)
 		}
 	}
 	return data, st, err
@@ -192,37 +194,35 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 	if err != nil {
 		return StateStamp{}, err
 	}
-	old, _, err := readState(v.store, keys, name, false)
-	// A blob that is not authentic or not even an envelope is replaced: the
-	// caller starts afresh. A newer envelope version is left alone.
-	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTampered) &&
-		!errors.Is(err, ErrCorrupt) && !errors.Is(err, records.ErrEnvelopeFormat) {
-		return StateStamp{}, err
-	}
-	data, err := fn(old)
-	if err != nil {
-		return StateStamp{}, err
-	}
-	if len(data) > MaxStateSize {
-		return StateStamp{}, fmt.Errorf("vault: state %q is %d bytes, limit %d", name, len(data), MaxStateSize)
-	}
 	file := stateFile(keys, name)
-	blob, err := keys.Seal(records.BlobState, file, encodeState(name, data))
-	if err != nil {
-		return StateStamp{}, err
+	// update turns the sealed blob on disk (nil: none) into the new one.
+	update := func(blob []byte) ([]byte, error) {
+		var old []byte
+		var err error
+		if blob != nil {
+			old, err = openState(keys, name, file, blob)
+		}
+		// A blob that is not authentic or not even an envelope is
+		// replaced: the caller starts afresh. A newer envelope version
+		// is left alone.
+		if err != nil && !errors.Is(err, ErrTampered) && !errors.Is(err, ErrCorrupt) &&
+			!errors.Is(err, records.ErrEnvelopeFormat) {
+			return nil, err
+		}
+		data, err := fn(old)
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > MaxStateSize {
+			return nil, fmt.Errorf("vault: state %q is %d bytes, limit %d", name, len(data), MaxStateSize)
+		}
+		return keys.Seal(records.BlobState, file, encodeState(name, data))
 	}
 	var st Stamp
-	if sw, ok := v.store.(stampedWriter); ok {
-		st, err = sw.writeVolatileStamped(file, blob)
+	if su, ok := v.store.(stateUpdater); ok {
+		st, err = su.updateVolatile(file, update)
 	} else {
-		if vw, ok := v.store.(VolatileWriter); ok {
-			err = vw.WriteVolatile(file, blob)
-		} else {
-			err = v.store.Write(file, blob)
-		}
-		if err == nil {
-			st, err = v.store.Stamp(file)
-		}
+		st, err = updateByName(v.store, file, update)
 	}
 	if err != nil {
 		return StateStamp{}, err
@@ -231,10 +231,43 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 	return StateStamp{s: st, exists: true}, nil
 }
 
-// stampedWriter is implemented by stores whose volatile write can tell
-// the new blob's stamp (the directory store), saving a stat.
-type stampedWriter interface {
-	writeVolatileStamped(name string, data []byte) (Stamp, error)
+// unwantedState reports whether a state blob that failed to read with
+// err is overwritten as if there were none: it is missing, or too large
+// to be one.
+func unwantedState(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrCorrupt)
+}
+
+// stateUpdater is implemented by stores that can read a blob and replace
+// it, atomically and without fsync, in one pass (the directory store:
+// one handle of the blob's directory), returning the new blob's stamp.
+// The caller holds the vault lock.
+type stateUpdater interface {
+	updateVolatile(name string, fn func(old []byte) ([]byte, error)) (Stamp, error)
+}
+
+// updateByName is updateVolatile through the Store interface.
+func updateByName(store Store, name string, fn func(old []byte) ([]byte, error)) (Stamp, error) {
+	old, err := store.Read(name)
+	if unwantedState(err) {
+		old, err = nil, nil
+	}
+	if err != nil {
+		return Stamp{}, err
+	}
+	blob, err := fn(old)
+	if err != nil {
+		return Stamp{}, err
+	}
+	if vw, ok := store.(VolatileWriter); ok {
+		err = vw.WriteVolatile(name, blob)
+	} else {
+		err = store.Write(name, blob)
+	}
+	if err != nil {
+		return Stamp{}, err
+	}
+	return store.Stamp(name)
 }
 
 // DeleteState removes a state blob; a missing one is not an error.
