@@ -370,21 +370,7 @@ func runLogin(e *env, provider string, o *loginOptions) error {
 		}
 		rec.Meta[adapters.MetaBaseURL] = meta[adapters.MetaBaseURL]
 	}
-	if err := rec.Validate(); err != nil {
-		return fmt.Errorf("%s login: the provider's answer makes no valid record: %w", provider, err)
-	}
-	replaced, err := storeLogin(e.ctx, u.Vault, rec)
-	if err != nil {
-		return err
-	}
-	if replaced {
-		e.notef("%s was already in the vault: its credential was replaced", rec.ID())
-	}
-	if err := clearReauth(e.ctx, u.Vault, rec.ID()); err != nil {
-		return fmt.Errorf("the account is stored, but clearing its needs-re-auth flag failed (run: vaultkey accounts reset %s): %w", rec.ID(), err)
-	}
-	fmt.Fprintf(e.stdout, "logged in: %s\n", rec.ID())
-	return nil
+	return saveLogin(e, u.Vault, provider, rec)
 }
 
 // metaClientPreset records which preset's client an account's tokens
@@ -580,4 +566,25 @@ func (l *login) qwen(ctx context.Context) (*records.Record, error) {
 		opts = append(opts, qwen.WithTokenURL(l.o.tokenURL))
 	}
 	return qwen.New(opts...).Login(ctx, l.http, l.id, l.e.stderr)
+}
+
+// saveLogin checks and stores the record a login produced, replacing the
+// account's credential if it was already there, and clears its
+// needs-re-auth mark.
+func saveLogin(e *env, v *vault.Vault, provider string, rec *records.Record) error {
+	if err := rec.Validate(); err != nil {
+		return fmt.Errorf("%s login: the provider's answer makes no valid record: %w", provider, err)
+	}
+	replaced, err := storeLogin(e.ctx, v, rec)
+	if err != nil {
+		return err
+	}
+	if replaced {
+		e.notef("%s was already in the vault: its credential was replaced", rec.ID())
+	}
+	if err := clearReauth(e.ctx, v, rec.ID()); err != nil {
+		return fmt.Errorf("the account is stored, but clearing its needs-re-auth flag failed (run: vaultkey accounts reset %s): %w", rec.ID(), err)
+	}
+	fmt.Fprintf(e.stdout, "logged in: %s\n", rec.ID())
+	return nil
 }

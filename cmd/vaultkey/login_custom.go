@@ -88,21 +88,7 @@ func runCustomLogin(e *env, provider string, o *loginOptions) error {
 		},
 		Meta: meta,
 	}
-	if err := rec.Validate(); err != nil {
-		return fmt.Errorf("%s login: the provider's answer makes no valid record: %w", provider, err)
-	}
-	replaced, err := storeLogin(e.ctx, u.Vault, rec)
-	if err != nil {
-		return err
-	}
-	if replaced {
-		e.notef("%s was already in the vault: its credential was replaced", rec.ID())
-	}
-	if err := clearReauth(e.ctx, u.Vault, rec.ID()); err != nil {
-		return fmt.Errorf("the account is stored, but clearing its needs-re-auth flag failed (run: vaultkey accounts reset %s): %w", rec.ID(), err)
-	}
-	fmt.Fprintf(e.stdout, "logged in: %s\n", rec.ID())
-	return nil
+	return saveLogin(e, u.Vault, provider, rec)
 }
 
 func contains(list []string, s string) bool {
