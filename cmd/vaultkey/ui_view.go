@@ -255,34 +255,26 @@ func poolSummary(pools []uiPool, k pool.Key) string {
 	return ""
 }
 
-// uiState is an account's state with a live countdown.
+// uiState is an account's state as the accounts table shows it
+// (cli.AccountState), with a live countdown for a cooling account.
 func uiState(a pool.Account, now time.Time) string {
 	switch a.Availability {
-	case pool.Disabled:
-		return withWhy("disabled", a.DisabledReason)
-	case pool.ReauthNeeded:
-		return withWhy("needs re-auth", a.ReauthReason)
-	case pool.Unreadable:
-		return withWhy("unreadable", a.Unreadable)
 	case pool.Cooling:
 		if d := a.Until.Sub(now); d > 0 {
-			return withWhy("cooling "+eventlog.Duration(d), coolingWhy(a))
+			s := "cooling " + eventlog.Duration(d)
+			if why := coolingWhy(a); why != "" {
+				s += " (" + why + ")"
+			}
+			return s
 		}
-	case pool.Ready:
+	case pool.Ready, pool.Disabled, pool.ReauthNeeded, pool.Unreadable:
 	default:
 		return a.Availability.String()
 	}
-	// Ready, perhaps with some models cooling.
-	return cli.AccountState(pool.Account{Cooldowns: a.Cooldowns}, now)
+	return cli.AccountState(a, now)
 }
 
-func withWhy(s, why string) string {
-	if why == "" {
-		return s
-	}
-	return s + " (" + why + ")"
-}
-
+// coolingWhy is the reason of the account-wide cooldown, or its kind.
 func coolingWhy(a pool.Account) string {
 	for _, cd := range a.Cooldowns {
 		if cd.Model == "" {
