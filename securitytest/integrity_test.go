@@ -664,3 +664,39 @@ func TestRecipientRemovalRotates(t *testing.T) {
 		t.Errorf("remaining key: %v", err)
 	}
 }
+
+// A state blob is rewritten in place: a crash in the middle of a write
+// leaves the new blob's start over the old one's tail. That reads as
+// tampered, the next write starts afresh, and the records are untouched.
+func TestStateTornByCrash(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	p := stateFileOf(t, f, "torn")
+	write := func(data string) []byte {
+		t.Helper()
+		if _, err := f.v.UpdateState(ctx, "torn", func([]byte) ([]byte, error) { return []byte(data), nil }); err != nil {
+			t.Fatal(err)
+		}
+		return readFile(t, p)
+	}
+	short := write("short")
+	long := write(strings.Repeat("long ", 100))
+	writeFile(t, p, append(append([]byte(nil), short...), long[len(short):]...))
+	if _, _, err := f.v.ReadState(ctx, "torn"); !errors.Is(err, vault.ErrTampered) && !errors.Is(err, vault.ErrCorrupt) {
+		t.Fatalf("torn state: %v, want ErrTampered or ErrCorrupt", err)
+	}
+	if _, err := f.v.UpdateState(ctx, "torn", func(old []byte) ([]byte, error) {
+		if old != nil {
+			t.Errorf("a torn blob was passed on as the old state")
+		}
+		return []byte("fresh"), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := f.v.ReadState(ctx, "torn"); err != nil || string(data) != "fresh" {
+		t.Fatalf("after a fresh write: %v", err)
+	}
+	if _, err := f.v.Get(ctx, idAPI); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -79,7 +79,7 @@ func BenchmarkPut(b *testing.B) {
 }
 
 // BenchmarkUpdateState is one pool state write: lock, read the blob,
-// replace it by rename (no fsync), as every cooldown costs.
+// rewrite it in place (no fsync), as every cooldown costs.
 func BenchmarkUpdateState(b *testing.B) {
 	ctx := context.Background()
 	tv := newTestVault(b)

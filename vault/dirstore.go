@@ -169,11 +169,21 @@ func (s *dirStore) readAt(d *dirHandle, name, base string) ([]byte, error) {
 	if err := s.checkFile(f.Name(), fi); err != nil {
 		return nil, err
 	}
+	if dir, _ := split(name); dir == stateDir {
+		// State blobs are written in place (dirHandle.rewrite): read
+		// one while no write is under way, at the size it then has.
+		if err := lockShared(f, fi); err != nil {
+			return nil, err
+		}
+		if fi, err = fstat(f, f.Name()); err != nil {
+			return nil, err
+		}
+	}
 	if limit := blobLimit(name); fi.stamp.Size > limit {
 		return nil, fmt.Errorf("%s: too large: %d bytes, larger than such a file can be (%d): %w", f.Name(), fi.stamp.Size, limit, ErrCorrupt)
 	}
-	// Vault files are replaced by rename, never written in place: the
-	// size fstat gives is the content's.
+	// Other vault files are replaced by rename, never written in place:
+	// the size fstat gives is the content's.
 	buf := make([]byte, fi.stamp.Size)
 	if _, err := io.ReadFull(f, buf); err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
@@ -219,10 +229,10 @@ func (s *dirStore) WriteVolatile(name string, data []byte) error {
 	return err
 }
 
-// updateVolatile reads the blob name (nil when there is none), and
-// replaces it with what fn returns, without fsync, through one handle of
-// its directory. It returns the new blob's stamp, taken from the written
-// file before its rename. The caller holds the vault lock.
+// updateVolatile reads the blob name (nil when there is none, or too
+// large to be one) and overwrites it in place with what fn returns,
+// without fsync (see dirHandle.rewrite). It returns the new blob's stamp.
+// The caller holds the vault lock.
 func (s *dirStore) updateVolatile(name string, fn func(old []byte) ([]byte, error)) (Stamp, error) {
 	dir, base := split(name)
 	d, release, err := s.at(dir, true)
@@ -230,18 +240,8 @@ func (s *dirStore) updateVolatile(name string, fn func(old []byte) ([]byte, erro
 		return Stamp{}, err
 	}
 	defer release()
-	old, err := s.readAt(d, name, base)
-	if unwantedState(err) {
-		old, err = nil, nil
-	}
-	if err != nil {
-		return Stamp{}, err
-	}
-	data, err := fn(old)
-	if err != nil {
-		return Stamp{}, err
-	}
-	st, err := d.replace(base, data, false)
+	check := func(fi fileInfo) error { return s.checkFile(d.join(base), fi) }
+	st, err := d.rewrite(base, check, blobLimit(name), fn)
 	if err != nil {
 		return Stamp{}, fmt.Errorf("writing %s: %w", d.join(base), err)
 	}

@@ -63,9 +63,13 @@
 // modification time later than the one it replaces, so a stamp never
 // repeats.
 //
-// State blobs (the pool's cooldowns and counters) are replaced by rename
-// like every blob, without fsync: atomic, cheap enough for every burst of
-// rate limits, and checked with one stat (StateChanged).
+// State blobs (the pool's cooldowns and counters) are rewritten in place
+// under the vault lock and an exclusive flock of the file, which readers
+// take shared, without fsync: cheap enough for every burst of rate limits
+// (replacing a file by rename costs a hundred times more on ext4), and
+// checked with one stat (StateChanged). A crash in the middle of a write
+// leaves a blob that fails authentication and is started afresh: state
+// holds only what may be lost. On Windows they are replaced by rename.
 //
 // # Other stores
 //

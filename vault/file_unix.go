@@ -5,6 +5,7 @@ package vault
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -109,6 +110,7 @@ func (d *dirHandle) sub(name string, create bool) (*dirHandle, error) {
 // fileInfo is what the vault needs from a stat.
 type fileInfo struct {
 	mode  fs.FileMode
+	links uint64 // hard links to the file
 	stamp Stamp
 }
 
@@ -131,7 +133,7 @@ func toFileInfo(st *unix.Stat_t) fileInfo {
 	default:
 		m |= fs.ModeIrregular
 	}
-	return fileInfo{mode: m, stamp: Stamp{Version: uint64(st.Ino), Size: st.Size, ModTime: st.Mtim.Nano()}}
+	return fileInfo{mode: m, links: uint64(st.Nlink), stamp: Stamp{Version: uint64(st.Ino), Size: st.Size, ModTime: st.Mtim.Nano()}}
 }
 
 // lstat stats name below d without following a symlink.
@@ -365,3 +367,156 @@ func (d *dirHandle) lockFile(ctx context.Context, name string, checkFile func(fi
 }
 
 func modeIsLoose(m fs.FileMode) bool { return m.Perm()&0o077 != 0 }
+
+// rewrite reads the regular file name below d (nil when there is none)
+// and overwrites it in place with what fn returns, holding an exclusive
+// flock of the file itself; readers of such a file take it shared (see
+// lockShared), so none sees a write half done. check vets the file
+// before it is read, limit bounds its size.
+//
+// Writing in place is for state blobs: on ext4, replacing a file by
+// rename starts the new file's writeback at once, some hundred times the
+// cost of the write itself. A crash in the middle of the write leaves a
+// torn blob, which fails authentication and is started afresh: state
+// holds nothing that must survive a crash.
+//
+// As with replace, the new version's modification time is made later
+// than the old one's, so the stamp changes with every write.
+func (d *dirHandle) rewrite(name string, check func(fileInfo) error, limit int64, fn func(old []byte) ([]byte, error)) (Stamp, error) {
+	p := d.join(name)
+	// A raw descriptor: this hot path needs none of os.File's poller
+	// set-up.
+	var fd int
+	err := d.fd(func(dfd int) (err error) {
+		fd, err = unix.Openat(dfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0o600)
+		return err
+	})
+	if err != nil {
+		if fi, serr := d.lstat(name); serr == nil && !fi.mode.IsRegular() {
+			return Stamp{}, &PermissionError{Path: p, Mode: fi.mode, Symlink: fi.mode&fs.ModeSymlink != 0}
+		}
+		return Stamp{}, pathErr("open", p, err)
+	}
+	defer unix.Close(fd) // closing releases the flock
+	stat := func() (fileInfo, error) {
+		var st unix.Stat_t
+		if err := retryEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+			return fileInfo{}, pathErr("stat", p, err)
+		}
+		return toFileInfo(&st), nil
+	}
+	old, err := stat()
+	if err == nil {
+		err = check(old)
+	}
+	if err != nil {
+		return Stamp{}, err
+	}
+	// A file with other links (planted: the vault makes none) is read,
+	// unlocked, and replaced by rename below, never written through. It
+	// may be the lock file this process holds: taking its flock again
+	// would wait for ever.
+	if old.links == 1 {
+		if err := flockFile(fd, unix.LOCK_EX); err != nil {
+			return Stamp{}, pathErr("flock", p, err)
+		}
+		if old, err = stat(); err != nil {
+			return Stamp{}, err
+		}
+	}
+	var blob []byte
+	if size := old.stamp.Size; size > 0 && size <= limit {
+		// Larger than limit, it cannot be the blob: replaced as if
+		// there were none.
+		blob = make([]byte, size)
+		for n := 0; n < len(blob); {
+			var k int
+			err := retryEINTR(func() (err error) { k, err = unix.Pread(fd, blob[n:], int64(n)); return err })
+			if err == nil && k == 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			if err != nil {
+				return Stamp{}, pathErr("read", p, err)
+			}
+			n += k
+		}
+	}
+	data, err := fn(blob)
+	if err != nil {
+		return Stamp{}, err
+	}
+	if old.links > 1 {
+		// A hard link planted at the blob's name: replace it rather than
+		// write through it into another file.
+		return d.replace(name, data, false)
+	}
+	for n := 0; n < len(data); {
+		var k int
+		if err := retryEINTR(func() (err error) { k, err = unix.Pwrite(fd, data[n:], int64(n)); return err }); err != nil {
+			return Stamp{}, pathErr("write", p, err)
+		}
+		n += k
+	}
+	if int64(len(data)) < old.stamp.Size {
+		if err := retryEINTR(func() error { return unix.Ftruncate(fd, int64(len(data))) }); err != nil {
+			return Stamp{}, pathErr("truncate", p, err)
+		}
+	}
+	fi, err := stat()
+	if err != nil {
+		return Stamp{}, err
+	}
+	if fi.stamp.ModTime <= old.stamp.ModTime {
+		// Timevals hold microseconds: one more than the old time,
+		// truncated, is still later than it.
+		t := unix.NsecToTimeval(old.stamp.ModTime + int64(time.Microsecond))
+		if err := unix.Futimes(fd, []unix.Timeval{t, t}); err != nil {
+			return Stamp{}, pathErr("utimes", p, err)
+		}
+		if fi, err = stat(); err != nil {
+			return Stamp{}, err
+		}
+	}
+	return fi.stamp, nil
+}
+
+// lockShared takes a shared flock of f, a file that rewrite may be
+// writing in place, for the time it is read. fi is f's stat: a file with
+// other links is not written in place, nor locked.
+func lockShared(f *os.File, fi fileInfo) error {
+	if fi.links != 1 {
+		return nil
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = flockFile(int(fd), unix.LOCK_SH) }); err != nil {
+		return err
+	}
+	return pathErr("flock", f.Name(), ferr)
+}
+
+// flockWait bounds how long flockFile waits. A state file's flock is held
+// for one read or one write of a small blob; the bound only keeps a file
+// locked by something else from hanging the vault.
+const flockWait = 10 * time.Second
+
+// flockFile takes the flock how (LOCK_EX, LOCK_SH) of fd, polling so
+// that the wait is bounded; it returns ErrLockTimeout past flockWait.
+func flockFile(fd, how int) error {
+	var deadline time.Time
+	for pause := 20 * time.Microsecond; ; pause = min(2*pause, 5*time.Millisecond) {
+		err := retryEINTR(func() error { return unix.Flock(fd, how|unix.LOCK_NB) })
+		if err != unix.EWOULDBLOCK {
+			return err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(flockWait)
+		} else if time.Now().After(deadline) {
+			return ErrLockTimeout
+		}
+		time.Sleep(pause)
+	}
+}

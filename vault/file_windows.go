@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -252,3 +253,42 @@ func (d *dirHandle) lockFile(ctx context.Context, name string, checkFile func(fi
 // Windows modes do not express group or other access (ACLs do); the
 // vault directory should live in the user's profile.
 func modeIsLoose(fs.FileMode) bool { return false }
+
+// rewrite replaces the file name below d with what fn returns, by
+// rename as replace does: without flock there is no guarding a write in
+// place from readers.
+func (d *dirHandle) rewrite(name string, check func(fileInfo) error, limit int64, fn func(old []byte) ([]byte, error)) (Stamp, error) {
+	blob, err := d.readFile(name, check, limit)
+	if err != nil {
+		return Stamp{}, err
+	}
+	data, err := fn(blob)
+	if err != nil {
+		return Stamp{}, err
+	}
+	return d.replace(name, data, false)
+}
+
+// readFile reads the regular file name below d, nil when it is missing
+// or larger than limit.
+func (d *dirHandle) readFile(name string, check func(fileInfo) error, limit int64) ([]byte, error) {
+	f, err := d.open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := fstat(f, f.Name())
+	if err == nil {
+		err = check(fi)
+	}
+	if err != nil || fi.stamp.Size > limit {
+		return nil, err
+	}
+	return io.ReadAll(f)
+}
+
+// lockShared does nothing: on Windows nothing is written in place.
+func lockShared(*os.File, fileInfo) error { return nil }

@@ -26,11 +26,11 @@ func init() {
 		n, _ := strconv.Atoi(os.Getenv("AUTHVAULT_VAULT_N"))
 		for i := 0; i < n; i++ {
 			if _, err := v.UpdateState(ctx, "counter", func(old []byte) ([]byte, error) {
-				c, err := strconv.Atoi(string(old))
+				c, err := stateCount(old)
 				if err != nil {
-					return nil, fmt.Errorf("state %q: %v", old, err)
+					return nil, err
 				}
-				return []byte(strconv.Itoa(c + 1)), nil
+				return counterState(c + 1), nil
 			}); err != nil {
 				return err
 			}
@@ -54,14 +54,17 @@ func init() {
 		ctx := context.Background()
 		stop := os.Getenv("AUTHVAULT_VAULT_STOP")
 		lastState, lastRec, reads := 0, 0, 0
+		if err := os.WriteFile(os.Getenv("AUTHVAULT_VAULT_READY"), nil, 0o600); err != nil {
+			return err
+		}
 		read := func() (int, int, error) {
 			b, _, err := v.ReadState(ctx, "counter")
 			if err != nil {
 				return 0, 0, fmt.Errorf("ReadState after %d reads: %w", reads, err)
 			}
-			s, err := strconv.Atoi(string(b))
+			s, err := stateCount(b)
 			if err != nil {
-				return 0, 0, fmt.Errorf("state %q", b)
+				return 0, 0, err
 			}
 			r, err := v.Get(ctx, counterID)
 			if err != nil {
@@ -93,10 +96,27 @@ func init() {
 	}
 }
 
-// Processes write a state blob in place and a record while others read
-// both on their hot paths: no increment is lost, no reader ever fails or
-// sees a value go back, and once the writers are done a reader's next
-// read sees the last value, at once (the change counters are shared).
+// counterState is the state blob holding count c, padded to a length
+// that changes from one count to the next, so that a read of a blob
+// half rewritten in place would mix two lengths.
+func counterState(c int) []byte {
+	return []byte(strconv.Itoa(c) + " " + strings.Repeat("x", c*997%4000))
+}
+
+func stateCount(b []byte) (int, error) {
+	f, pad, _ := strings.Cut(string(b), " ")
+	c, err := strconv.Atoi(f)
+	if err != nil || len(pad) != c*997%4000 {
+		return 0, fmt.Errorf("state %.40q… (%d bytes) is not a counter", b, len(b))
+	}
+	return c, nil
+}
+
+// Processes rewrite a state blob in place, its length changing every
+// time, and a record, while others read both on their hot paths: no
+// increment is lost, no reader ever fails, sees a torn blob or a value
+// go back, and once the writers are done a reader's next read sees the
+// last value at once.
 func TestMultiProcessStateInPlace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
@@ -107,14 +127,17 @@ func TestMultiProcessStateInPlace(t *testing.T) {
 	counter := apiRecord("test", "counter", "k")
 	counter.Meta = map[string]string{"count": "0"}
 	mustPut(t, tv.Vault, counter)
-	if _, err := tv.UpdateState(ctx, "counter", func([]byte) ([]byte, error) { return []byte("0"), nil }); err != nil {
+	if _, err := tv.UpdateState(ctx, "counter", func([]byte) ([]byte, error) { return counterState(0), nil }); err != nil {
 		t.Fatal(err)
 	}
-	stop := filepath.Join(t.TempDir(), "stop")
+	tmp := t.TempDir()
+	stop := filepath.Join(tmp, "stop")
 	var outs []*bytes.Buffer
 	var cmds []*exec.Cmd
+	var ready []string
 	for r := 0; r < readers; r++ {
-		cmd := helperCmd(t, tv, "bothread", "AUTHVAULT_VAULT_STOP="+stop)
+		ready = append(ready, filepath.Join(tmp, "ready"+strconv.Itoa(r)))
+		cmd := helperCmd(t, tv, "bothread", "AUTHVAULT_VAULT_STOP="+stop, "AUTHVAULT_VAULT_READY="+ready[r])
 		out := &bytes.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
@@ -122,7 +145,18 @@ func TestMultiProcessStateInPlace(t *testing.T) {
 		}
 		cmds, outs = append(cmds, cmd), append(outs, out)
 	}
-	time.Sleep(50 * time.Millisecond) // the readers get going
+	// The readers are reading before the writers start.
+	for _, f := range ready {
+		for deadline := time.Now().Add(time.Minute); ; {
+			if _, err := os.Stat(f); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("a reader did not start")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
@@ -151,7 +185,7 @@ func TestMultiProcessStateInPlace(t *testing.T) {
 		}
 	}
 	data, _, err := tv.ReadState(ctx, "counter")
-	if err != nil || string(data) != strconv.Itoa(writers*n) {
-		t.Errorf("state %q, %v; want %d", data, err, writers*n)
+	if c, cerr := stateCount(data); err != nil || cerr != nil || c != writers*n {
+		t.Errorf("state: %v, %v; want %d", err, cerr, writers*n)
 	}
 }
