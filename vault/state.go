@@ -190,7 +190,11 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 		return StateStamp{}, err
 	}
 	defer unlock()
-	keys, err := v.keysOf(true) // a writer seals under the current key
+	// A writer seals under the current key. The header's stamp tells:
+	// every header write makes it new (see dirHandle.replace). Were it
+	// ever wrong, the blob would fail to open for others, who start
+	// afresh: a state blob holds nothing that must survive.
+	keys, err := v.keysOf(false)
 	if err != nil {
 		return StateStamp{}, err
 	}
