@@ -263,7 +263,7 @@ func TestAccountsUnreadable(t *testing.T) {
 
 // The order and a disabled account are the operator's decisions, kept in
 // the records: a damaged pool state loses neither, and a backup restored
-// into an empty directory keeps both.
+// into an empty directory, or a copy, keeps both.
 func TestOperatorDecisionsSurvive(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t)
@@ -302,6 +302,11 @@ func TestOperatorDecisionsSurvive(t *testing.T) {
 	s.run(0, "import", backup, "--dir", dir, "-i", idPath)
 	if r := s.run(0, "--dir", dir, "accounts", "list"); !want.MatchString(r.stdout) {
 		t.Fatalf("accounts list of the restored vault:\n%s", r)
+	}
+	copied := filepath.Join(s.root, "copied")
+	s.run(0, "copy", s.dir, copied)
+	if r := s.run(0, "--dir", copied, "accounts", "list"); !want.MatchString(r.stdout) {
+		t.Fatalf("accounts list of the copied vault:\n%s", r)
 	}
 }
 
