@@ -164,7 +164,7 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 	// caller's: operators watch it with vaultkey accounts events and ui.
 	c.Events = eventlog.New(c.Vault, p.Key())
 	trOpts = append(trOpts[:len(trOpts):len(trOpts)], transport.AddObserver(c.Events))
-	c.Transport = transport.New(p, a, c.Vault, trOpts...)
+	c.Transport = transport.New(p, a, trOpts...)
 	c.HTTP = &http.Client{Transport: c.Transport}
 	return c, nil
 }
@@ -305,10 +305,10 @@ func HTTPClient(ctx context.Context, provider string, opts ...Option) (*http.Cli
 	return c.HTTP, nil
 }
 
-// NewHTTPClient builds the client from explicit parts: a vault, a pool on
-// it and the provider's adapter.
-func NewHTTPClient(v *vault.Vault, p *pool.Pool, a adapters.Adapter, opts ...transport.Option) *http.Client {
-	return &http.Client{Transport: transport.New(p, a, v, opts...)}
+// NewHTTPClient builds the client from explicit parts: a pool (on a
+// vault) and the provider's adapter.
+func NewHTTPClient(p *pool.Pool, a adapters.Adapter, opts ...transport.Option) *http.Client {
+	return &http.Client{Transport: transport.New(p, a, opts...)}
 }
 
 // Format implements fmt.Formatter: a Client prints as its pool's key,

@@ -113,10 +113,8 @@ func TestRateLimited(t *testing.T) {
 	ctx := context.Background()
 	t.Run("authvault", func(t *testing.T) {
 		up := newUpstream(t, time.Now, key1, key2)
-		f := newFailover(t, up, transport.WithSleep(func(<-chan struct{}, time.Duration) bool {
-			t.Error("the transport waited for an account")
-			return false
-		}))
+		// No WithMaxWait: the transport never waits for an account.
+		f := newFailover(t, up)
 		for round := 1; round <= 2; round++ {
 			up.limitNext(key1)
 			status, err := f.send()

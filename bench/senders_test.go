@@ -64,7 +64,7 @@ func newFailover(tb testing.TB, up *upstream, opts ...transport.Option) *failove
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tr := transport.New(f.pool, a, v, append([]transport.Option{transport.WithBase(newBase(tb)), transport.WithOrigins(up.URL)}, opts...)...)
+	tr := transport.New(f.pool, a, append([]transport.Option{transport.WithBase(newBase(tb)), transport.WithOrigins(up.URL)}, opts...)...)
 	f.client = &http.Client{Transport: tr}
 	return f
 }

@@ -8,7 +8,7 @@
 // observer of the program's own, so most programs never build one:
 //
 //	log := eventlog.New(v, pool.Key{Provider: "anthropic", Namespace: "default"})
-//	tr := transport.New(p, a, v, transport.AddObserver(log))
+//	tr := transport.New(p, a, transport.AddObserver(log))
 //	defer log.Close()
 //
 // Observe only queues the event; a background writer appends the queue

@@ -247,7 +247,7 @@ func (p *Pool) reorder(ctx context.Context, want func() ([]string, error)) error
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(append(errs, p.persist(ctx))...)
+	return errors.Join(append(errs, p.persist(ctx, false))...)
 }
 
 // updateRecord changes the record labelled label, and what the pool knows
@@ -347,7 +347,7 @@ func (p *Pool) RecordRefresh(ctx context.Context, id records.ID, ok bool) error 
 	if !write {
 		return nil
 	}
-	return p.persist(ctx)
+	return p.persist(ctx, false)
 }
 
 // change applies fn to the account's state here and on disk.
@@ -366,5 +366,5 @@ func (p *Pool) change(ctx context.Context, id records.ID, fn func(st *acctState)
 	}
 	p.apply(accountOp(a.label, fn))
 	p.unlock()
-	return p.persist(ctx)
+	return p.persist(ctx, false)
 }

@@ -76,9 +76,9 @@
 // stat whether another process changed the blob and re-reads it when it
 // did: a cooldown reported in any process is honoured by the next Acquire
 // in every other. Cooldowns, flags and order are written at once (with
-// WithWriteBehind, by the next Flush or within about 10 ms; the transport
-// flushes before RoundTrip returns); request counters in batches
-// (WithCounterFlush) and on Close.
+// WithWriteBehind, by the next Flush: the transport flushes before
+// RoundTrip returns); request counters in batches (WithCounterFlush) and
+// on Close.
 //
 // Two kinds of data are kept apart. The operator's decisions, the order
 // and disabled accounts (with reason and time), are written into the

@@ -25,6 +25,7 @@ func newClock() *fakeClock { return vaulttest.NewClock(time.Date(2025, 6, 1, 12,
 // what a vault.StateStamp records, and what StateChanged compares.
 type memVault struct {
 	mu       sync.Mutex
+	recordMu sync.Mutex
 	records  map[records.ID]*records.Record
 	blobs    map[string][]byte
 	version  map[string]uint64
@@ -126,6 +127,17 @@ func (c *memClient) Get(ctx context.Context, id records.ID) (*records.Record, er
 	return r.Clone(), nil
 }
 
+func (c *memClient) GetLatest(ctx context.Context, id records.ID) (*records.Record, error) {
+	return c.Get(ctx, id)
+}
+
+// LockRecord holds the vault's record lock: one per vault, enough for
+// tests that refresh one account at a time.
+func (c *memClient) LockRecord(ctx context.Context, id records.ID) (func(), error) {
+	c.m.recordMu.Lock()
+	return c.m.recordMu.Unlock, nil
+}
+
 func (c *memClient) Update(ctx context.Context, id records.ID, fn func(*records.Record) error) (*records.Record, error) {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
@@ -212,7 +224,7 @@ func accts(n int) []records.ID {
 // the test.
 func open(t testing.TB, m *memVault, clk *fakeClock, opts ...pool.Option) *pool.Pool {
 	t.Helper()
-	opts = append([]pool.Option{pool.WithClock(clk)}, opts...)
+	opts = append([]pool.Option{pool.WithClock(clk.Now)}, opts...)
 	p, err := pool.Open(context.Background(), m.client(), testKey, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/authvault/authvault/records"
@@ -62,6 +63,52 @@ func (l *Lease) Record(ctx context.Context) (*records.Record, error) {
 	return r, err
 }
 
+// Refresh replaces the leased account's token exactly once across
+// processes. It holds the account's record lock, which every process
+// shares, reads the record as last committed and calls refresh with it.
+// refresh returns the fresh record, whose OAuth token and Meta entries are
+// stored in the account's record, or nil to keep cur: another process
+// refreshed the token while this one waited for the lock, and a
+// single-use refresh token must not be sent twice. Refresh returns the
+// record as stored, and whether cur was kept.
+func (l *Lease) Refresh(ctx context.Context, refresh func(ctx context.Context, cur *records.Record) (*records.Record, error)) (*records.Record, bool, error) {
+	store := l.pool.store
+	unlock, err := store.LockRecord(ctx, l.ID)
+	if err != nil {
+		return nil, false, fmt.Errorf("pool %s: refresh lock for %s: %w", l.pool.key, l.ID, err)
+	}
+	defer unlock()
+	cur, err := store.GetLatest(ctx, l.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	fresh, err := refresh(ctx, cur)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case fresh == nil:
+		return cur, true, nil
+	case fresh.OAuth == nil:
+		return nil, false, fmt.Errorf("pool %s: refreshing %s returned no token", l.pool.key, l.ID)
+	}
+	stored, err := store.Update(ctx, l.ID, func(r *records.Record) error {
+		r.OAuth = fresh.Clone().OAuth
+		if len(fresh.Meta) > 0 {
+			if r.Meta == nil {
+				r.Meta = map[string]string{}
+			}
+			maps.Copy(r.Meta, fresh.Meta)
+		}
+		return nil
+	})
+	if err != nil {
+		// The provider issued new tokens that could not be stored: the
+		// old refresh token may now be dead. Say so loudly.
+		return nil, false, fmt.Errorf("pool %s: refreshed %s but could not store the new token: %w", l.pool.key, l.ID, err)
+	}
+	return stored, false, nil
+}
+
 // Acquire returns a lease on the account that should serve the next
 // request: the session's account if the hint names a session bound to a
 // ready account, else the one the strategy picks among the ready accounts.
@@ -92,17 +139,14 @@ func (p *Pool) Acquire(ctx context.Context, hint Hint) (*Lease, error) {
 	} else {
 		err = p.exhausted(hint.Model, now)
 	}
-	// Membership changes found while syncing are written here. Ops that a
-	// write in flight carries are its writer's business: never wait for it.
-	save := len(p.pending) > 0 && !p.writing && !now.Before(p.retryAt)
+	// Membership changes found while syncing are written here, or by the
+	// next Flush when the pool writes behind. Ops that a write in flight
+	// carries are its writer's business: never wait for it.
+	save := len(p.pending) > 0 && !p.writing && !now.Before(p.retryAt) && !p.cfg.writeBehind
 	p.unlock()
 	if save {
-		if p.cfg.writeBehind {
-			p.kickWriter()
-		} else {
-			// A failure is reported through Health and retried later.
-			_ = p.persist(ctx)
-		}
+		// A failure is reported through Health and retried later.
+		_ = p.persist(ctx, false)
 	}
 	return l, err
 }
@@ -288,16 +332,12 @@ func (p *Pool) Report(l *Lease, o Outcome) error {
 	if write {
 		p.apply(outcomeOp(a.label, o, scope, l.Window, now, &p.cfg))
 	}
-	flush := write || p.flushDue(now)
+	flush := (write || p.flushDue(now)) && !p.cfg.writeBehind
 	p.unlock()
 	if !flush {
 		return nil
 	}
-	if p.cfg.writeBehind {
-		p.kickWriter()
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)
 	defer cancel()
-	return p.persist(ctx)
+	return p.persist(ctx, false)
 }

@@ -60,22 +60,6 @@ const (
 	ScopeModel
 )
 
-// Clock tells the pool the time. Tests inject a fake one; the default is
-// the system clock.
-type Clock interface {
-	Now() time.Time
-}
-
-// ClockFunc adapts a function to Clock.
-type ClockFunc func() time.Time
-
-// Now returns f().
-func (f ClockFunc) Now() time.Time { return f() }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
 // Defaults for the options.
 const (
 	DefaultAffinityTTL       = time.Hour
@@ -113,7 +97,7 @@ func (b backoff) delay(step int) time.Duration {
 type config struct {
 	strategy      Strategy
 	scope         Scope
-	clock         Clock
+	now           func() time.Time
 	affinityTTL   time.Duration
 	rate          backoff
 	quota         backoff
@@ -131,7 +115,7 @@ func defaultConfig() config {
 	return config{
 		strategy:      FillFirst,
 		scope:         ScopeAccount,
-		clock:         systemClock{},
+		now:           time.Now,
 		affinityTTL:   DefaultAffinityTTL,
 		rate:          backoff{DefaultBackoffBase, DefaultBackoffMax},
 		quota:         backoff{DefaultQuotaBackoffBase, DefaultQuotaBackoffMax},
@@ -152,11 +136,12 @@ func WithStrategy(s Strategy) Option { return func(c *config) { c.strategy = s }
 // WithScope sets what a cooldown applies to (default ScopeAccount).
 func WithScope(s Scope) Option { return func(c *config) { c.scope = s } }
 
-// WithClock injects the clock every cooldown and timestamp is read from.
-func WithClock(clk Clock) Option {
+// WithClock injects the clock every cooldown and timestamp is read from
+// (default time.Now). A transport on the pool reads the same (Pool.Now).
+func WithClock(now func() time.Time) Option {
 	return func(c *config) {
-		if clk != nil {
-			c.clock = clk
+		if now != nil {
+			c.now = now
 		}
 	}
 }
@@ -238,12 +223,12 @@ func WithWriteTimeout(d time.Duration) Option {
 // pool.
 func WithStateErrorHandler(fn func(error)) Option { return func(c *config) { c.onStateError = fn } }
 
-// WithWriteBehind makes Report hand the state write to a background
-// writer instead of waiting for it: the outcome is in effect in this
-// process at once, and written to the vault within about 10 ms, each write
-// gathering every change since the last. Close and Flush wait for the
-// writer. A caller that must know a cooldown is shared before it goes on
-// calls Flush: the transport does before RoundTrip returns, so one request
-// that met several rate limits writes them once, and a process that exits
-// right after it loses none. authvault.Open uses it.
+// WithWriteBehind makes Report and Acquire leave the state write to the
+// next Flush instead of making it: the outcome is in effect in this
+// process at once, and in the shared state once the caller flushes. The
+// transport flushes before RoundTrip returns, so one request that met
+// several rate limits writes them once, a request that changed no
+// account's availability writes nothing (but the counters when they are
+// due), and a process that exits right after a 429 loses no cooldown.
+// authvault.Open uses it.
 func WithWriteBehind() Option { return func(c *config) { c.writeBehind = true } }

@@ -73,7 +73,7 @@ func TestWriteTimeout(t *testing.T) {
 		d := tt.want
 		m, clk := newMemVault(), newClock()
 		m.put(accts(2)...)
-		opts := []pool.Option{pool.WithClock(pool.ClockFunc(clk.Now))}
+		opts := []pool.Option{pool.WithClock(clk.Now)}
 		if tt.opt != 0 {
 			opts = append(opts, pool.WithWriteTimeout(tt.opt))
 		}

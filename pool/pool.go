@@ -25,15 +25,6 @@ type Pool struct {
 	name  string
 	cfg   config
 
-	// The write-behind writer (WithWriteBehind): at most one runs; a kick
-	// while it runs makes it go round once more.
-	wbMu      sync.Mutex
-	wbRunning bool
-	wbAgain   bool
-	wbDone    chan struct{}
-	wbWake    chan struct{} // cuts the writer's delay short
-	wbHurry   bool          // closing: no more delays
-
 	persistMu sync.Mutex // serializes state writes; taken before mu
 
 	mu      sync.Mutex
@@ -128,7 +119,6 @@ func Open(ctx context.Context, store Store, key Key, opts ...Option) (*Pool, err
 		rr:       -1,
 		sessions: map[string]binding{},
 		sweepAt:  defaultAffinitySweepSize,
-		wbWake:   make(chan struct{}, 1),
 	}
 	now := p.now()
 	p.lastFlush = now
@@ -145,7 +135,7 @@ func Open(ctx context.Context, store Store, key Key, opts ...Option) (*Pool, err
 	p.unlock()
 	if save {
 		// A failure is reported through Health; the pool works anyway.
-		_ = p.persist(ctx)
+		_ = p.persist(ctx, false)
 	}
 	return p, nil
 }
@@ -164,95 +154,26 @@ func (p *Pool) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
-	p.waitWriter()
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)
 	defer cancel()
-	return p.persist(ctx)
+	return p.persist(ctx, true)
 }
 
-// Flush writes every change and counter not written yet, waiting for a
-// write-behind write in progress rather than for the writer's delay.
+// Flush writes the changes Report and Acquire left for it (see
+// WithWriteBehind), with the counters, and the counters alone once they
+// are due (WithCounterFlush); the write is bounded by WithWriteTimeout.
+// It writes nothing when neither is pending: a Flush whose changes
+// another write carried waits for that write and returns.
 func (p *Pool) Flush(ctx context.Context) error {
-	p.wakeWriter()
-	return p.persist(ctx)
-}
-
-// writeBehindDelay is how long the write-behind writer waits for more
-// changes before each write: far below any cooldown (a second at least),
-// long enough to gather a burst, or a steady stream of outcomes, into one
-// write.
-const writeBehindDelay = 10 * time.Millisecond
-
-// kickWriter starts the write-behind writer, or asks the running one for
-// another round.
-func (p *Pool) kickWriter() {
-	p.wbMu.Lock()
-	if p.wbRunning {
-		p.wbAgain = true
-		p.wbMu.Unlock()
-		return
+	p.mu.Lock()
+	due := len(p.pending) > 0 || p.flushDue(p.now())
+	p.mu.Unlock()
+	if !due {
+		return nil
 	}
-	p.wbRunning = true
-	done := make(chan struct{})
-	p.wbDone = done
-	p.wbMu.Unlock()
-	go func() {
-		for {
-			// Gather the changes of a burst (several accounts rate limited
-			// by one request, many requests at once) into one write.
-			p.wbMu.Lock()
-			hurry := p.wbHurry
-			p.wbMu.Unlock()
-			if !hurry {
-				t := time.NewTimer(writeBehindDelay)
-				select {
-				case <-t.C:
-				case <-p.wbWake:
-					t.Stop()
-				}
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)
-			// A failure is recorded for Health and retried by the next write.
-			_ = p.persist(ctx)
-			cancel()
-			p.wbMu.Lock()
-			if !p.wbAgain {
-				p.wbRunning = false
-				close(done)
-				p.wbMu.Unlock()
-				return
-			}
-			p.wbAgain = false
-			p.wbMu.Unlock()
-		}
-	}()
-}
-
-// wakeWriter cuts the running writer's delay short.
-func (p *Pool) wakeWriter() {
-	p.wbMu.Lock()
-	defer p.wbMu.Unlock()
-	if p.wbRunning {
-		select {
-		case p.wbWake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// waitWriter waits for the writer to finish, with no more delays.
-func (p *Pool) waitWriter() {
-	p.wbMu.Lock()
-	p.wbHurry = true
-	p.wbMu.Unlock()
-	p.wakeWriter()
-	p.wbMu.Lock()
-	done := p.wbDone
-	running := p.wbRunning
-	p.wbMu.Unlock()
-	if running {
-		<-done
-	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.writeTimeout)
+	defer cancel()
+	return p.persist(ctx, false)
 }
 
 // Health returns nil when the pool state was read and last written
@@ -282,14 +203,18 @@ func (p *Pool) Refresh(ctx context.Context) error {
 	save := len(p.pending) > 0
 	p.unlock()
 	if save {
-		if werr := p.persist(ctx); err == nil {
+		if werr := p.persist(ctx, false); err == nil {
 			err = werr
 		}
 	}
 	return err
 }
 
-func (p *Pool) now() time.Time { return p.cfg.clock.Now().Round(0) }
+// Now returns the time on the pool's clock (WithClock), which every
+// cooldown is measured by: a transport on the pool reads the time here.
+func (p *Pool) Now() time.Time { return p.cfg.now().Round(0) }
+
+func (p *Pool) now() time.Time { return p.Now() }
 
 // unlock releases mu and then tells the handler about the state errors
 // noted while it was held, so the handler may call the pool.
@@ -606,13 +531,19 @@ func (p *Pool) markDirty(a *account) {
 }
 
 // persist writes the pending ops and counters under the vault lock,
-// merged into the state on disk, and adopts the result. Writes are
-// serialized: a caller that finds its ops already written by another
-// returns at once.
-func (p *Pool) persist(ctx context.Context) error {
+// merged into the state on disk, and adopts the result: when ops are
+// pending, when the counters are due, or, with all, whenever a counter is
+// unwritten. Writes are serialized: a caller that finds its ops written
+// by another write returns once that write is done.
+func (p *Pool) persist(ctx context.Context, all bool) error {
 	p.persistMu.Lock()
 	p.mu.Lock()
 	n := len(p.pending)
+	if n == 0 && !all && !p.flushDue(p.now()) {
+		p.mu.Unlock()
+		p.persistMu.Unlock()
+		return nil
+	}
 	ops := p.pending[:n:n]
 	accts := make([]*account, 0, len(p.dirty))
 	deltas := make([]Stats, 0, len(p.dirty))

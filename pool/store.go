@@ -17,9 +17,14 @@ type Store interface {
 	List(ctx context.Context, f vault.Filter) ([]vault.Entry, error)
 	// Get returns a copy of one record, vault.ErrNotFound if it is gone.
 	Get(ctx context.Context, id records.ID) (*records.Record, error)
+	// GetLatest returns a record as last committed by any process.
+	GetLatest(ctx context.Context, id records.ID) (*records.Record, error)
 	// Update changes one record under the vault's lock: the operator's
-	// decisions (position, disabled) are kept in the records.
+	// decisions (position, disabled) and refreshed tokens.
 	Update(ctx context.Context, id records.ID, fn func(*records.Record) error) (*records.Record, error)
+	// LockRecord takes the per-record lock every process shares, held
+	// across a token refresh.
+	LockRecord(ctx context.Context, id records.ID) (unlock func(), err error)
 	// ReadState returns the named state blob and its stamp:
 	// vault.ErrNotFound when there is none, vault.ErrTampered when it
 	// fails authentication.

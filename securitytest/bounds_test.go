@@ -85,7 +85,7 @@ func TestEndlessErrorBodyBounded(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			hc := &http.Client{Transport: transport.New(p, anthropic.New(), v, transport.WithOrigins(srv.URL))}
+			hc := &http.Client{Transport: transport.New(p, anthropic.New(), transport.WithOrigins(srv.URL))}
 			var status2 int
 			mem := allocated(func() {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/messages", strings.NewReader("{}"))
@@ -210,7 +210,7 @@ func TestRetryAfterCapped(t *testing.T) {
 	if _, err := v.Put(ctx, anthropic.NewAPIKeyRecord("a", c.APIKey)); err != nil {
 		t.Fatal(err)
 	}
-	clock := pool.ClockFunc(func() time.Time { return now })
+	clock := func() time.Time { return now }
 	p, err := pool.Open(ctx, v, pool.Key{Provider: "anthropic", Namespace: "default"}, pool.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)

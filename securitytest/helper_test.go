@@ -132,7 +132,7 @@ func helperRefresh(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	hc := &http.Client{Transport: transport.New(p, anthropic.New(), v, transport.WithOrigins(os.Getenv(envURL)))}
+	hc := &http.Client{Transport: transport.New(p, anthropic.New(), transport.WithOrigins(os.Getenv(envURL)))}
 	if _, err := io.ReadFull(os.Stdin, make([]byte, 1)); err != nil {
 		return fmt.Errorf("waiting for the start: %w", err)
 	}
@@ -175,7 +175,7 @@ func helperCycle(ctx context.Context) error {
 	})
 	events := eventlog.New(v, key)
 	defer events.Close()
-	hc := &http.Client{Transport: transport.New(p, anthropic.New(), v, transport.WithObserver(obs), transport.AddObserver(events), transport.WithOrigins(os.Getenv(envURL)))}
+	hc := &http.Client{Transport: transport.New(p, anthropic.New(), transport.WithObserver(obs), transport.AddObserver(events), transport.WithOrigins(os.Getenv(envURL)))}
 	for i := 1; i <= 3; i++ {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, os.Getenv(envURL)+"/v1/messages", strings.NewReader(`{"model":"m"}`))
 		resp, err := hc.Do(req)

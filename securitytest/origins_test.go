@@ -89,7 +89,7 @@ func originClient(t *testing.T, a adapters.Adapter, rec *records.Record, base ht
 	if base != nil {
 		opts = append(opts, transport.WithBase(base))
 	}
-	return &http.Client{Transport: transport.New(p, a, v, opts...)}
+	return &http.Client{Transport: transport.New(p, a, opts...)}
 }
 
 // checkRefused checks that err is an *OriginError naming origin and the

@@ -37,7 +37,7 @@ func TestConcurrentRandomRateLimits(t *testing.T) {
 	var seqMu sync.Mutex
 	windows := map[records.ID]map[uint64]int{}
 	a, _ := bearer.New("fake")
-	e.tr = New(e.pool, a, e.v, WithClock(e.clock.Now), WithBase(counting), WithOrigins(e.up.URL))
+	e.tr = New(e.pool, a, WithBase(counting), WithOrigins(e.up.URL))
 	e.tr.cfg.afterAcquire = func(l *pool.Lease) {
 		seqMu.Lock()
 		defer seqMu.Unlock()
@@ -187,7 +187,7 @@ func TestTransportHelperProcess(t *testing.T) {
 	}
 	defer p.Close()
 	a, _ := bearer.New("fake")
-	client := &http.Client{Transport: New(p, a, v, WithOrigins(os.Getenv("AUTHVAULT_T_URL")))}
+	client := &http.Client{Transport: New(p, a, WithOrigins(os.Getenv("AUTHVAULT_T_URL")))}
 	var wg sync.WaitGroup
 	errs := make(chan string, 4)
 	for g := 0; g < 4; g++ {

@@ -8,7 +8,7 @@
 // a Transport from the default vault. Build one directly to choose the
 // parts:
 //
-//	tr := transport.New(p, adapter, v,
+//	tr := transport.New(p, adapter,
 //		transport.WithObserver(transport.SlogObserver(slog.Default())))
 //	client := &http.Client{Transport: tr}
 //
@@ -54,7 +54,9 @@
 // # Refresh, exactly once
 //
 // Refreshes are coordinated: one per record in the process (singleflight)
-// and across processes (the vault's per-record lock). Inside the lock the
+// and across processes (pool.Lease.Refresh, under the vault's per-record
+// lock). The transport needs nothing but the pool for it, and reads the
+// time from the pool's clock (Pool.Now). Inside the lock the
 // record is read again, and a token another process refreshed meanwhile is
 // adopted without a network call: providers that rotate refresh tokens
 // revoke the whole token family when one is used twice.

@@ -153,7 +153,7 @@ func newEnv(t testing.TB, o envOpt) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.pool, err = pool.Open(ctx, v, pool.Key{Provider: "fake", Namespace: "default"}, append([]pool.Option{pool.WithClock(e.clock)}, o.poolOpts...)...)
+	e.pool, err = pool.Open(ctx, v, pool.Key{Provider: "fake", Namespace: "default"}, append([]pool.Option{pool.WithClock(e.clock.Now)}, o.poolOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func newEnv(t testing.TB, o envOpt) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.tr = New(e.pool, a, v, append([]Option{WithClock(e.clock.Now), WithOrigins(e.up.URL)}, o.trOpts...)...)
+	e.tr = New(e.pool, a, append([]Option{WithOrigins(e.up.URL)}, o.trOpts...)...)
 	e.client = &http.Client{Transport: e.tr}
 	return e
 }
@@ -214,4 +214,10 @@ type countedBody struct {
 func (b *countedBody) Close() error {
 	b.once.Do(func() { b.c.open.Add(-1) })
 	return b.ReadCloser.Close()
+}
+
+// withSleep replaces how the transport waits for an account, so a test
+// moves the fake clock instead of waiting.
+func withSleep(fn func(done <-chan struct{}, d time.Duration) bool) Option {
+	return func(c *config) { c.sleep = fn }
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 )
@@ -17,14 +16,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-		var err error
-		for i := 0; i < 50; i++ { // connections close asynchronously
-			if err = goleak.Find(); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if err != nil {
+		// Connections close asynchronously: Find polls, backing off, until the
+		// goroutines are gone or its retries run out.
+		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
 			code = 1
 		}

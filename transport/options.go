@@ -35,8 +35,9 @@ type config struct {
 	session        func(*http.Request) string
 	model          func(*http.Request, []byte) string
 	observer       Observer
-	now            func() time.Time
-	sleep          func(<-chan struct{}, time.Duration) bool
+	// sleep waits for an account when maxWait allows it; false when done
+	// closed first. Tests replace it.
+	sleep func(done <-chan struct{}, d time.Duration) bool
 	// afterAcquire, when set, sees every lease as it is handed out (tests).
 	afterAcquire func(*pool.Lease)
 	// origins are bound to every account, besides the adapter's.
@@ -52,7 +53,6 @@ func newConfig(opts []Option) config {
 		maxReplay:      DefaultMaxReplayBody,
 		skew:           DefaultRefreshSkew,
 		refreshTimeout: DefaultRefreshTimeout,
-		now:            time.Now,
 		sleep:          realSleep,
 		observer:       nopObserver{},
 	}
@@ -157,17 +157,6 @@ func AddObserver(o Observer) Option {
 			c.observer = observers{c.observer, o}
 		}
 	}
-}
-
-// WithClock sets the clock used to decide whether a token needs a refresh
-// and to read providers' rate-limit signals. The pool has its own; give
-// both the same clock.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
-// WithSleep replaces how the transport waits for an account when MaxWait
-// allows it. fn returns false when done closed first. For tests.
-func WithSleep(fn func(done <-chan struct{}, d time.Duration) bool) Option {
-	return func(c *config) { c.sleep = fn }
 }
 
 func realSleep(done <-chan struct{}, d time.Duration) bool {

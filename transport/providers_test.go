@@ -48,12 +48,12 @@ func providerEnv(t *testing.T, a adapters.Adapter, clock *fakeClock, origins []s
 			t.Fatal(err)
 		}
 	}
-	p, err := pool.Open(ctx, v, pool.Key{Provider: a.Provider(), Namespace: records.DefaultNamespace}, pool.WithClock(clock))
+	p, err := pool.Open(ctx, v, pool.Key{Provider: a.Provider(), Namespace: records.DefaultNamespace}, pool.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	return &http.Client{Transport: New(p, a, v, WithClock(clock.Now), WithOrigins(origins...))}, p
+	return &http.Client{Transport: New(p, a, WithOrigins(origins...))}, p
 }
 
 func apiKey(label, key string) *records.Record {

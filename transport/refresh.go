@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 
 	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
 
@@ -19,7 +19,7 @@ func (t *Transport) needsRefresh(rec *records.Record) bool {
 		return true
 	}
 	exp := rec.OAuth.Expiry
-	return !exp.IsZero() && !t.cfg.now().Add(t.cfg.skew).Before(exp)
+	return !exp.IsZero() && !t.pool.Now().Add(t.cfg.skew).Before(exp)
 }
 
 // refreshable reports whether rec has something to refresh with.
@@ -27,20 +27,24 @@ func (t *Transport) refreshable(rec *records.Record) bool {
 	return rec.OAuth != nil && !rec.OAuth.Refresh.IsZero()
 }
 
-// refresh obtains a fresh token for id, exactly once across goroutines
-// (singleflight) and processes (the vault's per-record lock). Inside the
-// lock the record is read again: a token another process refreshed while
-// this one waited is adopted without a network call, so a single-use
-// refresh token is never sent twice.
-func (t *Transport) refresh(ctx context.Context, id records.ID, stale *records.Record) (*records.Record, error) {
+// refresh obtains a fresh token for the lease's account, exactly once
+// across goroutines (singleflight) and processes (the lease's refresh,
+// under the record lock every process shares). Inside the lock the record
+// is read again: a token another process refreshed while this one waited
+// is adopted without a network call, so a single-use refresh token is
+// never sent twice.
+func (t *Transport) refresh(ctx context.Context, lease *pool.Lease, stale *records.Record) (*records.Record, error) {
+	id := lease.ID
 	ch := t.flight.DoChan(id.String(), func() (any, error) {
 		// Detached from the caller: a refresh whose answer holds the only
 		// copy of the next refresh token must be stored even if the
 		// request that started it is cancelled.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.cfg.refreshTimeout)
 		defer cancel()
-		rec, adopted, err := t.refreshLocked(rctx, id, stale)
-		e := Event{Kind: EventRefresh, Time: t.cfg.now(), Account: id, Adopted: adopted, Err: err, Context: ctx}
+		rec, adopted, err := lease.Refresh(rctx, func(ctx context.Context, cur *records.Record) (*records.Record, error) {
+			return t.fresh(ctx, id, stale, cur)
+		})
+		e := Event{Kind: EventRefresh, Time: t.pool.Now(), Account: id, Adopted: adopted, Err: err, Context: ctx}
 		t.cfg.observer.Observe(e)
 		return rec, err
 	})
@@ -55,44 +59,23 @@ func (t *Transport) refresh(ctx context.Context, id records.ID, stale *records.R
 	}
 }
 
-func (t *Transport) refreshLocked(ctx context.Context, id records.ID, stale *records.Record) (*records.Record, bool, error) {
-	unlock, err := t.vault.LockRecord(ctx, id)
-	if err != nil {
-		return nil, false, fmt.Errorf("authvault: refresh lock for %s: %w", id, err)
-	}
-	defer unlock()
-	cur, err := t.vault.GetLatest(ctx, id)
-	if err != nil {
-		return nil, false, err
-	}
+// fresh returns the token to store for id, asking the provider, or nil
+// when cur, the record as last committed, holds a token another process
+// refreshed since stale was read.
+func (t *Transport) fresh(ctx context.Context, id records.ID, stale, cur *records.Record) (*records.Record, error) {
 	if cur.OAuth != nil && stale.OAuth != nil && cur.OAuth.Access != stale.OAuth.Access && !t.needsRefresh(cur) {
-		return cur, true, nil
+		return nil, nil
 	}
 	fresh, err := t.adapter.Refresh(ctx, t.cfg.refreshClient, cur)
 	err = adapters.ScrubRefreshError(err, adapters.RecordCredentials(cur))
+	if errors.Is(err, adapters.ErrNotRefreshable) {
+		return nil, &adapters.RefreshError{Provider: id.Provider, Code: "not_refreshable", Permanent: true, Err: err}
+	}
 	if err != nil {
-		if errors.Is(err, adapters.ErrNotRefreshable) {
-			return nil, false, &adapters.RefreshError{Provider: id.Provider, Code: "not_refreshable", Permanent: true, Err: err}
-		}
-		return nil, false, err
+		return nil, err
 	}
 	if fresh == nil || fresh.OAuth == nil {
-		return nil, false, fmt.Errorf("authvault: %s adapter returned no token", id.Provider)
+		return nil, fmt.Errorf("authvault: %s adapter returned no token", id.Provider)
 	}
-	stored, err := t.vault.Update(ctx, id, func(r *records.Record) error {
-		r.OAuth = fresh.Clone().OAuth
-		if len(fresh.Meta) > 0 {
-			if r.Meta == nil {
-				r.Meta = map[string]string{}
-			}
-			maps.Copy(r.Meta, fresh.Meta)
-		}
-		return nil
-	})
-	if err != nil {
-		// The provider issued new tokens that could not be stored: the old
-		// refresh token may now be dead. Say so loudly.
-		return nil, false, fmt.Errorf("authvault: refreshed %s but could not store the new token: %w", id, err)
-	}
-	return stored, false, nil
+	return fresh, nil
 }

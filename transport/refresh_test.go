@@ -164,7 +164,7 @@ func TestRefreshFailureMarksReauthAndMovesOn(t *testing.T) {
 		t.Fatalf("account 1 is %v, want needs re-authentication", acct.Availability)
 	}
 	// The flag is persisted: a new pool on the vault skips the account.
-	p2, err := pool.Open(ctx, e.v, e.pool.Key(), pool.WithClock(e.clock))
+	p2, err := pool.Open(ctx, e.v, e.pool.Key(), pool.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,16 +21,6 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// Vault is what the transport needs from a vault to refresh tokens: a
-// read of the record as last committed by any process, the
-// read-modify-write, and the per-record lock shared by every process.
-// *vault.Vault implements it.
-type Vault interface {
-	GetLatest(ctx context.Context, id records.ID) (*records.Record, error)
-	Update(ctx context.Context, id records.ID, fn func(*records.Record) error) (*records.Record, error)
-	LockRecord(ctx context.Context, id records.ID) (unlock func(), err error)
-}
-
 // Transport is an http.RoundTripper that sends each request with an account
 // from a pool and, when that account is rate-limited, out of quota or
 // rejected, sends the same request again with the next one before the
@@ -38,15 +28,15 @@ type Vault interface {
 type Transport struct {
 	pool    *pool.Pool
 	adapter adapters.Adapter
-	vault   Vault
 	cfg     config
 	flight  singleflight.Group
 }
 
 // New returns a Transport that serves requests with p's accounts,
-// authorized by a, refreshing tokens through v.
-func New(p *pool.Pool, a adapters.Adapter, v Vault, opts ...Option) *Transport {
-	return &Transport{pool: p, adapter: a, vault: v, cfg: newConfig(opts)}
+// authorized by a. Tokens are refreshed through p's leases, and the time
+// is p's (pool.WithClock).
+func New(p *pool.Pool, a adapters.Adapter, opts ...Option) *Transport {
+	return &Transport{pool: p, adapter: a, cfg: newConfig(opts)}
 }
 
 // replayBody makes the request body available for every attempt.
@@ -143,26 +133,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := &attempt{t: t, req: req, body: body, hint: hint}
 	r.tried = r.triedBuf[:0]
 	resp, err := r.run(ctx)
-	if r.changed {
-		// An account this request put out of service stays out for every
-		// process, even one that exits as soon as this returns: the
-		// change is in the shared state first (a pool that writes behind
-		// has only queued it). A cancelled request still writes it.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pool.DefaultWriteTimeout)
-		t.pool.Flush(wctx) // a failure is the pool's Health
-		cancel()
+	// An account this request put out of service stays out for every
+	// process, even one that exits as soon as this returns: the change is
+	// in the shared state first (a pool that writes behind has only
+	// queued it). A cancelled request still writes it. A request that
+	// changed nothing writes nothing, unless the counters are due.
+	if ctx.Done() != nil {
+		ctx = context.WithoutCancel(ctx)
 	}
+	t.pool.Flush(ctx) // a failure is the pool's Health
 	return resp, err
-}
-
-// report reports out on lease, noting whether it takes the account out of
-// service.
-func (a *attempt) report(lease *pool.Lease, out pool.Outcome) {
-	a.t.pool.Report(lease, out)
-	switch out.Kind {
-	case pool.RateLimited, pool.QuotaExhausted, pool.NeedsReauth, pool.Fatal, pool.RecordUnreadable:
-		a.changed = true
-	}
 }
 
 // attempt is the state of one RoundTrip across accounts.
@@ -182,8 +162,6 @@ type attempt struct {
 	failedID     records.ID
 	failedWhy    string
 	failedStatus int
-	// changed: an outcome took an account out of service.
-	changed bool
 }
 
 func (a *attempt) maxAttempts() int {
@@ -197,7 +175,7 @@ func (a *attempt) emit(e Event) {
 	if _, nop := a.t.cfg.observer.(nopObserver); nop {
 		return
 	}
-	e.Time = a.t.cfg.now()
+	e.Time = a.t.pool.Now()
 	e.Method = a.req.Method
 	e.Host = a.req.URL.Host
 	e.Context = a.req.Context()
@@ -231,7 +209,7 @@ func (a *attempt) run(ctx context.Context) (*http.Response, error) {
 		if slices.Contains(a.tried, lease.ID) || a.n >= a.maxAttempts() {
 			// Every account has had its turn (one came back from a short
 			// cooldown): stop rather than cycle.
-			return a.exhausted(&pool.ExhaustedError{Key: t.pool.Key(), Soonest: t.cfg.now()})
+			return a.exhausted(&pool.ExhaustedError{Key: t.pool.Key(), Soonest: t.pool.Now()})
 		}
 		if t.cfg.afterAcquire != nil {
 			t.cfg.afterAcquire(lease)
@@ -249,7 +227,7 @@ func (a *attempt) waitFor(ex *pool.ExhaustedError) time.Duration {
 	if a.t.cfg.maxWait <= 0 || ex.Soonest.IsZero() || !a.body.replayable() {
 		return 0
 	}
-	d := ex.Soonest.Sub(a.t.cfg.now())
+	d := ex.Soonest.Sub(a.t.pool.Now())
 	if d <= 0 {
 		d = time.Millisecond
 	}
@@ -279,14 +257,14 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 		// gone): the account is marked and skipped, and the request
 		// moves on while others can serve.
 		class := pool.UnreadableClass(err)
-		a.report(lease, pool.Outcome{Kind: pool.RecordUnreadable, Reason: class})
+		a.t.pool.Report(lease, pool.Outcome{Kind: pool.RecordUnreadable, Reason: class})
 		a.failedID, a.failedWhy, a.failedStatus = lease.ID, "record unreadable ("+class+")", 0
 		a.emit(Event{Kind: EventUnreadable, Account: lease.ID, Reason: class})
 		return nil, false, nil
 	}
 	refreshed := false
 	if t.needsRefresh(rec) {
-		nrec, err := t.refresh(ctx, lease.ID, rec)
+		nrec, err := t.refresh(ctx, lease, rec)
 		if err != nil {
 			if ctx.Err() != nil {
 				a.discardLast()
@@ -306,11 +284,11 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 			return nil, true, err
 		}
 		if err != nil {
-			a.report(lease, pool.Outcome{Kind: pool.Transient, Reason: "transport error", Refreshed: refreshed})
+			a.t.pool.Report(lease, pool.Outcome{Kind: pool.Transient, Reason: "transport error", Refreshed: refreshed})
 			a.discardLast()
 			return nil, true, err
 		}
-		out := t.adapter.Classify(resp, t.cfg.now())
+		out := t.adapter.Classify(resp, t.pool.Now())
 		if out.Reason != "" && adapters.RecordHolds(rec, out.Reason) {
 			// A provider's answer is not trusted to keep a credential out
 			// of the codes the transport logs and the pool stores,
@@ -323,13 +301,13 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 		}
 		switch out.Kind {
 		case pool.Success, pool.Overloaded, pool.Transient:
-			a.report(lease, out)
+			a.t.pool.Report(lease, out)
 			a.discardLast()
 			return resp, true, nil
 		case pool.AuthRejected:
 			if !refreshed && t.refreshable(rec) && a.body.replayable() {
 				drain(resp)
-				nrec, err := t.refresh(ctx, lease.ID, rec)
+				nrec, err := t.refresh(ctx, lease, rec)
 				if err != nil {
 					if ctx.Err() != nil {
 						a.discardLast()
@@ -350,7 +328,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 				}
 			}
 		}
-		a.report(lease, out)
+		a.t.pool.Report(lease, out)
 		a.noteFailure(lease, out)
 		if !a.body.replayable() {
 			a.discardLast()
@@ -390,7 +368,7 @@ func (a *attempt) refreshFailed(lease *pool.Lease, err error) {
 			out.Kind = pool.NeedsReauth
 		}
 	}
-	a.report(lease, out)
+	a.t.pool.Report(lease, out)
 	a.failedID, a.failedWhy, a.failedStatus = lease.ID, out.Reason, out.Status
 	if out.Kind == pool.NeedsReauth {
 		a.emit(Event{Kind: EventDisabled, Account: lease.ID, Status: out.Status, Reason: out.Reason})
@@ -486,7 +464,7 @@ func (a *attempt) discardLast() {
 // ready.
 func (a *attempt) exhausted(ex *pool.ExhaustedError) (*http.Response, error) {
 	t := a.t
-	now := t.cfg.now()
+	now := t.pool.Now()
 	a.emit(Event{Kind: EventExhausted, Until: ex.Soonest, Reason: ex.Error()})
 	retry := ""
 	if !ex.Soonest.IsZero() {

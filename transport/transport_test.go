@@ -269,7 +269,7 @@ func TestMaxWaitAndCancel(t *testing.T) {
 	entered := make(chan time.Duration, 1)
 	e := newEnv(t, envOpt{accounts: 1, trOpts: []Option{
 		WithMaxWait(time.Hour),
-		WithSleep(func(done <-chan struct{}, d time.Duration) bool {
+		withSleep(func(done <-chan struct{}, d time.Duration) bool {
 			entered <- d
 			<-done
 			return false
@@ -303,7 +303,7 @@ func TestMaxWaitSleepsForSoonest(t *testing.T) {
 	var e *env
 	e = newEnv(t, envOpt{accounts: 1, trOpts: []Option{
 		WithMaxWait(time.Minute),
-		WithSleep(func(done <-chan struct{}, d time.Duration) bool {
+		withSleep(func(done <-chan struct{}, d time.Duration) bool {
 			e.clock.Advance(d)
 			e.up.set("tok1", ok)
 			return true

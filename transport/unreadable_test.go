@@ -92,7 +92,7 @@ func TestUnreadableRecordSkipped(t *testing.T) {
 				events = append(events, e)
 				mu.Unlock()
 			})
-			hc := &http.Client{Transport: New(p, a, v, WithOrigins(up.URL), WithObserver(obs))}
+			hc := &http.Client{Transport: New(p, a, WithOrigins(up.URL), WithObserver(obs))}
 			for i := 0; i < 3; i++ {
 				resp, err := hc.Post(up.URL+"/v1/chat/completions", "application/json", nil)
 				if err != nil {

@@ -60,7 +60,7 @@ func newUIHarness(t *testing.T, color bool, labels ...string) *uiHarness {
 	for _, l := range labels {
 		h.put(l, "canary-"+l+"-key-0000")
 	}
-	src := newUISource(h.v, pool.WithClock(h.clock))
+	src := newUISource(h.v, pool.WithClock(h.clock.Now))
 	t.Cleanup(func() { src.close() })
 	h.m = newUIModel(context.Background(), src, h.dir, h.clock.Now, newUIStyles(color))
 	h.send(tea.WindowSizeMsg{Width: 100, Height: 30})
@@ -171,7 +171,7 @@ func (h *uiHarness) selected() string {
 // accounts reads the pool from a fresh handle: what other processes see.
 func (h *uiHarness) accounts() []pool.Account {
 	h.t.Helper()
-	p, err := pool.Open(context.Background(), h.open(), pool.Key{Provider: "acme", Namespace: "default"}, pool.WithClock(h.clock))
+	p, err := pool.Open(context.Background(), h.open(), pool.Key{Provider: "acme", Namespace: "default"}, pool.WithClock(h.clock.Now))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -392,7 +392,7 @@ func TestUICountdownOnFakeClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := authvault.Open(context.Background(), "acme", authvault.WithVault(h.open()), authvault.WithAdapter(a), authvault.WithOrigins(srv.URL),
-		authvault.WithPoolOptions(pool.WithClock(h.clock)), authvault.WithTransportOptions(transport.WithClock(h.clock.Now)))
+		authvault.WithPoolOptions(pool.WithClock(h.clock.Now)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -281,7 +281,7 @@ func refreshHelper(ctx context.Context, v *vault.Vault) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: transport.New(p, a, v, transport.WithOrigins(os.Getenv(helperTarget)))}
+	client := &http.Client{Transport: transport.New(p, a, transport.WithOrigins(os.Getenv(helperTarget)))}
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for g := 0; g < 4; g++ {
