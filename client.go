@@ -163,7 +163,7 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 	// The vault's event log sees every event, beside any observer of the
 	// caller's: operators watch it with vaultkey accounts events and ui.
 	c.Events = eventlog.New(c.Vault, p.Key())
-	trOpts = append(trOpts[:len(trOpts):len(trOpts)], transport.AddObserver(c.Events))
+	trOpts = append(trOpts[:len(trOpts):len(trOpts)], transport.WithObserver(c.Events.Observe))
 	c.Transport = transport.New(p, a, trOpts...)
 	c.HTTP = &http.Client{Transport: c.Transport}
 	return c, nil

@@ -43,7 +43,7 @@
 // refreshes in the vault's event log (package eventlog), beside any
 // observer given with WithTransportOptions or WithLogger, written behind
 // the requests; `vaultkey accounts events` and `vaultkey ui` show them.
-// NewHTTPClient records none unless given transport.AddObserver(log).
+// NewHTTPClient records none unless given transport.WithObserver(log.Observe).
 //
 // Accounts are added and managed with the vaultkey command. The packages
 // underneath: records (the credential and its encoding), vault (encrypted

@@ -4,11 +4,11 @@
 // exhaustion), so that an operator can watch a pool rotate from another
 // terminal (`vaultkey accounts events --follow`, `vaultkey ui`).
 //
-// A Log is a transport.Observer. authvault.Open installs one beside any
+// A Log observes a transport (Observe). authvault.Open installs one beside any
 // observer of the program's own, so most programs never build one:
 //
 //	log := eventlog.New(v, pool.Key{Provider: "anthropic", Namespace: "default"})
-//	tr := transport.New(p, a, transport.AddObserver(log))
+//	tr := transport.New(p, a, transport.WithObserver(log.Observe))
 //	defer log.Close()
 //
 // Observe only queues the event; a background writer appends the queue

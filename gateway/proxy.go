@@ -115,7 +115,7 @@ func (g *Gateway) upstreamFor(ctx context.Context, key pool.Key, a adapters.Adap
 	}
 	trOpts := append([]transport.Option{
 		transport.WithBase(&observedTransport{next: g.cfg.base, g: g, provider: key.Provider}),
-		transport.WithObserver(transport.ObserverFunc(g.observe)),
+		transport.WithObserver(g.observe),
 		transport.WithSessionKey(sessionKey),
 		transport.WithMaxReplayBody(g.cfg.maxBody),
 	}, g.cfg.trOpts...)

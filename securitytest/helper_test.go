@@ -168,14 +168,14 @@ func helperCycle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	obs := transport.ObserverFunc(func(e transport.Event) {
-		transport.SlogObserver(text).Observe(e)
-		transport.SlogObserver(js).Observe(e)
+	obs := func(e transport.Event) {
+		transport.SlogObserver(text)(e)
+		transport.SlogObserver(js)(e)
 		fmt.Printf("event %+v\n", e)
-	})
+	}
 	events := eventlog.New(v, key)
 	defer events.Close()
-	hc := &http.Client{Transport: transport.New(p, anthropic.New(), transport.WithObserver(obs), transport.AddObserver(events), transport.WithOrigins(os.Getenv(envURL)))}
+	hc := &http.Client{Transport: transport.New(p, anthropic.New(), transport.WithObserver(obs), transport.WithObserver(events.Observe), transport.WithOrigins(os.Getenv(envURL)))}
 	for i := 1; i <= 3; i++ {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, os.Getenv(envURL)+"/v1/messages", strings.NewReader(`{"model":"m"}`))
 		resp, err := hc.Do(req)

@@ -65,6 +65,7 @@
 //
 // The caller's request is never modified; every response body the
 // transport does not return is closed; every wait follows the request's
-// context. Events (attempt, rotate, cooldown, refresh, exhausted) go to an
-// Observer; SlogObserver logs them without ever printing a credential.
+// context. Events (attempt, rotate, cooldown, refresh, exhausted) go to the
+// observers given with WithObserver; SlogObserver logs them without ever
+// printing a credential.
 package transport

@@ -37,6 +37,7 @@ const (
 
 var eventNames = [...]string{"attempt", "rotate", "cooldown", "refresh", "exhausted", "disabled", "unreadable"}
 
+// String returns the kind's name, as SlogObserver logs it.
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {
 		return eventNames[k]
@@ -44,7 +45,8 @@ func (k EventKind) String() string {
 	return "unknown"
 }
 
-// Event is one thing the transport did. It holds no secret: accounts are
+// Event is one thing the transport did, given to the observers
+// (WithObserver) on the request's goroutine. It holds no secret: accounts are
 // named by their IDs, reasons are provider error codes.
 type Event struct {
 	Kind    EventKind
@@ -65,43 +67,15 @@ type Event struct {
 	Context context.Context
 }
 
-// Observer receives events. It is called synchronously on the request's
-// goroutine: keep it fast.
-type Observer interface {
-	Observe(Event)
-}
-
-// ObserverFunc adapts a function to Observer.
-type ObserverFunc func(Event)
-
-// Observe calls f.
-func (f ObserverFunc) Observe(e Event) { f(e) }
-
-type nopObserver struct{}
-
-func (nopObserver) Observe(Event) {}
-
-func isNop(o Observer) bool {
-	_, nop := o.(nopObserver)
-	return nop
-}
-
-// observers sends each event to both, in order.
-type observers [2]Observer
-
-func (os observers) Observe(e Event) {
-	os[0].Observe(e)
-	os[1].Observe(e)
-}
-
 // SlogObserver logs events to l: attempts at debug level, rotations,
 // cooldowns and refreshes at info, exhaustion and failed refreshes at
 // warn. It logs account IDs, statuses and reasons, never a credential.
-func SlogObserver(l *slog.Logger) Observer { return slogObserver{l} }
+// Give it to WithObserver.
+func SlogObserver(l *slog.Logger) func(Event) {
+	return func(e Event) { logEvent(l, e) }
+}
 
-type slogObserver struct{ l *slog.Logger }
-
-func (o slogObserver) Observe(e Event) {
+func logEvent(l *slog.Logger, e Event) {
 	level := slog.LevelInfo
 	attrs := []slog.Attr{slog.String("account", e.Account.String())}
 	switch e.Kind {
@@ -132,5 +106,5 @@ func (o slogObserver) Observe(e Event) {
 		level = slog.LevelError
 		attrs = append(attrs, slog.String("reason", e.Reason))
 	}
-	o.l.LogAttrs(context.Background(), level, "authvault "+e.Kind.String(), attrs...)
+	l.LogAttrs(context.Background(), level, "authvault "+e.Kind.String(), attrs...)
 }

@@ -9,15 +9,21 @@ import (
 	"github.com/authvault/authvault/pool"
 )
 
-// Defaults for the options.
 const (
-	DefaultMaxReplayBody  = 32 << 20
-	DefaultRefreshSkew    = 2 * time.Minute
-	DefaultRefreshTimeout = time.Minute
+	// defaultMaxReplayBody bounds a buffered request body (WithMaxReplayBody).
+	defaultMaxReplayBody = 32 << 20
+	// refreshSkew: a token that expires this soon is refreshed before use.
+	refreshSkew = 2 * time.Minute
+	// refreshTimeout bounds one token refresh. A refresh runs to
+	// completion even when the request that started it is cancelled:
+	// refresh tokens are often single-use, and abandoning a refresh whose
+	// answer carries the only copy of the next one would lose the account.
+	refreshTimeout = time.Minute
 	// maxDrain bounds how much of a discarded response body is read so the
 	// connection can be reused; the rest is dropped with the connection.
 	maxDrain = 64 << 10
-	// hardMaxAttempts bounds a request whatever the options say.
+	// hardMaxAttempts bounds the upstream requests of one RoundTrip, which
+	// tries each account once (twice around a refresh) anyway.
 	hardMaxAttempts = 64
 )
 
@@ -26,15 +32,14 @@ type Option func(*config)
 
 type config struct {
 	base           http.RoundTripper
-	refreshClient  *http.Client
-	maxAttempts    int
+	refreshClient  *http.Client // over base, bounded by refreshTimeout
 	maxWait        time.Duration
 	maxReplay      int64
 	skew           time.Duration
 	refreshTimeout time.Duration
 	session        func(*http.Request) string
 	model          func(*http.Request, []byte) string
-	observer       Observer
+	observers      []func(Event)
 	// sleep waits for an account when maxWait allows it; false when done
 	// closed first. Tests replace it.
 	sleep func(done <-chan struct{}, d time.Duration) bool
@@ -50,11 +55,10 @@ type config struct {
 func newConfig(opts []Option) config {
 	c := config{
 		base:           http.DefaultTransport,
-		maxReplay:      DefaultMaxReplayBody,
-		skew:           DefaultRefreshSkew,
-		refreshTimeout: DefaultRefreshTimeout,
+		maxReplay:      defaultMaxReplayBody,
+		skew:           refreshSkew,
+		refreshTimeout: refreshTimeout,
 		sleep:          realSleep,
-		observer:       nopObserver{},
 	}
 	for _, o := range opts {
 		o(&c)
@@ -90,15 +94,6 @@ func WithOrigins(origins ...string) Option {
 // http.DefaultTransport).
 func WithBase(rt http.RoundTripper) Option { return func(c *config) { c.base = rt } }
 
-// WithRefreshClient sets the client token refreshes are sent with (default:
-// one over the base transport, with the refresh timeout).
-func WithRefreshClient(hc *http.Client) Option { return func(c *config) { c.refreshClient = hc } }
-
-// WithMaxAttempts bounds the upstream requests one RoundTrip may send.
-// The default, 0, allows each account once plus one retry after a refresh
-// per account.
-func WithMaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n } }
-
 // WithMaxWait lets a request wait up to d for an account to come back
 // when every account is cooling down. The default, 0, never waits: the
 // caller gets the answer at once, with Retry-After saying when to retry.
@@ -108,16 +103,6 @@ func WithMaxWait(d time.Duration) Option { return func(c *config) { c.maxWait = 
 // buffered so it can be sent again on another account (default 32 MiB). A
 // larger body is sent once, with no rotation.
 func WithMaxReplayBody(n int64) Option { return func(c *config) { c.maxReplay = n } }
-
-// WithRefreshSkew refreshes a token that expires within d before using it
-// (default 2 min).
-func WithRefreshSkew(d time.Duration) Option { return func(c *config) { c.skew = d } }
-
-// WithRefreshTimeout bounds one token refresh (default 1 min). A refresh
-// runs to completion even when the request that started it is cancelled:
-// refresh tokens are often single-use, and abandoning a refresh whose
-// answer carries the only copy of the next one would lose the account.
-func WithRefreshTimeout(d time.Duration) Option { return func(c *config) { c.refreshTimeout = d } }
 
 // WithSessionKey derives a session key from each request, so that a
 // conversation stays on one account while it is healthy (prompt caches).
@@ -132,29 +117,14 @@ func WithModel(fn func(req *http.Request, body []byte) string) Option {
 	return func(c *config) { c.model = fn }
 }
 
-// WithObserver receives an Event for every attempt, rotation, cooldown,
-// refresh and exhaustion. A nil o observes nothing.
-func WithObserver(o Observer) Option {
+// WithObserver sends every Event to fn, besides the observers given
+// before it: a program's own observer and those installed for it (a log,
+// the vault's event log) all see every event, in the order given. fn runs
+// on the request's goroutine: keep it fast. A nil fn adds nothing.
+func WithObserver(fn func(Event)) Option {
 	return func(c *config) {
-		if o == nil {
-			o = nopObserver{}
-		}
-		c.observer = o
-	}
-}
-
-// AddObserver sends events to o as well as to the observer set before it
-// (by WithObserver or another AddObserver), so that a program's own
-// observer and one installed for it both see every event. A nil o adds
-// nothing.
-func AddObserver(o Observer) Option {
-	return func(c *config) {
-		switch {
-		case o == nil:
-		case isNop(c.observer):
-			c.observer = o
-		default:
-			c.observer = observers{c.observer, o}
+		if fn != nil {
+			c.observers = append(c.observers, fn)
 		}
 	}
 }

@@ -45,7 +45,9 @@ func (t *Transport) refresh(ctx context.Context, lease *pool.Lease, stale *recor
 			return t.fresh(ctx, id, stale, cur)
 		})
 		e := Event{Kind: EventRefresh, Time: t.pool.Now(), Account: id, Adopted: adopted, Err: err, Context: ctx}
-		t.cfg.observer.Observe(e)
+		for _, fn := range t.cfg.observers {
+			fn(e)
+		}
 		return rec, err
 	})
 	select {

@@ -92,7 +92,7 @@ func TestUnauthorizedRefreshesOnceThenSameAccount(t *testing.T) {
 	ctx := context.Background()
 	var events []Event
 	var mu sync.Mutex
-	obs := ObserverFunc(func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+	obs := func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
 	srv := newOAuthServer(t, "ref1", "ref2")
 	e := newEnv(t, envOpt{accounts: 2, oauth: true, tokenURL: srv.URL, trOpts: []Option{WithObserver(obs)}})
 	srv.onIssue = func(access string) { e.up.set(access, ok) }

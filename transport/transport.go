@@ -164,22 +164,17 @@ type attempt struct {
 	failedStatus int
 }
 
-func (a *attempt) maxAttempts() int {
-	if a.t.cfg.maxAttempts > 0 && a.t.cfg.maxAttempts < hardMaxAttempts {
-		return a.t.cfg.maxAttempts
-	}
-	return hardMaxAttempts
-}
-
 func (a *attempt) emit(e Event) {
-	if _, nop := a.t.cfg.observer.(nopObserver); nop {
+	if len(a.t.cfg.observers) == 0 {
 		return
 	}
 	e.Time = a.t.pool.Now()
 	e.Method = a.req.Method
 	e.Host = a.req.URL.Host
 	e.Context = a.req.Context()
-	a.t.cfg.observer.Observe(e)
+	for _, fn := range a.t.cfg.observers {
+		fn(e)
+	}
 }
 
 func (a *attempt) run(ctx context.Context) (*http.Response, error) {
@@ -206,7 +201,7 @@ func (a *attempt) run(ctx context.Context) (*http.Response, error) {
 			}
 			return a.exhausted(ex)
 		}
-		if slices.Contains(a.tried, lease.ID) || a.n >= a.maxAttempts() {
+		if slices.Contains(a.tried, lease.ID) || a.n >= hardMaxAttempts {
 			// Every account has had its turn (one came back from a short
 			// cooldown): stop rather than cycle.
 			return a.exhausted(&pool.ExhaustedError{Key: t.pool.Key(), Soonest: t.pool.Now()})

@@ -23,7 +23,7 @@ import (
 func TestRotateOnRateLimit(t *testing.T) {
 	ctx := context.Background()
 	var events []Event
-	e := newEnv(t, envOpt{accounts: 3, trOpts: []Option{WithObserver(ObserverFunc(func(ev Event) { events = append(events, ev) }))}})
+	e := newEnv(t, envOpt{accounts: 3, trOpts: []Option{WithObserver(func(ev Event) { events = append(events, ev) })}})
 	e.up.set("tok1", rateLimited(30))
 	e.up.set("tok2", ok)
 	e.up.set("tok3", ok)
@@ -364,9 +364,9 @@ func TestDeadAPIKeyMovesOn(t *testing.T) {
 func TestEventsCarryTheRequestContext(t *testing.T) {
 	type key struct{}
 	var got []any
-	e := newEnv(t, envOpt{accounts: 2, trOpts: []Option{WithObserver(ObserverFunc(func(ev Event) {
+	e := newEnv(t, envOpt{accounts: 2, trOpts: []Option{WithObserver(func(ev Event) {
 		got = append(got, ev.Context.Value(key{}))
-	}))}})
+	})}})
 	e.up.set("tok1", rateLimited(30))
 	e.up.set("tok2", ok)
 	ctx := context.WithValue(context.Background(), key{}, "request-7")
@@ -385,20 +385,20 @@ func TestEventsCarryTheRequestContext(t *testing.T) {
 	}
 }
 
-func TestAddObserverBesideWithObserver(t *testing.T) {
+func TestObserversAdd(t *testing.T) {
 	var first, second, added []EventKind
-	record := func(to *[]EventKind) Observer {
-		return ObserverFunc(func(e Event) { *to = append(*to, e.Kind) })
+	record := func(to *[]EventKind) func(Event) {
+		return func(e Event) { *to = append(*to, e.Kind) }
 	}
 	tests := []struct {
 		name string
 		opts []Option
 		want [3]bool // first, second, added see events
 	}{
-		{"added alone", []Option{AddObserver(record(&added))}, [3]bool{false, false, true}},
-		{"beside WithObserver", []Option{WithObserver(record(&first)), AddObserver(record(&added))}, [3]bool{true, false, true}},
-		{"WithObserver after replaces", []Option{AddObserver(record(&added)), WithObserver(record(&second))}, [3]bool{false, true, false}},
-		{"nil adds nothing", []Option{WithObserver(record(&first)), AddObserver(nil)}, [3]bool{true, false, false}},
+		{"one alone", []Option{WithObserver(record(&added))}, [3]bool{false, false, true}},
+		{"beside another", []Option{WithObserver(record(&first)), WithObserver(record(&added))}, [3]bool{true, false, true}},
+		{"three", []Option{WithObserver(record(&added)), WithObserver(record(&second)), WithObserver(record(&first))}, [3]bool{true, true, true}},
+		{"nil adds nothing", []Option{WithObserver(record(&first)), WithObserver(nil)}, [3]bool{true, false, false}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

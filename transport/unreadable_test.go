@@ -87,11 +87,11 @@ func TestUnreadableRecordSkipped(t *testing.T) {
 			a, _ := bearer.New("fake")
 			var mu sync.Mutex
 			var events []Event
-			obs := ObserverFunc(func(e Event) {
+			obs := func(e Event) {
 				mu.Lock()
 				events = append(events, e)
 				mu.Unlock()
-			})
+			}
 			hc := &http.Client{Transport: New(p, a, WithOrigins(up.URL), WithObserver(obs))}
 			for i := 0; i < 3; i++ {
 				resp, err := hc.Post(up.URL+"/v1/chat/completions", "application/json", nil)
