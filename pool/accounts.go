@@ -163,56 +163,6 @@ func (p *Pool) lookup(id records.ID) (*account, error) {
 // the records (each record's Position) and the pool state, and every
 // process follows it.
 func (p *Pool) Move(ctx context.Context, id records.ID, to int) error {
-	return p.reorder(ctx, func() ([]string, error) {
-		a, err := p.lookup(id)
-		if err != nil {
-			return nil, err
-		}
-		if to < 0 || to >= len(p.accounts) {
-			return nil, fmt.Errorf("pool %s: position %d out of range [0, %d)", p.key, to, len(p.accounts))
-		}
-		labels := p.orderLabels()
-		labels = slices.Delete(labels, a.pos, a.pos+1)
-		return slices.Insert(labels, to, a.label), nil
-	})
-}
-
-// Reorder puts the given accounts first, in the given order; the others
-// follow in their current order. Naming an account twice or one that is
-// not in the pool is an error.
-func (p *Pool) Reorder(ctx context.Context, ids []records.ID) error {
-	return p.reorder(ctx, func() ([]string, error) {
-		first := make([]string, 0, len(ids))
-		named := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			a, err := p.lookup(id)
-			if err != nil {
-				return nil, err
-			}
-			if named[a.label] {
-				return nil, fmt.Errorf("pool %s: %s named twice", p.key, id)
-			}
-			named[a.label] = true
-			first = append(first, a.label)
-		}
-		for _, l := range p.orderLabels() {
-			if !named[l] {
-				first = append(first, l)
-			}
-		}
-		return first, nil
-	})
-}
-
-func (p *Pool) orderLabels() []string {
-	labels := make([]string, len(p.accounts))
-	for i, a := range p.accounts {
-		labels[i] = a.label
-	}
-	return labels
-}
-
-func (p *Pool) reorder(ctx context.Context, want func() ([]string, error)) error {
 	now := p.now()
 	p.mu.Lock()
 	if p.closed {
@@ -220,30 +170,35 @@ func (p *Pool) reorder(ctx context.Context, want func() ([]string, error)) error
 		return ErrClosed
 	}
 	p.sync(ctx, now)
-	labels, err := want()
+	a, err := p.lookup(id)
+	if err == nil && (to < 0 || to >= len(p.accounts)) {
+		err = fmt.Errorf("pool %s: position %d out of range [0, %d)", p.key, to, len(p.accounts))
+	}
 	if err != nil {
 		p.unlock()
 		return err
 	}
-	p.apply(reorderOp(labels))
-	p.rebuild(now)
-	var moved []string
-	for i, l := range labels {
-		if p.settings[l].position != i+1 {
-			moved = append(moved, l)
+	labels := make([]string, 0, len(p.accounts))
+	for _, b := range p.accounts {
+		if b != a {
+			labels = append(labels, b.label)
 		}
 	}
-	pos := make(map[string]int, len(labels))
+	labels = slices.Insert(labels, to, a.label)
+	p.apply(reorderOp(labels))
+	p.rebuild(now)
+	var moved []int // indexes in labels of the records to write
 	for i, l := range labels {
-		pos[l] = i + 1
+		if p.settings[l].position != i+1 {
+			moved = append(moved, i)
+		}
 	}
 	p.unlock()
 	// A record that cannot be written (unreadable) keeps its old position
 	// and is named in the error; the others move.
 	var errs []error
-	for _, l := range moved {
-		n := pos[l]
-		if err := p.updateRecord(ctx, l, func(r *records.Record) { r.Position = n }); err != nil {
+	for _, i := range moved {
+		if err := p.updateRecord(ctx, labels[i], func(r *records.Record) { r.Position = i + 1 }); err != nil {
 			errs = append(errs, err)
 		}
 	}

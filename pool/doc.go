@@ -31,7 +31,7 @@
 // # Choosing an account
 //
 // Accounts are the vault's records for the key, in an order the operator
-// sets (Move, Reorder; a new account goes last). The strategy picks among
+// sets (Move; a new account goes last). The strategy picks among
 // the accounts that are ready:
 //
 //   - FillFirst (default): the first ready account in order. Staying on one
@@ -41,7 +41,7 @@
 //   - LeastRecentlyUsed: the ready account unused for longest.
 //
 // A Hint with a Session keeps that session on its account while the account
-// is ready (WithAffinityTTL, default 1h after its last use); bindings live
+// is ready (for 1h after its last use); bindings live
 // in memory only.
 //
 // # Cooldowns
@@ -50,10 +50,9 @@
 // account, or only (account, model) with WithScope(ScopeModel)):
 //
 //   - until the server's hint (Outcome.Until), capped at 1h for rate
-//     limits and 7 days for quotas (WithHintCaps);
+//     limits and 7 days for quotas;
 //   - without a hint, by exponential backoff: 1s doubling up to 30min for
-//     rate limits (WithBackoff), 1h doubling up to 24h for quotas
-//     (WithQuotaBackoff);
+//     rate limits, 1h doubling up to 24h for quotas;
 //   - a rate limit reported on a lease handed out before the current
 //     cooldown window opened does not escalate it: twenty requests in
 //     flight that all get a 429 step the backoff once, not twenty times;
@@ -77,7 +76,7 @@
 // did: a cooldown reported in any process is honoured by the next Acquire
 // in every other. Cooldowns, flags and order are written at once (with
 // WithWriteBehind, by the next Flush: the transport flushes before
-// RoundTrip returns); request counters in batches (WithCounterFlush) and
+// RoundTrip returns); request counters at least every 15 s and
 // on Close.
 //
 // Two kinds of data are kept apart. The operator's decisions, the order
@@ -110,6 +109,6 @@
 // # Operating
 //
 // Accounts and Account return snapshots for display (availability,
-// cooldowns, reasons, counters). Move, Reorder, Disable, Enable, Reset,
+// cooldowns, reasons, counters). Move, Disable, Enable, Reset,
 // ClearNeedsReauth and RecordRefresh change the shared state at once.
 package pool

@@ -14,7 +14,7 @@ import (
 // Hint tells Acquire about the request an account is wanted for.
 type Hint struct {
 	// Session keeps a conversation on one account while that account is
-	// ready (see WithAffinityTTL): the provider's prompt cache for it
+	// ready (for an hour after its last use): the provider's prompt cache for it
 	// stays warm. Empty: no affinity.
 	Session string
 	// Model is the model the request is for. With ScopeModel, accounts
@@ -295,8 +295,8 @@ func (p *Pool) exhausted(model string, now time.Time) error {
 // Report records what happened to the request sent with l. The outcome
 // always applies to l's account, even when another account has become
 // current since. Cooldowns and flags are written to the vault at once
-// (bounded by WithWriteTimeout); counters in batches, by the Report that
-// completes a batch. The error is that write's: the outcome is in effect
+// (bounded by 10 s; with WithWriteBehind, by the next Flush); counters in
+// batches, by the Report or Flush that completes a batch. The error is that write's: the outcome is in effect
 // in this process either way, and an unwritten change is retried with
 // the next write.
 //

@@ -23,26 +23,12 @@ const (
 
 var strategyNames = [...]string{"fill-first", "round-robin", "least-recently-used"}
 
-// String returns the strategy's name as ParseStrategy accepts it.
+// String returns the strategy's name.
 func (s Strategy) String() string {
 	if s >= 0 && int(s) < len(strategyNames) {
 		return strategyNames[s]
 	}
 	return fmt.Sprintf("Strategy(%d)", int(s))
-}
-
-// ParseStrategy parses "fill-first", "round-robin" or
-// "least-recently-used" (also "lru").
-func ParseStrategy(s string) (Strategy, error) {
-	for i, n := range strategyNames {
-		if s == n {
-			return Strategy(i), nil
-		}
-	}
-	if s == "lru" {
-		return LeastRecentlyUsed, nil
-	}
-	return 0, fmt.Errorf("pool: unknown strategy %q (want fill-first, round-robin or least-recently-used)", s)
 }
 
 // Scope says what a rate limit or quota cools down.
@@ -60,18 +46,25 @@ const (
 	ScopeModel
 )
 
-// Defaults for the options.
+// DefaultRateLimitHintCap caps how far a server's hint may put a
+// rate-limited account out (an exhausted quota: MaxRetryAfter).
+const DefaultRateLimitHintCap = time.Hour
+
+// How the pool behaves; tests change some through the config.
 const (
-	DefaultAffinityTTL       = time.Hour
-	DefaultBackoffBase       = time.Second
-	DefaultBackoffMax        = 30 * time.Minute
-	DefaultQuotaBackoffBase  = time.Hour
-	DefaultQuotaBackoffMax   = 24 * time.Hour
-	DefaultRateLimitHintCap  = time.Hour
-	DefaultQuotaHintCap      = MaxRetryAfter
-	DefaultCounterFlush      = 15 * time.Second
-	DefaultRelistInterval    = 30 * time.Second
-	DefaultWriteTimeout      = 10 * time.Second
+	// A session stays on its account this long after its last use.
+	affinityTTL = time.Hour
+	// Rate limits without a hint back off from 1s, doubling up to 30min;
+	// exhausted quotas from 1h up to 24h.
+	backoffBase, backoffMax           = time.Second, 30 * time.Minute
+	quotaBackoffBase, quotaBackoffMax = time.Hour, 24 * time.Hour
+	// Counters are written at least this often while requests are reported.
+	counterFlush = 15 * time.Second
+	// Acquire lists the vault again this often (WithRelistInterval).
+	relistInterval = 30 * time.Second
+	// writeTimeout bounds a state write that has no context of its own
+	// (Report, Close, Flush), the wait for the vault lock included.
+	writeTimeout             = 10 * time.Second
 	defaultAffinitySweepSize = 64
 )
 
@@ -116,14 +109,14 @@ func defaultConfig() config {
 		strategy:      FillFirst,
 		scope:         ScopeAccount,
 		now:           time.Now,
-		affinityTTL:   DefaultAffinityTTL,
-		rate:          backoff{DefaultBackoffBase, DefaultBackoffMax},
-		quota:         backoff{DefaultQuotaBackoffBase, DefaultQuotaBackoffMax},
+		affinityTTL:   affinityTTL,
+		rate:          backoff{backoffBase, backoffMax},
+		quota:         backoff{quotaBackoffBase, quotaBackoffMax},
 		rateCap:       DefaultRateLimitHintCap,
-		quotaCap:      DefaultQuotaHintCap,
-		flushInterval: DefaultCounterFlush,
-		relist:        DefaultRelistInterval,
-		writeTimeout:  DefaultWriteTimeout,
+		quotaCap:      MaxRetryAfter,
+		flushInterval: counterFlush,
+		relist:        relistInterval,
+		writeTimeout:  writeTimeout,
 	}
 }
 
@@ -146,75 +139,11 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithAffinityTTL sets how long a session key stays bound to its account
-// after its last use (default 1h). Zero or negative turns session affinity
-// off.
-func WithAffinityTTL(d time.Duration) Option { return func(c *config) { c.affinityTTL = d } }
-
-// WithBackoff sets the exponential backoff for rate limits without a
-// server hint: base for the first, doubling on each escalation, capped at
-// limit (default 1s to 30min). A base that is not positive keeps the
-// default.
-func WithBackoff(base, limit time.Duration) Option {
-	return func(c *config) {
-		if base > 0 {
-			c.rate = backoff{base, max(base, limit)}
-		}
-	}
-}
-
-// WithQuotaBackoff sets the backoff for exhausted quotas without a server
-// hint (default 1h doubling, capped at 24h). A base that is not positive
-// keeps the default.
-func WithQuotaBackoff(base, limit time.Duration) Option {
-	return func(c *config) {
-		if base > 0 {
-			c.quota = backoff{base, max(base, limit)}
-		}
-	}
-}
-
-// WithHintCaps caps how far in the future a server's hint may put an
-// account: rateLimit for RateLimited (default 1h), quota for
-// QuotaExhausted (default 7 days, MaxRetryAfter). A cap that is not
-// positive keeps its default.
-func WithHintCaps(rateLimit, quota time.Duration) Option {
-	return func(c *config) {
-		if rateLimit > 0 {
-			c.rateCap = rateLimit
-		}
-		if quota > 0 {
-			c.quotaCap = quota
-		}
-	}
-}
-
-// WithCounterFlush sets how request counters are batched: they are
-// written after every n reported requests (0: no count trigger) or when
-// interval has passed since the last write (0: no time trigger; default
-// 15s), whichever comes first, and always on Close. The Report that
-// completes a batch makes the write; an idle pool writes nothing.
-// Cooldowns, flags and order are written at once whatever this says.
-func WithCounterFlush(n int, interval time.Duration) Option {
-	return func(c *config) { c.flushEvery, c.flushInterval = n, interval }
-}
-
 // WithRelistInterval sets how often Acquire lists the vault again to find
 // accounts added or removed without the pool state changing (default 30s;
 // zero or negative: only at Open, on Refresh, and when another process's
 // pool state names an account this process has not seen).
 func WithRelistInterval(d time.Duration) Option { return func(c *config) { c.relist = d } }
-
-// WithWriteTimeout bounds the state writes of Report and Close, which
-// take no context (default 10s), the wait for the vault lock included. A
-// duration that is not positive keeps the default.
-func WithWriteTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.writeTimeout = d
-		}
-	}
-}
 
 // WithStateErrorHandler is called with a *StateError whenever the pool
 // state cannot be read (tampered, corrupt, newer) or written, or the vault

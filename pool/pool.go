@@ -161,7 +161,7 @@ func (p *Pool) Close() error {
 
 // Flush writes the changes Report and Acquire left for it (see
 // WithWriteBehind), with the counters, and the counters alone once they
-// are due (WithCounterFlush); the write is bounded by WithWriteTimeout.
+// are due (every 15 s); the write is bounded by 10 s.
 // It writes nothing when neither is pending: a Flush whose changes
 // another write carried waits for that write and returns.
 func (p *Pool) Flush(ctx context.Context) error {

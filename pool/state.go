@@ -184,7 +184,7 @@ func reorderOp(want []string) op {
 }
 
 // Stats are an account's counters. Requests, successes and the Last
-// fields are written in batches (see WithCounterFlush), so another
+// fields are written in batches (every 15 s), so another
 // process's most recent requests may not show yet.
 type Stats struct {
 	Requests        uint64 `json:"requests,omitempty"`         // outcomes reported

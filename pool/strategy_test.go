@@ -27,8 +27,10 @@ func coolAccounts(t *testing.T, m *memVault, clk *fakeClock, ids []records.ID, c
 		}
 		report(t, p, l, pool.Outcome{Kind: pool.RateLimited, Until: clk.Now().Add(time.Hour)})
 	}
-	if err := p.Reorder(ctx, ids); err != nil {
-		t.Fatal(err)
+	for i, id := range ids {
+		if err := p.Move(ctx, id, i); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
@@ -113,26 +115,20 @@ func indexOf(ids []records.ID, id records.ID) int {
 	return -1
 }
 
-func TestParseStrategy(t *testing.T) {
+func TestStrategyNames(t *testing.T) {
 	tests := []struct {
-		in      string
-		want    pool.Strategy
-		wantErr bool
+		s    pool.Strategy
+		want string
 	}{
-		{"fill-first", pool.FillFirst, false},
-		{"round-robin", pool.RoundRobin, false},
-		{"least-recently-used", pool.LeastRecentlyUsed, false},
-		{"lru", pool.LeastRecentlyUsed, false},
-		{"random", 0, true},
-		{"", 0, true},
+		{pool.FillFirst, "fill-first"},
+		{pool.RoundRobin, "round-robin"},
+		{pool.LeastRecentlyUsed, "least-recently-used"},
+		{pool.Strategy(7), "Strategy(7)"},
+		{pool.Strategy(-1), "Strategy(-1)"},
 	}
 	for _, tt := range tests {
-		got, err := pool.ParseStrategy(tt.in)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ParseStrategy(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-		if err == nil && tt.in != "lru" && got.String() != tt.in {
-			t.Errorf("%v.String() = %q, want %q", got, got.String(), tt.in)
+		if got := tt.s.String(); got != tt.want {
+			t.Errorf("Strategy(%d).String() = %q, want %q", int(tt.s), got, tt.want)
 		}
 	}
 }
