@@ -17,7 +17,6 @@ import (
 	"github.com/authvault/authvault/internal/vaulttest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
-	"github.com/authvault/authvault/transport"
 )
 
 // TestStoreAlternativesAgree runs the setup of every BenchmarkStore case
