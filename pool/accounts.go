@@ -86,7 +86,7 @@ type Cooldown struct {
 // availability, cooldowns and counters. It reads the pool state first if
 // another process changed it.
 func (p *Pool) Accounts(ctx context.Context) ([]Account, error) {
-	now := p.now()
+	now := p.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -103,7 +103,7 @@ func (p *Pool) Accounts(ctx context.Context) ([]Account, error) {
 
 // Account returns one account's snapshot, as Accounts does.
 func (p *Pool) Account(ctx context.Context, id records.ID) (Account, error) {
-	now := p.now()
+	now := p.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -163,7 +163,7 @@ func (p *Pool) lookup(id records.ID) (*account, error) {
 // the records (each record's Position) and the pool state, and every
 // process follows it.
 func (p *Pool) Move(ctx context.Context, id records.ID, to int) error {
-	now := p.now()
+	now := p.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -235,7 +235,7 @@ func (p *Pool) Disable(ctx context.Context, id records.ID, reason string) error 
 	if _, err := p.Account(ctx, id); err != nil {
 		return err
 	}
-	at := p.now().UTC()
+	at := p.Now().UTC()
 	if err := p.updateRecord(ctx, id.Label, func(r *records.Record) { r.Disabled = &records.Disabled{Reason: reason, At: at} }); err != nil {
 		return err
 	}
@@ -307,7 +307,7 @@ func (p *Pool) RecordRefresh(ctx context.Context, id records.ID, ok bool) error 
 
 // change applies fn to the account's state here and on disk.
 func (p *Pool) change(ctx context.Context, id records.ID, fn func(st *acctState)) error {
-	now := p.now()
+	now := p.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

@@ -76,8 +76,13 @@
 // did: a cooldown reported in any process is honoured by the next Acquire
 // in every other. Cooldowns, flags and order are written at once (with
 // WithWriteBehind, by the next Flush: the transport flushes before
-// RoundTrip returns); request counters at least every 15 s and
-// on Close.
+// RoundTrip returns, one write for all a request changed); request
+// counters at least every 15 s, and on Close.
+//
+// A token is refreshed through its lease: Lease.Refresh holds the
+// record's lock, shared by every process, reads the record as last
+// committed and stores what the refresh returns, so a refresh token is
+// used once however many processes found the token expired.
 //
 // Two kinds of data are kept apart. The operator's decisions, the order
 // and disabled accounts (with reason and time), are written into the

@@ -123,7 +123,7 @@ func (p *Pool) Acquire(ctx context.Context, hint Hint) (*Lease, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	now := p.now()
+	now := p.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -307,7 +307,7 @@ func (p *Pool) Report(l *Lease, o Outcome) error {
 	if l == nil || l.pool != p {
 		return ErrForeignLease
 	}
-	now := p.now()
+	now := p.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

@@ -120,7 +120,7 @@ func Open(ctx context.Context, store Store, key Key, opts ...Option) (*Pool, err
 		sessions: map[string]binding{},
 		sweepAt:  defaultAffinitySweepSize,
 	}
-	now := p.now()
+	now := p.Now()
 	p.lastFlush = now
 	p.mu.Lock()
 	if err := p.reload(ctx, now); err != nil {
@@ -166,7 +166,7 @@ func (p *Pool) Close() error {
 // another write carried waits for that write and returns.
 func (p *Pool) Flush(ctx context.Context) error {
 	p.mu.Lock()
-	due := len(p.pending) > 0 || p.flushDue(p.now())
+	due := len(p.pending) > 0 || p.flushDue(p.Now())
 	p.mu.Unlock()
 	if !due {
 		return nil
@@ -190,7 +190,7 @@ func (p *Pool) Health() error {
 // Refresh lists the vault and reads the pool state again now, instead of
 // waiting for Acquire to notice (see WithRelistInterval).
 func (p *Pool) Refresh(ctx context.Context) error {
-	now := p.now()
+	now := p.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -213,8 +213,6 @@ func (p *Pool) Refresh(ctx context.Context) error {
 // Now returns the time on the pool's clock (WithClock), which every
 // cooldown is measured by: a transport on the pool reads the time here.
 func (p *Pool) Now() time.Time { return p.cfg.now().Round(0) }
-
-func (p *Pool) now() time.Time { return p.Now() }
 
 // unlock releases mu and then tells the handler about the state errors
 // noted while it was held, so the handler may call the pool.
@@ -539,7 +537,7 @@ func (p *Pool) persist(ctx context.Context, all bool) error {
 	p.persistMu.Lock()
 	p.mu.Lock()
 	n := len(p.pending)
-	if n == 0 && !all && !p.flushDue(p.now()) {
+	if n == 0 && !all && !p.flushDue(p.Now()) {
 		p.mu.Unlock()
 		p.persistMu.Unlock()
 		return nil
@@ -565,7 +563,7 @@ func (p *Pool) persist(ctx context.Context, all bool) error {
 
 	var merged *state
 	var readErr error
-	start := p.now()
+	start := p.Now()
 	stamp, err := p.store.UpdateState(ctx, p.name, func(old []byte) ([]byte, error) {
 		s := cleanState(labels, start)
 		switch {
@@ -592,7 +590,7 @@ func (p *Pool) persist(ctx context.Context, all bool) error {
 		return s.encode()
 	})
 
-	now := p.now()
+	now := p.Now()
 	p.mu.Lock()
 	p.writing = false
 	if err != nil {
