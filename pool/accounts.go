@@ -288,12 +288,10 @@ func (p *Pool) RecordRefresh(ctx context.Context, id records.ID, ok bool) error 
 	}
 	if !ok {
 		a.pend.RefreshFailures++
-		p.markDirty(a)
 		p.unlock()
 		return nil
 	}
 	a.pend.Refreshes++
-	p.markDirty(a)
 	write := a.st.NeedsReauth
 	if write {
 		p.apply(accountOp(a.label, func(st *acctState) { st.NeedsReauth, st.ReauthReason = false, "" }))

@@ -153,15 +153,8 @@ func (p *Pool) Acquire(ctx context.Context, hint Hint) (*Lease, error) {
 
 // available reports whether a can serve a request for model now.
 func (p *Pool) available(a *account, model string, now time.Time) bool {
-	if !a.eligible(now) {
-		return false
-	}
-	if p.cfg.scope == ScopeModel && model != "" {
-		if cd := a.st.Cooldowns[model]; cd != nil && cd.Until.After(now) {
-			return false
-		}
-	}
-	return true
+	av, _ := p.availability(a, model, now)
+	return av == Ready
 }
 
 // choose returns the account for the next request, and whether it is the
@@ -223,7 +216,6 @@ func (p *Pool) lease(a *account, hint Hint, bound bool, now time.Time) *Lease {
 	a.useSeq = p.useSeq
 	if now.After(a.pend.LastUsed) {
 		a.pend.LastUsed = now
-		p.markDirty(a)
 	}
 	if !bound {
 		// A session's own account does not move the rotation on.
@@ -319,7 +311,6 @@ func (p *Pool) Report(l *Lease, o Outcome) error {
 		return nil
 	}
 	a.pend.count(o, now)
-	p.markDirty(a)
 	p.unflushed++
 	scope := ""
 	if p.cfg.scope == ScopeModel {

@@ -48,8 +48,7 @@ type Pool struct {
 	sessions map[string]binding
 	sweepAt  int
 
-	dirty     []*account // accounts with unwritten counters
-	unflushed int        // outcomes reported since the last write
+	unflushed int // outcomes reported since the last write
 	lastFlush time.Time
 	retryAt   time.Time
 
@@ -68,17 +67,8 @@ type account struct {
 	st    *acctState
 	gone  bool
 
-	pend   Stats // counters not written yet
-	dirty  bool
+	pend   Stats  // counters not written yet
 	useSeq uint64 // this process's order of uses, for LeastRecentlyUsed
-}
-
-func (a *account) eligible(now time.Time) bool {
-	if a.st.Disabled || a.st.NeedsReauth || a.st.UnreadableUntil.After(now) {
-		return false
-	}
-	cd := a.st.Cooldowns[""]
-	return cd == nil || !cd.Until.After(now)
 }
 
 // settings are the operator's decisions about an account as its record
@@ -503,13 +493,6 @@ func (p *Pool) rebuild(now time.Time) {
 	if p.rr >= len(p.accounts) {
 		p.rr = -1
 	}
-	dirty := p.dirty[:0]
-	for _, a := range p.dirty {
-		if !a.gone {
-			dirty = append(dirty, a)
-		}
-	}
-	p.dirty = dirty
 }
 
 // lastUse is when a was last handed out, by any process as far as this
@@ -519,13 +502,6 @@ func (a *account) lastUse() time.Time {
 		return a.pend.LastUsed
 	}
 	return a.st.Stats.LastUsed
-}
-
-func (p *Pool) markDirty(a *account) {
-	if !a.dirty {
-		a.dirty = true
-		p.dirty = append(p.dirty, a)
-	}
 }
 
 // persist writes the pending ops and counters under the vault lock,
@@ -543,10 +519,10 @@ func (p *Pool) persist(ctx context.Context, all bool) error {
 		return nil
 	}
 	ops := p.pending[:n:n]
-	accts := make([]*account, 0, len(p.dirty))
-	deltas := make([]Stats, 0, len(p.dirty))
-	for _, a := range p.dirty {
-		if !a.gone && !a.pend.isZero() {
+	var accts []*account // those with unwritten counters
+	var deltas []Stats
+	for _, a := range p.accounts {
+		if !a.pend.isZero() {
 			accts = append(accts, a)
 			deltas = append(deltas, a.pend)
 		}
@@ -616,15 +592,6 @@ func (p *Pool) persist(ctx context.Context, all bool) error {
 	for i, a := range accts {
 		a.pend.sub(deltas[i])
 	}
-	dirty := p.dirty[:0]
-	for _, a := range p.dirty {
-		if a.gone || a.pend.isZero() {
-			a.dirty = false
-			continue
-		}
-		dirty = append(dirty, a)
-	}
-	p.dirty = dirty
 	p.unflushed -= unflushed
 	p.lastFlush = now
 	p.adopt(merged, stamp, now)
