@@ -232,27 +232,31 @@ func (p *Pool) Disable(ctx context.Context, id records.ID, reason string) error 
 	if reason == "" {
 		reason = defaultDisabledReason
 	}
-	if _, err := p.Account(ctx, id); err != nil {
-		return err
-	}
-	at := p.Now().UTC()
-	if err := p.updateRecord(ctx, id.Label, func(r *records.Record) { r.Disabled = &records.Disabled{Reason: reason, At: at} }); err != nil {
-		return err
-	}
-	return p.change(ctx, id, func(st *acctState) { st.Disabled, st.DisabledReason = true, reason })
+	return p.setDisabled(ctx, id, &records.Disabled{Reason: reason, At: p.Now().UTC()})
 }
 
 // Enable puts a disabled account back in service, whether an operator or
 // a Fatal outcome disabled it. Its cooldowns and NeedsReauth flag are
 // left as they are.
 func (p *Pool) Enable(ctx context.Context, id records.ID) error {
+	return p.setDisabled(ctx, id, nil)
+}
+
+// setDisabled writes the operator's decision d (nil: enabled) into the
+// account's record, then into the pool state.
+func (p *Pool) setDisabled(ctx context.Context, id records.ID, d *records.Disabled) error {
 	if _, err := p.Account(ctx, id); err != nil {
 		return err
 	}
-	if err := p.updateRecord(ctx, id.Label, func(r *records.Record) { r.Disabled = nil }); err != nil {
+	if err := p.updateRecord(ctx, id.Label, func(r *records.Record) { r.Disabled = d }); err != nil {
 		return err
 	}
-	return p.change(ctx, id, func(st *acctState) { st.Disabled, st.DisabledReason = false, "" })
+	return p.change(ctx, id, func(st *acctState) {
+		st.Disabled, st.DisabledReason = d != nil, ""
+		if d != nil {
+			st.DisabledReason = d.Reason
+		}
+	})
 }
 
 // Reset ends the account's cooldowns and resets its backoff, as a success
