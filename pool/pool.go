@@ -25,7 +25,8 @@ type Pool struct {
 	name  string
 	cfg   config
 
-	persistMu sync.Mutex // serializes state writes; taken before mu
+	persistMu     sync.Mutex     // serializes state writes; taken before mu
+	countersWrite sync.WaitGroup // a write of the counters alone (Flush)
 
 	mu      sync.Mutex
 	closed  bool
@@ -55,7 +56,9 @@ type Pool struct {
 	readErr  error // sticky: the last state blob that could not be read
 	badBlob  bool  // the blob on disk is the one readErr reports
 	writeErr error // the last write, if it failed
-	notes    []error
+	// countersWriting: Flush started a write of the counters alone.
+	countersWriting bool
+	notes           []error
 }
 
 // account is the in-memory side of one account: its position, its
@@ -144,21 +147,37 @@ func (p *Pool) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
+	p.countersWrite.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.writeTimeout)
 	defer cancel()
 	return p.persist(ctx, true)
 }
 
 // Flush writes the changes Report and Acquire left for it (see
-// WithWriteBehind), with the counters, and the counters alone once they
-// are due (every 15 s); the write is bounded by 10 s.
-// It writes nothing when neither is pending: a Flush whose changes
-// another write carried waits for that write and returns.
+// WithWriteBehind), with the counters, bounded by 10 s. A Flush whose
+// changes another write carried waits for that write and returns. When
+// only the counters are due (every 15 s), Flush starts their write and
+// returns without waiting for it: they are written behind, and Close
+// waits for that write. Otherwise it writes nothing.
 func (p *Pool) Flush(ctx context.Context) error {
 	p.mu.Lock()
-	due := len(p.pending) > 0 || p.flushDue(p.Now())
+	changes := len(p.pending) > 0
+	counters := !changes && !p.closed && !p.countersWriting && p.flushDue(p.Now())
+	p.countersWriting = p.countersWriting || counters
 	p.mu.Unlock()
-	if !due {
+	if counters {
+		p.countersWrite.Add(1)
+		go func() {
+			defer p.countersWrite.Done()
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.writeTimeout)
+			defer cancel()
+			_ = p.persist(ctx, false) // a failure is reported through Health
+			p.mu.Lock()
+			p.countersWriting = false
+			p.mu.Unlock()
+		}()
+	}
+	if !changes {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.writeTimeout)

@@ -676,3 +676,67 @@ func TestUnreadableClass(t *testing.T) {
 		}
 	}
 }
+
+// With WithWriteBehind, Report leaves the write to Flush: one write for
+// every change queued since the last, none when nothing changed, and the
+// counters alone written behind once due, which Close waits for.
+func TestWriteBehindFlush(t *testing.T) {
+	ctx := context.Background()
+	m, clk := newMemVault(), newClock()
+	ids := accts(3)
+	m.put(ids...)
+	p := open(t, m, clk, pool.WithWriteBehind())
+	other := open(t, m, clk)
+	writes := func() int { _, w := m.counts(); return w }
+	start := writes()
+
+	report(t, p, acquire(t, p, pool.Hint{}), rateLimited())
+	report(t, p, acquire(t, p, pool.Hint{}), rateLimited())
+	report(t, p, acquire(t, p, pool.Hint{}), success())
+	if got := writes() - start; got != 0 {
+		t.Fatalf("Report wrote %d times, want none before Flush", got)
+	}
+	if a, _ := other.Account(ctx, ids[0]); a.Availability != pool.Ready {
+		t.Fatalf("another pool sees %v before Flush", a.Availability)
+	}
+	for range 2 {
+		if err := p.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := writes() - start; got != 1 {
+		t.Fatalf("two Flushes wrote %d times, want 1", got)
+	}
+	for _, id := range ids[:2] {
+		if a, _ := other.Account(ctx, id); a.Availability != pool.Cooling {
+			t.Errorf("another pool sees %s %v after Flush, want cooling", id.Label, a.Availability)
+		}
+	}
+
+	report(t, p, acquire(t, p, pool.Hint{}), success())
+	if err := p.Flush(ctx); err != nil || writes()-start != 1 {
+		t.Fatalf("Flush with only counters not due: %v, %d writes, want 1", err, writes()-start)
+	}
+	clk.Advance(time.Minute)
+	report(t, p, acquire(t, p, pool.Hint{}), success())
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := writes() - start; got != 2 {
+		t.Fatalf("%d writes after the counters came due and Close, want 2", got)
+	}
+	accounts, err := other.Accounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := uint64(0)
+	for _, a := range accounts {
+		total += a.Stats.Requests
+	}
+	if total != 5 {
+		t.Errorf("another pool reads %d requests, want 5", total)
+	}
+}

@@ -64,4 +64,27 @@ func TestOneStateWritePerRotation(t *testing.T) {
 			t.Errorf("%s: %d state writes for %d requests, want %d each", tc.name, got, n, tc.want)
 		}
 	}
+	// Once the counters are due, the next request starts their write
+	// and does not wait for it; Close waits, and has nothing left.
+	cs.writes.Store(0)
+	e.clock.Advance(time.Minute)
+	req, _ := http.NewRequest("POST", e.up.URL+"/v1/chat/completions", strings.NewReader(`{}`))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := cs.writes.Load(); got != 1 {
+		t.Errorf("counters due: %d state writes, want 1", got)
+	}
+	acct, err := e.pool.Account(context.Background(), e.ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acct.Stats.Requests != 41 {
+		t.Errorf("another pool reads %d requests of the second account, want 41", acct.Stats.Requests)
+	}
 }
