@@ -157,7 +157,7 @@ func WithStateErrorHandler(fn func(error)) Option { return func(c *config) { c.o
 // process at once, and in the shared state once the caller flushes. The
 // transport flushes before RoundTrip returns, so one request that met
 // several rate limits writes them once, a request that changed no
-// account's availability writes nothing (but the counters when they are
-// due), and a process that exits right after a 429 loses no cooldown.
-// authvault.Open uses it.
+// account's availability writes nothing (the counters, once due, are
+// written behind it), and a process that exits right after a 429 loses
+// no cooldown. authvault.Open uses it.
 func WithWriteBehind() Option { return func(c *config) { c.writeBehind = true } }
