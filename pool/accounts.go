@@ -103,20 +103,16 @@ func (p *Pool) Accounts(ctx context.Context) ([]Account, error) {
 
 // Account returns one account's snapshot, as Accounts does.
 func (p *Pool) Account(ctx context.Context, id records.ID) (Account, error) {
-	now := p.Now()
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return Account{}, ErrClosed
+	accts, err := p.Accounts(ctx)
+	if err != nil {
+		return Account{}, err
 	}
-	p.sync(ctx, now)
-	a, err := p.lookup(id)
-	var acc Account
-	if err == nil {
-		acc = p.snapshot(a, now)
+	for _, a := range accts {
+		if a.ID == id {
+			return a, nil
+		}
 	}
-	p.unlock()
-	return acc, err
+	return Account{}, fmt.Errorf("pool %s: %w: %s", p.key, ErrUnknownAccount, id)
 }
 
 func (p *Pool) snapshot(a *account, now time.Time) Account {
