@@ -166,10 +166,11 @@ func (p *Pool) Flush(ctx context.Context) error {
 	p.countersWriting = p.countersWriting || counters
 	p.mu.Unlock()
 	if counters {
+		detached := context.WithoutCancel(ctx)
 		p.countersWrite.Add(1)
 		go func() {
 			defer p.countersWrite.Done()
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.writeTimeout)
+			ctx, cancel := context.WithTimeout(detached, p.cfg.writeTimeout)
 			defer cancel()
 			_ = p.persist(ctx, false) // a failure is reported through Health
 			p.mu.Lock()
