@@ -14,8 +14,8 @@ import (
 // Hint tells Acquire about the request an account is wanted for.
 type Hint struct {
 	// Session keeps a conversation on one account while that account is
-	// ready (for an hour after its last use): the provider's prompt cache for it
-	// stays warm. Empty: no affinity.
+	// ready, for an hour after its last use: the provider's prompt cache
+	// for it stays warm. Empty: no affinity.
 	Session string
 	// Model is the model the request is for. With ScopeModel, accounts
 	// cooling down for this model are skipped.
