@@ -1,12 +1,10 @@
 package anthropic
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
 )
 
 // ProviderID is the provider id the adapter registers under.
@@ -28,66 +26,33 @@ const (
 	OAuthBeta = "oauth-2025-04-20"
 )
 
-// Errors returned by Authorize and Refresh.
-var (
-	// ErrUnsupportedKind: the record's credential kind cannot be used with
-	// this provider.
-	ErrUnsupportedKind = errors.New("anthropic: unsupported credential kind")
-	// ErrNoCredential: the record holds an empty key or token.
-	ErrNoCredential = errors.New("anthropic: record holds no credential")
-	// ErrNoRefreshToken: an OAuth record without a refresh token.
-	ErrNoRefreshToken = oauthflow.ErrNoRefreshToken
-)
-
-// Adapter implements adapters.Adapter for Anthropic. It is immutable and
+// adapter implements adapters.Adapter for Anthropic. It is immutable and
 // safe for concurrent use.
-type Adapter struct {
+type adapter struct {
 	tokenURL   string
-	clientID   string
+	clientID   string // for records that carry none
 	apiVersion string
 	now        func() time.Time
 }
 
-var _ adapters.Adapter = (*Adapter)(nil)
+// New returns the Anthropic adapter, the one the package registers:
+// DefaultTokenURL for records that name no token endpoint, APIVersion,
+// and no client id of its own (a record names the client its tokens were
+// issued to).
+func New() adapters.Adapter { return newAdapter() }
 
-// Option configures New.
-type Option func(*Adapter)
-
-// WithTokenURL sets the token endpoint for records that name none
-// (rec.OAuth.TokenURL wins).
-func WithTokenURL(u string) Option { return func(a *Adapter) { a.tokenURL = u } }
-
-// WithClientID sets the OAuth client id used to refresh records that
-// carry none (imported from a file that does not record it). A record's
-// own ClientID always wins: tokens are bound to the client they were
-// issued to.
-func WithClientID(id string) Option { return func(a *Adapter) { a.clientID = id } }
-
-// WithAPIVersion sets the anthropic-version sent when the caller set none.
-func WithAPIVersion(v string) Option { return func(a *Adapter) { a.apiVersion = v } }
-
-// WithClock sets the clock Refresh computes expiry times with.
-func WithClock(now func() time.Time) Option { return func(a *Adapter) { a.now = now } }
-
-// New returns an adapter with the documented defaults: DefaultTokenURL,
-// APIVersion, and no client id of its own.
-func New(opts ...Option) *Adapter {
-	a := &Adapter{tokenURL: DefaultTokenURL, apiVersion: APIVersion, now: time.Now}
-	for _, o := range opts {
-		o(a)
-	}
-	return a
+func newAdapter() *adapter {
+	return &adapter{tokenURL: DefaultTokenURL, apiVersion: APIVersion, now: time.Now}
 }
 
 func init() { adapters.Register(New()) }
 
 // Provider returns "anthropic".
-func (a *Adapter) Provider() string { return ProviderID }
+func (a *adapter) Provider() string { return ProviderID }
 
-// Format implements fmt.Formatter: an Adapter prints as its provider id,
-// never its configuration (which may hold a client secret), whatever the
-// verb.
-func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+// Format implements fmt.Formatter: an adapter prints as its provider id,
+// never its configuration, whatever the verb.
+func (a *adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 
 // String returns the adapter's name (text/template prints with it).
-func (a *Adapter) String() string { return "anthropic.Adapter{" + a.Provider() + "}" }
+func (a *adapter) String() string { return "anthropic.Adapter{" + a.Provider() + "}" }

@@ -1,12 +1,13 @@
 package anthropic
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
-	"github.com/authvault/authvault/adapters/internal/credential"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -16,29 +17,28 @@ import (
 // anthropic-version only when the caller did not. A request addressed to
 // DefaultBaseURL is re-pointed at the account's own base URL
 // (Meta["base_url"]) when it has one.
-func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
-	secret, apiKey, err := credential.Of(rec, ErrNoCredential, ErrUnsupportedKind)
+func (a *adapter) Authorize(req *http.Request, rec *records.Record) error {
+	apiKey, err := provider.SetCredential(req.Header, rec, "x-api-key")
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", ProviderID, err)
 	}
-	credential.Send(req.Header, "x-api-key", secret, apiKey)
 	if !apiKey {
 		appendBeta(req.Header, OAuthBeta)
 	}
 	if req.Header.Get("anthropic-version") == "" {
 		req.Header.Set("anthropic-version", a.apiVersion)
 	}
-	return bearer.RebaseAccount(req, rec, defaultBase)
+	return provider.RebaseAccount(req, rec, defaultBase)
 }
 
 // defaultBase is DefaultBaseURL, which requests are re-pointed from.
-var defaultBase = bearer.MustParseBaseURL(DefaultBaseURL)
+var defaultBase, _ = url.Parse(DefaultBaseURL)
 
 var defaultOrigins = []adapters.Origin{adapters.OriginOf(defaultBase)}
 
 // Origins returns https://api.anthropic.com and the origin of the
 // account's own base URL (Meta["base_url"]) when it has one.
-func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+func (a *adapter) Origins(rec *records.Record) []adapters.Origin {
 	return adapters.AccountOrigins(rec, defaultOrigins)
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -32,13 +33,13 @@ func TestAuthorize(t *testing.T) {
 	}{
 		{
 			name: "api key",
-			rec:  NewAPIKeyRecord("work", testKey),
+			rec:  provider.APIKeyRecord(ProviderID, "work", testKey),
 			in:   http.Header{"Content-Type": {"application/json"}},
 			want: http.Header{"Content-Type": {"application/json"}, "X-Api-Key": {testKey}, "Anthropic-Version": {APIVersion}},
 		},
 		{
 			name: "api key keeps caller's version, drops a stale bearer",
-			rec:  NewAPIKeyRecord("work", testKey),
+			rec:  provider.APIKeyRecord(ProviderID, "work", testKey),
 			in:   http.Header{"Anthropic-Version": {"2099-01-01"}, "Authorization": {"Bearer old"}, "X-Api-Key": {"placeholder"}},
 			want: http.Header{"Anthropic-Version": {"2099-01-01"}, "X-Api-Key": {testKey}},
 		},
@@ -80,7 +81,7 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestAuthorizeRefuses(t *testing.T) {
-	adaptertest.AuthorizeRefuses(t, New().Authorize, ErrNoCredential, ErrUnsupportedKind)
+	adaptertest.AuthorizeRefuses(t, New().Authorize, provider.ErrNoCredential, provider.ErrUnsupportedKind)
 }
 
 func TestRegistered(t *testing.T) {
@@ -102,7 +103,7 @@ func TestPresets(t *testing.T) {
 }
 
 func TestNewAPIKeyRecord(t *testing.T) {
-	r := NewAPIKeyRecord("work", testKey)
+	r := provider.APIKeyRecord(ProviderID, "work", testKey)
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestNewAPIKeyRecord(t *testing.T) {
 
 func TestWithAPIVersion(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, DefaultBaseURL+"/v1/messages", nil)
-	if err := New(WithAPIVersion("2099-12-31")).Authorize(req, NewAPIKeyRecord("k", testKey)); err != nil {
+	if err := with(func(a *adapter) { a.apiVersion = "2099-12-31" }).Authorize(req, provider.APIKeyRecord(ProviderID, "k", testKey)); err != nil {
 		t.Fatal(err)
 	}
 	if got := req.Header.Get("anthropic-version"); got != "2099-12-31" {

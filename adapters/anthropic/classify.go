@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/internal/hint"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 )
 
@@ -26,7 +26,7 @@ type apiError struct {
 }
 
 // The per-limit headers of the API (values RFC 3339).
-var limits = []hint.Limit{
+var limits = []provider.Limit{
 	{Remaining: "anthropic-ratelimit-requests-remaining", Reset: "anthropic-ratelimit-requests-reset"},
 	{Remaining: "anthropic-ratelimit-tokens-remaining", Reset: "anthropic-ratelimit-tokens-reset"},
 	{Remaining: "anthropic-ratelimit-input-tokens-remaining", Reset: "anthropic-ratelimit-input-tokens-reset"},
@@ -59,19 +59,19 @@ const unifiedPrefix = "Anthropic-Ratelimit-Unified-" // canonical form
 // A malformed hint is ignored (zero Until: the pool backs off); hints are
 // capped at pool.MaxRetryAfter. At most adapters.MaxErrorBody bytes of an
 // error body are read, and the body is restored for the caller.
-func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return adapters.ScrubOutcome(resp, a.classify(resp, now))
 }
 
 // classify is Classify before ScrubOutcome.
-func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	o, body, isError := hint.ErrorResponse(resp)
+func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
+	o, body, isError := provider.ErrorResponse(resp)
 	if !isError {
 		return o
 	}
 	var e apiError
 	_ = json.Unmarshal(body, &e)
-	etype := hint.Code(e.Error.Type)
+	etype := provider.Code(e.Error.Type)
 	msg := strings.ToLower(e.Error.Message)
 	h := resp.Header
 	status := resp.StatusCode
@@ -84,21 +84,21 @@ func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 		if t, ok := regainDate(e.Error.Message, now); ok {
 			o.Until = t
 		} else {
-			o.Until = hint.Cap(now, firstOfNextMonth(now))
+			o.Until = provider.Cap(now, firstOfNextMonth(now))
 		}
 	case status == 429:
 		if until, reason, ok := unifiedRejected(h, now); ok {
 			o.Kind, o.Reason, o.Until = pool.QuotaExhausted, reason, until
 			if o.Until.IsZero() {
-				o.Until, _ = hint.RetryAfter(h, now)
+				o.Until, _ = provider.RetryAfter(h, now)
 			}
 			break
 		}
 		o.Kind, o.Reason = pool.RateLimited, cmp.Or(etype, "rate_limit_error")
-		if t, ok := hint.RetryAfter(h, now); ok {
+		if t, ok := provider.RetryAfter(h, now); ok {
 			o.Until = t
 		} else {
-			o.Until = hint.Resets(h, limits, hint.RFC3339, now)
+			o.Until = provider.Resets(h, limits, provider.RFC3339, now)
 		}
 	case (status == 400 || status == 403) && strings.Contains(msg, "only authorized for use with"):
 		o.Kind, o.Reason = pool.Fatal, restrictedReason(e.Error.Message)
@@ -128,7 +128,7 @@ func unifiedRejected(h http.Header, now time.Time) (time.Time, string, bool) {
 	rejected := false
 	if strings.EqualFold(strings.TrimSpace(h.Get("anthropic-ratelimit-unified-status")), "rejected") {
 		rejected = true
-		if t, ok := hint.Timestamp(h.Get("anthropic-ratelimit-unified-reset"), now); ok {
+		if t, ok := provider.Timestamp(h.Get("anthropic-ratelimit-unified-reset"), now); ok {
 			resets = append(resets, t)
 		}
 	}
@@ -147,10 +147,10 @@ func unifiedRejected(h http.Header, now time.Time) (time.Time, string, bool) {
 			continue
 		}
 		rejected = true
-		if hint.Code(window) != "" {
+		if provider.Code(window) != "" {
 			names = append(names, window)
 		}
-		if t, ok := hint.Timestamp(h.Get(unifiedPrefix+window+"-reset"), now); ok {
+		if t, ok := provider.Timestamp(h.Get(unifiedPrefix+window+"-reset"), now); ok {
 			resets = append(resets, t)
 		}
 	}
@@ -161,7 +161,7 @@ func unifiedRejected(h http.Header, now time.Time) (time.Time, string, bool) {
 	if len(names) == 1 {
 		reason = "subscription_" + names[0] + "_limit"
 	}
-	return hint.Latest(resets...), reason, true
+	return provider.Latest(resets...), reason, true
 }
 
 var regainRE = regexp.MustCompile(`regain access on (\d{4}-\d{2}-\d{2}) at (\d{2}:\d{2}) UTC`)
@@ -176,7 +176,7 @@ func regainDate(msg string, now time.Time) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	return hint.Cap(now, t), true
+	return provider.Cap(now, t), true
 }
 
 func firstOfNextMonth(now time.Time) time.Time {

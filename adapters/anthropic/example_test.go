@@ -7,10 +7,11 @@ import (
 	"os"
 
 	"github.com/authvault/authvault/adapters/anthropic"
+	"github.com/authvault/authvault/adapters/provider"
 )
 
-func ExampleAdapter_Authorize() {
-	rec := anthropic.NewAPIKeyRecord("work", "sk-ant-api03-example")
+func ExampleNew() {
+	rec := provider.APIKeyRecord(anthropic.ProviderID, "work", "sk-ant-api03-example")
 	req, _ := http.NewRequest(http.MethodPost, anthropic.DefaultBaseURL+"/v1/messages", nil)
 	if err := anthropic.New().Authorize(req, rec); err != nil {
 		fmt.Println(err)
@@ -25,7 +26,7 @@ func ExampleLogin() {
 	// using it implies.
 	rec, err := anthropic.Login(context.Background(), anthropic.LoginConfig{
 		ClientID:     anthropic.PresetClaudeCode.ID,
-		RedirectMode: anthropic.RedirectPaste,
+		RedirectMode: provider.RedirectPaste,
 		Prompt:       os.Stdin,
 		Out:          os.Stderr,
 	})

@@ -25,3 +25,10 @@ func (r rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.URL.Scheme, c.URL.Host, c.Host, c.URL.Path = u.Scheme, u.Host, u.Host, oauthtest.TokenPath
 	return r.base.RoundTrip(c)
 }
+
+// with returns the adapter New returns, changed by set.
+func with(set func(a *adapter)) *adapter {
+	a := newAdapter()
+	set(a)
+	return a
+}

@@ -11,39 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
-)
-
-// Login errors, shared with the other adapters' logins.
-var (
-	// ErrClientIDRequired: LoginConfig.ClientID is empty.
-	ErrClientIDRequired = oauthflow.ErrClientIDRequired
-	// ErrStateMismatch: the redirect or pasted code belongs to another
-	// authorization request, or carries no state.
-	ErrStateMismatch = oauthflow.ErrStateMismatch
-	// ErrMissingCode: the redirect or paste carried no code.
-	ErrMissingCode = oauthflow.ErrMissingCode
-)
-
-// AuthorizationError is the authorization server's refusal
-// (error=access_denied…) delivered through the redirect.
-type AuthorizationError = oauthflow.AuthorizationError
-
-// TokenError is the token endpoint's refusal of the code exchange.
-type TokenError = oauthflow.TokenError
-
-// RedirectMode is how the authorization code comes back to Login.
-type RedirectMode int
-
-const (
-	// RedirectLoopback: a listener on 127.0.0.1 receives the browser's
-	// redirect (http://localhost:PORT/callback).
-	RedirectLoopback RedirectMode = iota
-	// RedirectPaste: Anthropic's code page shows "code#state" and the
-	// user pastes it into LoginConfig.Prompt. For machines without a
-	// browser.
-	RedirectPaste
 )
 
 // LoginConfig configures Login. ClientID is required; everything else
@@ -59,8 +28,11 @@ type LoginConfig struct {
 	TokenURL string
 	// Scope is the space-separated scope; "" means DefaultScope.
 	Scope string
-	// RedirectMode picks the loopback listener or the paste form.
-	RedirectMode RedirectMode
+	// RedirectMode picks the loopback listener (a listener on 127.0.0.1
+	// receives the browser's redirect to http://localhost:PORT/callback)
+	// or the paste form (Anthropic's code page shows "code#state" and the
+	// user pastes it into Prompt; for machines without a browser).
+	RedirectMode provider.Redirect
 	// LoopbackPort is the listener's port; 0 picks a free one.
 	LoopbackPort int
 	// PasteRedirectURI is the code page for RedirectPaste; "" means
@@ -88,7 +60,7 @@ type LoginConfig struct {
 // The caller stores it; Login keeps nothing.
 func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if cfg.ClientID == "" {
-		return nil, ErrClientIDRequired
+		return nil, provider.ErrClientIDRequired
 	}
 	tokenURL := cmp.Or(cfg.TokenURL, DefaultTokenURL)
 	scope := cmp.Or(cfg.Scope, DefaultScope)
@@ -96,26 +68,26 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if now == nil {
 		now = time.Now
 	}
-	flow := &oauthflow.CodeFlow{
-		Mode:               oauthflow.Mode(cfg.RedirectMode), // the same values; Run refuses others
-		Loopback:           oauthflow.LoopbackConfig{Port: cfg.LoopbackPort, Path: "/callback", RedirectHost: "localhost"},
+	flow := &provider.CodeFlow{
+		Mode:               cfg.RedirectMode,
+		LoopbackPort:       cfg.LoopbackPort,
+		LoopbackPath:       "/callback",
+		LoopbackHost:       "localhost",
 		PasteRedirectURI:   cmp.Or(cfg.PasteRedirectURI, DefaultPasteRedirectURI),
 		PasteRequiresState: true,
+		AuthURL:            cmp.Or(cfg.AuthURL, DefaultAuthURL),
+		ClientID:           cfg.ClientID,
+		Scope:              scope,
+		AuthParams:         url.Values{"code": {"true"}},
 		Open:               cfg.Open,
 		In:                 cfg.Prompt,
 		Out:                cfg.Out,
-		AuthorizeURL: oauthflow.AuthRequest{
-			Endpoint: cmp.Or(cfg.AuthURL, DefaultAuthURL),
-			ClientID: cfg.ClientID,
-			Scope:    scope,
-			Extra:    url.Values{"code": {"true"}},
-		}.URL,
 	}
 	g, err := flow.Run(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("anthropic: login: %w", err)
 	}
-	tok, err := oauthflow.PostToken(ctx, cfg.HTTPClient, oauthflow.Request{
+	tok, err := provider.PostToken(ctx, cfg.HTTPClient, provider.Request{
 		URL: tokenURL,
 		Params: url.Values{
 			"grant_type":    {"authorization_code"},
@@ -150,10 +122,10 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	}
 	_ = json.Unmarshal(tok.Extra["account"], &account)
 	_ = json.Unmarshal(tok.Extra["organization"], &org)
-	rec.OAuth.AccountID = oauthflow.MetaValue(account.UUID)
+	rec.OAuth.AccountID = provider.MetaValue(account.UUID)
 	meta := map[string]string{}
 	for k, v := range map[string]string{"email": account.Email, "organization_id": org.UUID, "organization_name": org.Name} {
-		if v = oauthflow.MetaValue(v); v != "" {
+		if v = provider.MetaValue(v); v != "" {
 			meta[k] = v
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -84,7 +84,7 @@ func TestLoginPaste(t *testing.T) {
 	page := make(chan string, 1)
 	rec, err := Login(context.Background(), LoginConfig{
 		ClientID: "test-client", AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(),
-		RedirectMode: RedirectPaste, PasteRedirectURI: srv.CodePageURL(),
+		RedirectMode: provider.RedirectPaste, PasteRedirectURI: srv.CodePageURL(),
 		Open: oauthtest.Browser(t, page), Prompt: oauthtest.PageReader(page), HTTPClient: srv.Client(),
 		Now: func() time.Time { return now },
 	})
@@ -119,7 +119,7 @@ func TestLoginDefaultsStayOut(t *testing.T) {
 }
 
 func TestLoginErrors(t *testing.T) {
-	if _, err := Login(context.Background(), LoginConfig{}); !errors.Is(err, ErrClientIDRequired) {
+	if _, err := Login(context.Background(), LoginConfig{}); !errors.Is(err, provider.ErrClientIDRequired) {
 		t.Errorf("no client id: %v", err)
 	}
 	if _, err := Login(context.Background(), LoginConfig{ClientID: "c", RedirectMode: 7}); err == nil {
@@ -129,7 +129,7 @@ func TestLoginErrors(t *testing.T) {
 	srv := loginServer(t)
 	srv.Deny = true
 	_, err := Login(context.Background(), LoginConfig{ClientID: "c", AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(), Open: oauthtest.Browser(t, nil)})
-	var ae *AuthorizationError
+	var ae *provider.AuthorizationError
 	if !errors.As(err, &ae) || ae.Code != "access_denied" {
 		t.Errorf("denied: %v", err)
 	}
@@ -142,7 +142,7 @@ func TestLoginErrors(t *testing.T) {
 	open := oauthtest.Browser(t, nil)
 	_, err = Login(context.Background(), LoginConfig{ClientID: "c", AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(), HTTPClient: srv.Client(),
 		Open: func(u string) error { return open(u) }})
-	var te *TokenError
+	var te *provider.TokenError
 	if !errors.As(err, &te) || te.Code != "invalid_grant" {
 		t.Fatalf("exchange refused: %v", err)
 	}
@@ -154,8 +154,8 @@ func TestLoginErrors(t *testing.T) {
 	// A paste from another login (wrong state) is refused before any exchange.
 	srv = loginServer(t)
 	_, err = Login(context.Background(), LoginConfig{ClientID: "c", AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(),
-		RedirectMode: RedirectPaste, PasteRedirectURI: srv.CodePageURL(), Prompt: strings.NewReader("some-code#other-state\n")})
-	if !errors.Is(err, ErrStateMismatch) || len(srv.TokenRequests()) != 0 {
+		RedirectMode: provider.RedirectPaste, PasteRedirectURI: srv.CodePageURL(), Prompt: strings.NewReader("some-code#other-state\n")})
+	if !errors.Is(err, provider.ErrStateMismatch) || len(srv.TokenRequests()) != 0 {
 		t.Errorf("wrong state: %v, %d exchanges", err, len(srv.TokenRequests()))
 	}
 
@@ -166,8 +166,10 @@ func TestLoginErrors(t *testing.T) {
 	}
 }
 
-func TestRedirectModesAreTheFlowsModes(t *testing.T) {
-	if oauthflow.Mode(RedirectLoopback) != oauthflow.ModeLoopback || oauthflow.Mode(RedirectPaste) != oauthflow.ModePaste {
-		t.Error("Login hands RedirectMode on as an oauthflow.Mode: the values must match")
+func TestDefaultRedirectIsLoopback(t *testing.T) {
+	// A LoginConfig that names no mode signs in through the loopback
+	// listener, never by asking the user to paste.
+	if (LoginConfig{}).RedirectMode != provider.RedirectLoopback {
+		t.Error("the zero RedirectMode is not the loopback redirect")
 	}
 }

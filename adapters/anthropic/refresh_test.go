@@ -10,6 +10,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/oauthtest"
 )
 
@@ -30,7 +31,7 @@ func TestRefreshRotates(t *testing.T) {
 	rec.OAuth.TokenURL = srv.TokenURL()
 	rec.OAuth.Expiry = now.Add(-time.Minute)
 	before := rec.Clone()
-	a := New(WithClock(func() time.Time { return now }))
+	a := with(func(a *adapter) { a.now = func() time.Time { return now } })
 	got, err := a.Refresh(context.Background(), srv.Client(), rec)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +64,11 @@ func TestRefreshKeepsRefreshTokenWhenNotRotated(t *testing.T) {
 	rec := oauthRecord()
 	rec.OAuth.ClientID = ""
 	rec.OAuth.Expiry = now
-	a := New(WithTokenURL(srv.TokenURL()), WithClientID("from-option"), WithClock(func() time.Time { return now }))
+	a := with(func(a *adapter) {
+		a.tokenURL = srv.TokenURL()
+		a.clientID = "from-option"
+		a.now = func() time.Time { return now }
+	})
 	got, err := a.Refresh(context.Background(), srv.Client(), rec)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +126,7 @@ func TestRefreshFailures(t *testing.T) {
 
 func TestRefreshWithoutRequest(t *testing.T) {
 	srv := adaptertest.NoRequestServer(t)
-	adaptertest.RefreshRefusals(t, New(WithTokenURL(srv.URL)).Refresh, oauthRecord(), ErrClientIDRequired, ErrNoRefreshToken)
+	adaptertest.RefreshRefusals(t, with(func(a *adapter) { a.tokenURL = srv.URL }).Refresh, oauthRecord(), provider.ErrClientIDRequired, provider.ErrNoRefreshToken)
 }
 
 func TestRefreshNetworkError(t *testing.T) {

@@ -1,7 +1,6 @@
 package bearer
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,40 +8,14 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
 
-// MetaBaseURL is the record Meta key that holds an account's own base URL
-// (adapters.MetaBaseURL).
-const MetaBaseURL = adapters.MetaBaseURL
-
-// ErrNoCredential is returned by Authorize for a record that holds no token
-// to send (an empty key, or an OAuth record whose access token has not been
-// obtained yet: refresh it first).
-var ErrNoCredential = errors.New("record holds no token to send")
-
-// ErrWrongProvider is returned when an adapter is handed another provider's
-// record.
-var ErrWrongProvider = errors.New("record belongs to another provider")
-
-// ErrInvalidToken is returned by Authorize for a token that cannot be sent
-// in an HTTP header (control characters). The token itself is never named.
-var ErrInvalidToken = errors.New("token holds characters that cannot be sent in a header")
-
-// ConfigError is an adapter option that was given a value it cannot use.
-type ConfigError struct {
-	Option string
-	Reason string
-}
-
-func (e *ConfigError) Error() string {
-	return "invalid option " + e.Option + ": " + e.Reason
-}
-
-// Adapter sends bearer tokens for one provider id. Construct it with New;
-// the zero value is not usable. An Adapter is safe for concurrent use.
-type Adapter struct {
+// adapter sends bearer tokens for one provider id. It is safe for
+// concurrent use.
+type adapter struct {
 	provider     string
 	base         *url.URL          // the provider's default base URL, nil when unknown
 	origins      []adapters.Origin // base's, for accounts without their own
@@ -53,22 +26,22 @@ type Adapter struct {
 	clientSecret records.Secret
 	tokenMeta    []string
 	headers      http.Header
-	classifier   Classifier
+	classifier   provider.Classifier
 	userAgent    string
 	now          func() time.Time
 }
 
-// Option configures an Adapter.
-type Option func(*Adapter) error
+// Option configures New.
+type Option func(*adapter) error
 
 // WithBaseURL sets the provider's base URL, the one callers point their SDK
 // at (for example "https://api.together.xyz/v1"). It is what a per-account
 // base URL replaces: see Rebase. Plain http is accepted (local servers).
 func WithBaseURL(base string) Option {
-	return func(a *Adapter) error {
-		u, err := ParseBaseURL(base, false)
+	return func(a *adapter) error {
+		u, err := provider.ParseBaseURL(base, false)
 		if err != nil {
-			return &ConfigError{Option: "WithBaseURL", Reason: err.Error()}
+			return &provider.ConfigError{Option: "WithBaseURL", Reason: err.Error()}
 		}
 		a.base = u
 		return nil
@@ -76,12 +49,12 @@ func WithBaseURL(base string) Option {
 }
 
 // WithAccountBaseURL says which Meta key holds an account's own base URL
-// (default MetaBaseURL) and how to parse it. parse may be nil, which means
-// ParseBaseURL(value, false).
+// (default adapters.MetaBaseURL) and how to parse it. parse may be nil, which means
+// provider.ParseBaseURL(value, false).
 func WithAccountBaseURL(metaKey string, parse func(string) (*url.URL, error)) Option {
-	return func(a *Adapter) error {
+	return func(a *adapter) error {
 		if metaKey == "" {
-			return &ConfigError{Option: "WithAccountBaseURL", Reason: "empty Meta key"}
+			return &provider.ConfigError{Option: "WithAccountBaseURL", Reason: "empty Meta key"}
 		}
 		a.metaKey = metaKey
 		if parse != nil {
@@ -95,9 +68,9 @@ func WithAccountBaseURL(metaKey string, parse func(string) (*url.URL, error)) Op
 // that do not name their own (rec.OAuth.TokenURL wins). It must be https,
 // or http on a loopback address.
 func WithTokenURL(tokenURL string) Option {
-	return func(a *Adapter) error {
-		if _, err := ParseBaseURL(tokenURL, true); err != nil {
-			return &ConfigError{Option: "WithTokenURL", Reason: err.Error()}
+	return func(a *adapter) error {
+		if _, err := provider.ParseBaseURL(tokenURL, true); err != nil {
+			return &provider.ConfigError{Option: "WithTokenURL", Reason: err.Error()}
 		}
 		a.tokenURL = tokenURL
 		return nil
@@ -108,9 +81,9 @@ func WithTokenURL(tokenURL string) Option {
 // not name their own (rec.OAuth.ClientID wins: a refresh must use the client
 // the tokens were issued to).
 func WithClientID(id string) Option {
-	return func(a *Adapter) error {
+	return func(a *adapter) error {
 		if strings.TrimSpace(id) == "" {
-			return &ConfigError{Option: "WithClientID", Reason: "empty client id"}
+			return &provider.ConfigError{Option: "WithClientID", Reason: "empty client id"}
 		}
 		a.clientID = id
 		return nil
@@ -120,7 +93,7 @@ func WithClientID(id string) Option {
 // WithClientSecret sets a confidential client's secret for Refresh; it is
 // then sent with HTTP Basic authentication. Public clients need none.
 func WithClientSecret(secret records.Secret) Option {
-	return func(a *Adapter) error {
+	return func(a *adapter) error {
 		a.clientSecret = secret
 		return nil
 	}
@@ -129,7 +102,7 @@ func WithClientSecret(secret records.Secret) Option {
 // WithTokenMeta copies the named string fields of a token response (for
 // example "resource_url") into the refreshed record's Meta.
 func WithTokenMeta(keys ...string) Option {
-	return func(a *Adapter) error {
+	return func(a *adapter) error {
 		a.tokenMeta = append(a.tokenMeta, keys...)
 		return nil
 	}
@@ -138,10 +111,10 @@ func WithTokenMeta(keys ...string) Option {
 // WithHeader adds a static header to every authorized request (for example
 // a provider's required version header). It cannot set Authorization.
 func WithHeader(key, value string) Option {
-	return func(a *Adapter) error {
+	return func(a *adapter) error {
 		k := http.CanonicalHeaderKey(key)
 		if k == "" || k == "Authorization" || !validHeaderValue(value) {
-			return &ConfigError{Option: "WithHeader", Reason: fmt.Sprintf("cannot set header %q", k)}
+			return &provider.ConfigError{Option: "WithHeader", Reason: fmt.Sprintf("cannot set header %q", k)}
 		}
 		a.headers.Add(k, value)
 		return nil
@@ -150,52 +123,40 @@ func WithHeader(key, value string) Option {
 
 // WithClassifier replaces the response classifier (for example to add a
 // provider's quota error codes).
-func WithClassifier(cl Classifier) Option {
-	return func(a *Adapter) error {
+func WithClassifier(cl provider.Classifier) Option {
+	return func(a *adapter) error {
 		a.classifier = cl
 		return nil
 	}
 }
 
-// WithUserAgent sets the User-Agent of the requests the adapter makes
-// itself (token refresh). Default: DefaultUserAgent(). The caller's own
-// requests keep their User-Agent.
-func WithUserAgent(ua string) Option {
-	return func(a *Adapter) error {
-		if ua == "" || !validHeaderValue(ua) {
-			return &ConfigError{Option: "WithUserAgent", Reason: "empty or not a valid header value"}
-		}
-		a.userAgent = ua
-		return nil
-	}
-}
-
-// WithNow sets the clock used to compute token expiry. Default time.Now.
-func WithNow(now func() time.Time) Option {
-	return func(a *Adapter) error {
+// WithClock sets the clock used to compute token expiry. Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(a *adapter) error {
 		if now == nil {
-			return &ConfigError{Option: "WithNow", Reason: "nil clock"}
+			return &provider.ConfigError{Option: "WithClock", Reason: "nil clock"}
 		}
 		a.now = now
 		return nil
 	}
 }
 
-// New returns an adapter serving provider, a lower-case provider id
+// New returns an adapter serving providerID, a lower-case provider id
 // (validated as records.ID does). The caller registers it with
-// adapters.Register.
-func New(provider string, opts ...Option) (*Adapter, error) {
+// adapters.Register. The adapter has a BaseURL method returning a copy of
+// the provider's default base URL (WithBaseURL), or nil.
+func New(providerID string, opts ...Option) (adapters.Adapter, error) {
 	// Validate the id exactly as records do, so that every record this
 	// adapter can serve has a valid ID.
-	if err := (records.ID{Provider: provider, Namespace: records.DefaultNamespace, Label: "x"}).Validate(); err != nil {
+	if err := (records.ID{Provider: providerID, Namespace: records.DefaultNamespace, Label: "x"}).Validate(); err != nil {
 		return nil, err
 	}
-	a := &Adapter{
-		provider:     provider,
-		metaKey:      MetaBaseURL,
-		parseAccount: func(s string) (*url.URL, error) { return ParseBaseURL(s, false) },
+	a := &adapter{
+		provider:     providerID,
+		metaKey:      adapters.MetaBaseURL,
+		parseAccount: func(s string) (*url.URL, error) { return provider.ParseBaseURL(s, false) },
 		headers:      http.Header{},
-		userAgent:    DefaultUserAgent(),
+		userAgent:    provider.DefaultUserAgent(),
 		now:          time.Now,
 	}
 	for _, o := range opts {
@@ -210,10 +171,10 @@ func New(provider string, opts ...Option) (*Adapter, error) {
 }
 
 // Provider returns the provider id the adapter serves.
-func (a *Adapter) Provider() string { return a.provider }
+func (a *adapter) Provider() string { return a.provider }
 
 // BaseURL returns a copy of the provider's default base URL, or nil.
-func (a *Adapter) BaseURL() *url.URL {
+func (a *adapter) BaseURL() *url.URL {
 	if a.base == nil {
 		return nil
 	}
@@ -225,12 +186,12 @@ func (a *Adapter) BaseURL() *url.URL {
 // headers on req, and re-points req at the account's own base URL when the
 // record's Meta names one and req is addressed to the provider's default
 // base URL (any request, for an adapter without one).
-func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
+func (a *adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if err := a.checkRecord(rec); err != nil {
 		return err
 	}
 	tok := rec.AccessToken()
-	if err := SetBearer(req, tok); err != nil {
+	if err := provider.SetBearer(req, tok); err != nil {
 		return fmt.Errorf("%s: %s: %w", a.provider, rec.ID(), err)
 	}
 	for k, vs := range a.headers {
@@ -239,33 +200,33 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	return a.rebase(req, rec)
 }
 
-func (a *Adapter) checkRecord(rec *records.Record) error {
+func (a *adapter) checkRecord(rec *records.Record) error {
 	if rec == nil {
 		return fmt.Errorf("%s: nil record", a.provider)
 	}
 	if rec.Provider != a.provider {
-		return fmt.Errorf("%s: record %s: %w", a.provider, rec.ID(), ErrWrongProvider)
+		return fmt.Errorf("%s: record %s: %w", a.provider, rec.ID(), provider.ErrWrongProvider)
 	}
 	return nil
 }
 
 // rebase re-points a request addressed to the provider's default base URL
 // (any request, when the adapter has none) at the account's own: its
-// Meta[MetaBaseURL] when set, else the URL in the adapter's account Meta
+// Meta[adapters.MetaBaseURL] when set, else the URL in the adapter's account Meta
 // key (WithAccountBaseURL).
-func (a *Adapter) rebase(req *http.Request, rec *records.Record) error {
+func (a *adapter) rebase(req *http.Request, rec *records.Record) error {
 	to, err := a.accountBase(rec)
 	if err != nil {
 		return err
 	}
-	RebaseRequest(req, a.base, to)
+	provider.RebaseRequest(req, a.base, to)
 	return nil
 }
 
 // accountBase returns the account's own base URL, nil when it has none.
-func (a *Adapter) accountBase(rec *records.Record) (*url.URL, error) {
-	key := MetaBaseURL
-	raw := rec.Meta[MetaBaseURL]
+func (a *adapter) accountBase(rec *records.Record) (*url.URL, error) {
+	key := adapters.MetaBaseURL
+	raw := rec.Meta[adapters.MetaBaseURL]
 	if raw == "" {
 		key, raw = a.metaKey, rec.Meta[a.metaKey]
 	}
@@ -274,7 +235,7 @@ func (a *Adapter) accountBase(rec *records.Record) (*url.URL, error) {
 	}
 	parse := a.parseAccount
 	if key != a.metaKey {
-		parse = func(s string) (*url.URL, error) { return ParseBaseURL(s, false) }
+		parse = func(s string) (*url.URL, error) { return provider.ParseBaseURL(s, false) }
 	}
 	to, err := parse(raw)
 	if err != nil {
@@ -285,12 +246,12 @@ func (a *Adapter) accountBase(rec *records.Record) (*url.URL, error) {
 
 // Origins returns the origins rec's credential may be sent to: the
 // account's endpoint from the adapter's account Meta key when that is not
-// MetaBaseURL and the record has one (Qwen's resource_url), else the
+// adapters.MetaBaseURL and the record has one (Qwen's resource_url), else the
 // provider's default base URL; and the account's own base URL
-// (Meta[MetaBaseURL]). An adapter with no default base URL binds only
+// (Meta[adapters.MetaBaseURL]). An adapter with no default base URL binds only
 // the account's.
-func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
-	if rec.Meta[MetaBaseURL] == "" && rec.Meta[a.metaKey] == "" {
+func (a *adapter) Origins(rec *records.Record) []adapters.Origin {
+	if rec.Meta[adapters.MetaBaseURL] == "" && rec.Meta[a.metaKey] == "" {
 		return a.origins
 	}
 	var out []adapters.Origin
@@ -307,7 +268,7 @@ func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
 		out = append(out, o)
 	}
 	endpoint := false
-	if a.metaKey != MetaBaseURL {
+	if a.metaKey != adapters.MetaBaseURL {
 		if raw := rec.Meta[a.metaKey]; raw != "" {
 			if u, err := a.parseAccount(raw); err == nil {
 				add(u)
@@ -318,46 +279,17 @@ func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
 	if !endpoint {
 		add(a.base)
 	}
-	if raw := rec.Meta[MetaBaseURL]; raw != "" {
-		if u, err := ParseBaseURL(raw, false); err == nil {
+	if raw := rec.Meta[adapters.MetaBaseURL]; raw != "" {
+		if u, err := provider.ParseBaseURL(raw, false); err == nil {
 			add(u)
 		}
 	}
 	return out
 }
 
-// SetBearer sets "Authorization: Bearer <tok>" on req. It refuses an empty
-// token (ErrNoCredential) and one that cannot be a header value
-// (ErrInvalidToken), without naming the token.
-func SetBearer(req *http.Request, tok records.Secret) error {
-	if tok.IsZero() {
-		return ErrNoCredential
-	}
-	v := tok.Reveal()
-	if !validToken(v) {
-		return ErrInvalidToken
-	}
-	if req.Header == nil {
-		req.Header = http.Header{}
-	}
-	req.Header["Authorization"] = []string{"Bearer " + v}
-	return nil
-}
-
 // Classify classifies resp with the adapter's Classifier.
-func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return a.classifier.Classify(resp, now) // which ends with adapters.ScrubOutcome
-}
-
-// validToken reports whether s can follow "Bearer " in a header: no
-// control characters, no space or tab.
-func validToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // validHeaderValue reports whether s can be sent as an HTTP header value:
@@ -375,7 +307,7 @@ func validHeaderValue(s string) bool {
 // Format implements fmt.Formatter: an Adapter prints as its provider id,
 // never its configuration (which may hold a client secret), whatever the
 // verb.
-func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+func (a *adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 
 // String returns the adapter's name (text/template prints with it).
-func (a *Adapter) String() string { return "bearer.Adapter{" + a.provider + "}" }
+func (a *adapter) String() string { return "bearer.Adapter{" + a.provider + "}" }

@@ -3,13 +3,13 @@ package bearer
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -23,7 +23,7 @@ func TestNew(t *testing.T) {
 		provider   string
 		opts       []Option
 		wantID     bool // want records.ErrInvalidID
-		wantConfig bool // want *ConfigError
+		wantConfig bool // want *provider.ConfigError
 	}{
 		{name: "ok", provider: "together", opts: []Option{WithBaseURL("https://api.together.xyz/v1/")}},
 		{name: "bad provider", provider: "Bad/Provider", wantID: true},
@@ -32,14 +32,13 @@ func TestNew(t *testing.T) {
 		{name: "empty client id", provider: "p", opts: []Option{WithClientID(" ")}, wantConfig: true},
 		{name: "authorization header", provider: "p", opts: []Option{WithHeader("authorization", "x")}, wantConfig: true},
 		{name: "header with newline", provider: "p", opts: []Option{WithHeader("X-A", "a\r\nb")}, wantConfig: true},
-		{name: "bad user agent", provider: "p", opts: []Option{WithUserAgent("")}, wantConfig: true},
-		{name: "nil clock", provider: "p", opts: []Option{WithNow(nil)}, wantConfig: true},
+		{name: "nil clock", provider: "p", opts: []Option{WithClock(nil)}, wantConfig: true},
 		{name: "empty meta key", provider: "p", opts: []Option{WithAccountBaseURL("", nil)}, wantConfig: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, err := New(tt.provider, tt.opts...)
-			var ce *ConfigError
+			var ce *provider.ConfigError
 			switch {
 			case tt.wantID:
 				if !errors.Is(err, records.ErrInvalidID) {
@@ -47,7 +46,7 @@ func TestNew(t *testing.T) {
 				}
 			case tt.wantConfig:
 				if !errors.As(err, &ce) {
-					t.Errorf("New = %v, want *ConfigError", err)
+					t.Errorf("New = %v, want *provider.ConfigError", err)
 				}
 			case err != nil:
 				t.Fatalf("New: %v", err)
@@ -114,14 +113,14 @@ func TestAuthorize(t *testing.T) {
 			wantURL:    "http://10.0.0.5:8000/openai/v1/chat/completions?stream=true",
 			wantHost:   "10.0.0.5:8000",
 		},
-		{name: "empty token", rec: rec(records.KindAPI, "", nil), wantErr: ErrNoCredential},
-		{name: "token with newline", rec: rec(records.KindAPI, "sk\r\nX-Evil: 1", nil), wantErr: ErrInvalidToken},
-		{name: "token with space", rec: rec(records.KindAPI, "sk key", nil), wantErr: ErrInvalidToken},
-		{name: "token with tab", rec: rec(records.KindAPI, "sk\tkey", nil), wantErr: ErrInvalidToken},
-		{name: "token with DEL", rec: rec(records.KindAPI, "sk\x7fkey", nil), wantErr: ErrInvalidToken},
-		{name: "token with NUL", rec: rec(records.KindAPI, "sk\x00key", nil), wantErr: ErrInvalidToken},
-		{name: "other provider", rec: &records.Record{Provider: "openai", Namespace: "default", Label: "a", Kind: records.KindAPI, API: &records.APIKey{Key: "k"}}, wantErr: ErrWrongProvider},
-		{name: "bad base url", rec: rec(records.KindAPI, "sk-key", map[string]string{"base_url": "https://user:pw@evil.example/v1"}), wantErr: &BaseURLError{}},
+		{name: "empty token", rec: rec(records.KindAPI, "", nil), wantErr: provider.ErrNoCredential},
+		{name: "token with newline", rec: rec(records.KindAPI, "sk\r\nX-Evil: 1", nil), wantErr: provider.ErrInvalidToken},
+		{name: "token with space", rec: rec(records.KindAPI, "sk key", nil), wantErr: provider.ErrInvalidToken},
+		{name: "token with tab", rec: rec(records.KindAPI, "sk\tkey", nil), wantErr: provider.ErrInvalidToken},
+		{name: "token with DEL", rec: rec(records.KindAPI, "sk\x7fkey", nil), wantErr: provider.ErrInvalidToken},
+		{name: "token with NUL", rec: rec(records.KindAPI, "sk\x00key", nil), wantErr: provider.ErrInvalidToken},
+		{name: "other provider", rec: &records.Record{Provider: "openai", Namespace: "default", Label: "a", Kind: records.KindAPI, API: &records.APIKey{Key: "k"}}, wantErr: provider.ErrWrongProvider},
+		{name: "bad base url", rec: rec(records.KindAPI, "sk-key", map[string]string{"base_url": "https://user:pw@evil.example/v1"}), wantErr: &provider.BaseURLError{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,10 +131,10 @@ func TestAuthorize(t *testing.T) {
 			req.Header.Set("User-Agent", "sdk/1")
 			err = a.Authorize(req, tt.rec)
 			if tt.wantErr != nil {
-				var bue *BaseURLError
-				if _, isBU := tt.wantErr.(*BaseURLError); isBU {
+				var bue *provider.BaseURLError
+				if _, isBU := tt.wantErr.(*provider.BaseURLError); isBU {
 					if !errors.As(err, &bue) {
-						t.Fatalf("Authorize = %v, want *BaseURLError", err)
+						t.Fatalf("Authorize = %v, want *provider.BaseURLError", err)
 					}
 				} else if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("Authorize = %v, want %v", err, tt.wantErr)
@@ -180,92 +179,4 @@ func TestAuthorizePerAccountHosts(t *testing.T) {
 			t.Errorf("%s: wrong credential sent", rec.Label)
 		}
 	}
-}
-
-func TestParseBaseURL(t *testing.T) {
-	tests := []struct {
-		in         string
-		requireTLS bool
-		want       string
-		wantErr    bool
-	}{
-		{"https://api.example.com/v1/", true, "https://api.example.com/v1", false},
-		{"HTTPS://API.Example.com", true, "https://api.example.com", false},
-		{"http://127.0.0.1:8080/v1", true, "http://127.0.0.1:8080/v1", false},
-		{"http://localhost:1234", true, "http://localhost:1234", false},
-		{"http://[::1]:9/v1", true, "http://[::1]:9/v1", false},
-		{"http://lan.example/v1", false, "http://lan.example/v1", false},
-		{"http://lan.example/v1", true, "", true},
-		{"ftp://x", false, "", true},
-		{"api.example.com", false, "", true},
-		{"https://u:p@x.example", false, "", true},
-		{"https://x.example/v1?key=1", false, "", true},
-		{"https://x.example/v1#f", false, "", true},
-		{"https://x.example:/v1", false, "", true},
-		{"::", false, "", true},
-		{"", false, "", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			u, err := ParseBaseURL(tt.in, tt.requireTLS)
-			if tt.wantErr {
-				var bue *BaseURLError
-				if !errors.As(err, &bue) {
-					t.Fatalf("ParseBaseURL = %v, %v; want *BaseURLError", u, err)
-				}
-				adaptertest.NoSecret(t, err, ":p@")
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if u.String() != tt.want {
-				t.Errorf("ParseBaseURL = %s, want %s", u, tt.want)
-			}
-		})
-	}
-}
-
-func TestRebase(t *testing.T) {
-	tests := []struct {
-		name     string
-		in       string
-		from, to string
-		want     string
-	}{
-		{"host swap", "https://a.example/v1/chat?x=1", "https://a.example/v1", "https://b.example/v1", "https://b.example/v1/chat?x=1"},
-		{"path re-rooted", "https://a.example/v1/chat", "https://a.example/v1", "https://b.example/compat/v1", "https://b.example/compat/v1/chat"},
-		{"no default base", "https://a.example/chat/completions", "", "https://b.example/v1", "https://b.example/v1/chat/completions"},
-		{"already under target", "https://a.example/v1/models", "", "https://b.example/v1", "https://b.example/v1/models"},
-		{"segment boundary", "https://a.example/v10/models", "https://a.example/v1", "https://b.example/v1", "https://b.example/v1/v10/models"},
-		{"root target", "https://a.example/chat/completions", "", "https://api.githubcopilot.com", "https://api.githubcopilot.com/chat/completions"},
-		{"base itself", "https://a.example/v1", "https://a.example/v1", "https://b.example/v2", "https://b.example/v2"},
-		{"escaped path kept", "https://a.example/v1/files/a%2Fb", "https://a.example/v1", "https://b.example/v1", "https://b.example/v1/files/a%2Fb"},
-		{"user info dropped", "https://u:p@a.example/v1/x", "https://a.example/v1", "https://b.example/v1", "https://b.example/v1/x"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			u, err := url.Parse(tt.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var from *url.URL
-			if tt.from != "" {
-				from = mustParse(t, tt.from)
-			}
-			Rebase(u, from, mustParse(t, tt.to))
-			if u.String() != tt.want {
-				t.Errorf("Rebase = %s, want %s", u, tt.want)
-			}
-		})
-	}
-}
-
-func mustParse(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := ParseBaseURL(s, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/records"
 )
@@ -20,7 +21,7 @@ func ExampleNew() {
 	rec := &records.Record{
 		Provider: "together", Namespace: "default", Label: "team", Kind: records.KindAPI,
 		API:  &records.APIKey{Key: "key-123"},
-		Meta: map[string]string{bearer.MetaBaseURL: "https://gateway.example/together/v1"},
+		Meta: map[string]string{adapters.MetaBaseURL: "https://gateway.example/together/v1"},
 	}
 	req, _ := http.NewRequest("POST", "https://api.together.xyz/v1/chat/completions", nil)
 	if err := a.Authorize(req, rec); err != nil {

@@ -2,22 +2,17 @@ package bearer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/authvault/authvault/adapters"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
-
-// ErrMalformedTokenResponse is wrapped by refresh errors whose cause is a
-// token endpoint answer that could not be used (not JSON, no access token).
-var ErrMalformedTokenResponse = errors.New("malformed token response")
 
 // Refresh runs an OAuth 2.0 refresh grant (RFC 6749 section 6) with client
 // against rec.OAuth.TokenURL, or the adapter's WithTokenURL, as the client
@@ -29,15 +24,15 @@ var ErrMalformedTokenResponse = errors.New("malformed token response")
 //
 // API-key and well-known records, and OAuth records without a refresh token
 // or a token endpoint, return an error wrapping adapters.ErrNotRefreshable.
-// Server refusals are *adapters.RefreshError (see RefreshFailure).
-func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+// Server refusals are *adapters.RefreshError (see provider.RefreshFailure).
+func (a *adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
 	out, err := a.refresh(ctx, client, rec)
 	// A token endpoint may echo the token it was sent as its error code.
 	return out, adapters.ScrubRefreshError(err, adapters.RecordCredentials(rec))
 }
 
 // refresh is Refresh before the error is scrubbed.
-func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+func (a *adapter) refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
 	if err := a.checkRecord(rec); err != nil {
 		return nil, err
 	}
@@ -54,7 +49,7 @@ func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records
 	if tokenURL == "" {
 		return nil, fmt.Errorf("%s: %s: no token endpoint configured: %w", a.provider, rec.ID(), adapters.ErrNotRefreshable)
 	}
-	if _, err := ParseBaseURL(tokenURL, true); err != nil {
+	if _, err := provider.ParseBaseURL(tokenURL, true); err != nil {
 		return nil, fmt.Errorf("%s: %s: token endpoint: %w", a.provider, rec.ID(), err)
 	}
 	clientID := rec.OAuth.ClientID
@@ -76,11 +71,11 @@ func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records
 	if !secret.IsZero() {
 		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 	}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, ClientWithUserAgent(client, a.userAgent))
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, provider.ClientWithUserAgent(client, a.userAgent))
 	start := a.now()
 	tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: rec.OAuth.Refresh.Reveal()}).Token()
 	if err != nil {
-		return nil, RefreshFailure(a.provider, err)
+		return nil, provider.RefreshFailure(a.provider, err)
 	}
 	// From here on nothing may fail: the server may have rotated the
 	// refresh token, and a result dropped now would lose the account. An
@@ -109,56 +104,4 @@ func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records
 		}
 	}
 	return out, nil
-}
-
-// RefreshFailure turns an error from a golang.org/x/oauth2 token request
-// into an *adapters.RefreshError without copying the response body or the
-// server's description (either could echo a credential).
-//
-// An *oauth2.RetrieveError is Permanent when the server refused the grant
-// for good: any 4xx, or an error code on a 2xx, except 429 and the codes
-// temporarily_unavailable, server_error, slow_down and
-// authorization_pending. 5xx answers, network errors and cancellations are
-// not Permanent. Unusable 2xx answers wrap ErrMalformedTokenResponse.
-func RefreshFailure(provider string, err error) *adapters.RefreshError {
-	re := &adapters.RefreshError{Provider: provider}
-	var rerr *oauth2.RetrieveError
-	var uerr *url.Error
-	switch {
-	case errors.As(err, &rerr):
-		if rerr.Response != nil {
-			re.Status = rerr.Response.StatusCode
-		}
-		if IsIdentifier(rerr.ErrorCode) {
-			re.Code = rerr.ErrorCode
-		} else if rerr.ErrorCode != "" {
-			re.Code = "invalid_error_code"
-		}
-		re.Permanent = permanentRefusal(re.Status, rerr.ErrorCode)
-	case errors.Is(err, context.DeadlineExceeded):
-		re.Err = context.DeadlineExceeded
-	case errors.Is(err, context.Canceled):
-		re.Err = context.Canceled
-	case errors.As(err, &uerr):
-		// The URL is the configured token endpoint; the form body, which
-		// holds the refresh token, is not part of the error.
-		re.Err = uerr
-	default:
-		re.Err = ErrMalformedTokenResponse
-	}
-	return re
-}
-
-func permanentRefusal(status int, code string) bool {
-	switch code {
-	case "temporarily_unavailable", "server_error", "slow_down", "authorization_pending":
-		return false
-	}
-	switch {
-	case status == http.StatusTooManyRequests, status >= 500:
-		return false
-	case status >= 400:
-		return true
-	}
-	return code != ""
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -46,6 +47,8 @@ func newTokenServer(t *testing.T, status int, contentType, body string) *tokenSe
 	t.Cleanup(ts.Close)
 	return ts
 }
+
+var testNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 const (
 	oldAccess  = "at-old-0123456789"
@@ -90,7 +93,7 @@ func TestRefreshSuccess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTokenServer(t, 200, "application/json", tt.body)
-			a, err := New("custom", append([]Option{WithNow(func() time.Time { return testNow })}, tt.opts...)...)
+			a, err := New("custom", append([]Option{WithClock(func() time.Time { return testNow })}, tt.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,8 +140,8 @@ func TestRefreshKeepsRotatedTokenWhateverTheAccessToken(t *testing.T) {
 		t.Error("rotated refresh token dropped")
 	}
 	req, _ := http.NewRequest("GET", "https://api.example.com/v1/models", nil)
-	if err := a.Authorize(req, got); !errors.Is(err, ErrInvalidToken) {
-		t.Errorf("Authorize = %v, want ErrInvalidToken", err)
+	if err := a.Authorize(req, got); !errors.Is(err, provider.ErrInvalidToken) {
+		t.Errorf("Authorize = %v, want provider.ErrInvalidToken", err)
 	}
 }
 
@@ -199,8 +202,8 @@ func TestRefreshFailures(t *testing.T) {
 		{"503 temporarily", 503, "application/json", `{"error":"temporarily_unavailable"}`, 503, "temporarily_unavailable", false, nil},
 		{"429", 429, "application/json", `{"error":"slow_down"}`, 429, "slow_down", false, nil},
 		{"200 with error", 200, "application/json", `{"error":"invalid_grant"}`, 200, "invalid_grant", true, nil},
-		{"malformed json", 200, "application/json", `{"access_token":`, 0, "", false, ErrMalformedTokenResponse},
-		{"missing access token", 200, "application/json", `{"refresh_token":"` + newRefresh + `"}`, 0, "", false, ErrMalformedTokenResponse},
+		{"malformed json", 200, "application/json", `{"access_token":`, 0, "", false, provider.ErrMalformedResponse},
+		{"missing access token", 200, "application/json", `{"refresh_token":"` + newRefresh + `"}`, 0, "", false, provider.ErrMalformedResponse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-func ExampleAdapter_Authorize() {
+func ExampleNew() {
 	a := copilot.New(
 		copilot.WithIntegrationID("example-app"),
 		copilot.WithEditorVersion("example-app/1.0"),

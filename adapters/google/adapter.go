@@ -1,7 +1,6 @@
 package google
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -9,7 +8,6 @@ import (
 	"golang.org/x/oauth2/endpoints"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
 )
 
 // ProviderID is the provider id the adapter registers under.
@@ -47,67 +45,36 @@ func DefaultScopes() []string {
 	}
 }
 
-// Errors returned by Authorize and Refresh.
-var (
-	// ErrUnsupportedKind: the record's credential kind cannot be used with
-	// this provider.
-	ErrUnsupportedKind = errors.New("google: unsupported credential kind")
-	// ErrNoCredential: the record holds an empty key or token.
-	ErrNoCredential = errors.New("google: record holds no credential")
-	// ErrNoRefreshToken: an OAuth record without a refresh token.
-	ErrNoRefreshToken = oauthflow.ErrNoRefreshToken
-)
-
-// Adapter implements adapters.Adapter for Google. It is immutable and
+// adapter implements adapters.Adapter for Google. It is immutable and
 // safe for concurrent use.
-type Adapter struct {
+type adapter struct {
 	endpoint     oauth2.Endpoint
-	clientID     string
-	clientSecret string
+	clientID     string // for records that carry none
+	clientSecret string // for clientID, when the record has none in Meta
 	now          func() time.Time
 }
 
-var _ adapters.Adapter = (*Adapter)(nil)
+// New returns the Google adapter, the one the package registers: Google's
+// endpoints (golang.org/x/oauth2/endpoints.Google) and no client of its
+// own (a record names the client its tokens were issued to).
+func New() adapters.Adapter { return newAdapter() }
 
-// Option configures New.
-type Option func(*Adapter)
-
-// WithTokenURL sets the token endpoint for records that name none
-// (rec.OAuth.TokenURL wins).
-func WithTokenURL(u string) Option { return func(a *Adapter) { a.endpoint.TokenURL = u } }
-
-// WithClient sets the OAuth client used to refresh records that carry
-// no client id, and the secret used for that client id when the record
-// has none in Meta. A record's own ClientID always wins.
-func WithClient(id, secret string) Option {
-	return func(a *Adapter) { a.clientID, a.clientSecret = id, secret }
-}
-
-// WithClock sets the clock Refresh computes expiry times with.
-func WithClock(now func() time.Time) Option { return func(a *Adapter) { a.now = now } }
-
-// New returns an adapter with Google's endpoints
-// (golang.org/x/oauth2/endpoints.Google) and no client of its own.
-func New(opts ...Option) *Adapter {
-	a := &Adapter{endpoint: defaultEndpoint, now: time.Now}
-	for _, o := range opts {
-		o(a)
-	}
-	return a
+func newAdapter() *adapter {
+	return &adapter{endpoint: defaultEndpoint, now: time.Now}
 }
 
 func init() { adapters.Register(New()) }
 
 // Provider returns "google".
-func (a *Adapter) Provider() string { return ProviderID }
+func (a *adapter) Provider() string { return ProviderID }
 
 // defaultEndpoint is Google's OAuth endpoint set.
 var defaultEndpoint = endpoints.Google
 
-// Format implements fmt.Formatter: an Adapter prints as its provider id,
+// Format implements fmt.Formatter: an adapter prints as its provider id,
 // never its configuration (which may hold a client secret), whatever the
 // verb.
-func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+func (a *adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 
 // String returns the adapter's name (text/template prints with it).
-func (a *Adapter) String() string { return "google.Adapter{" + a.Provider() + "}" }
+func (a *adapter) String() string { return "google.Adapter{" + a.Provider() + "}" }

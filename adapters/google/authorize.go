@@ -1,11 +1,12 @@
 package google
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
-	"github.com/authvault/authvault/adapters/internal/credential"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -14,28 +15,28 @@ import (
 // "Authorization: Bearer", with any x-goog-api-key removed. A request
 // addressed to DefaultBaseURL's origin is re-pointed at the account's own
 // base URL (Meta["base_url"]) when it has one.
-func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
-	secret, apiKey, err := credential.Of(rec, ErrNoCredential, ErrUnsupportedKind)
-	if err != nil {
-		return err
+func (a *adapter) Authorize(req *http.Request, rec *records.Record) error {
+	if _, err := provider.SetCredential(req.Header, rec, "x-goog-api-key"); err != nil {
+		return fmt.Errorf("%s: %w", ProviderID, err)
 	}
-	credential.Send(req.Header, "x-goog-api-key", secret, apiKey)
-	return bearer.RebaseAccount(req, rec, defaultBase)
+	return provider.RebaseAccount(req, rec, defaultBase)
 }
 
 // defaultBase is DefaultBaseURL, which requests are re-pointed from.
-var defaultBase = bearer.MustParseBaseURL(DefaultBaseURL)
+var defaultBase, _ = url.Parse(DefaultBaseURL)
+
+var codeAssistBase, _ = url.Parse(CodeAssistBaseURL)
 
 var (
 	keyOrigins   = []adapters.Origin{adapters.OriginOf(defaultBase)}
-	oauthOrigins = []adapters.Origin{adapters.OriginOf(defaultBase), adapters.OriginOf(bearer.MustParseBaseURL(CodeAssistBaseURL))}
+	oauthOrigins = []adapters.Origin{adapters.OriginOf(defaultBase), adapters.OriginOf(codeAssistBase)}
 )
 
 // Origins returns https://generativelanguage.googleapis.com,
 // https://cloudcode-pa.googleapis.com for an OAuth record (Code Assist),
 // and the origin of the account's own base URL (Meta["base_url"]) when it
 // has one.
-func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+func (a *adapter) Origins(rec *records.Record) []adapters.Origin {
 	if rec.Kind == records.KindOAuth {
 		return adapters.AccountOrigins(rec, oauthOrigins)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -26,9 +27,9 @@ func TestAuthorize(t *testing.T) {
 		in   http.Header
 		want http.Header
 	}{
-		{"api key", NewAPIKeyRecord("k", testKey), http.Header{"Content-Type": {"application/json"}},
+		{"api key", provider.APIKeyRecord(ProviderID, "k", testKey), http.Header{"Content-Type": {"application/json"}},
 			http.Header{"Content-Type": {"application/json"}, "X-Goog-Api-Key": {testKey}}},
-		{"api key drops a bearer", NewAPIKeyRecord("k", testKey), http.Header{"Authorization": {"Bearer x"}},
+		{"api key drops a bearer", provider.APIKeyRecord(ProviderID, "k", testKey), http.Header{"Authorization": {"Bearer x"}},
 			http.Header{"X-Goog-Api-Key": {testKey}}},
 		{"oauth", oauthRecord(), http.Header{"X-Goog-Api-Key": {"placeholder"}},
 			http.Header{"Authorization": {"Bearer " + testAccess}}},
@@ -51,7 +52,7 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestAuthorizeRefuses(t *testing.T) {
-	adaptertest.AuthorizeRefuses(t, New().Authorize, ErrNoCredential, ErrUnsupportedKind)
+	adaptertest.AuthorizeRefuses(t, New().Authorize, provider.ErrNoCredential, provider.ErrUnsupportedKind)
 }
 
 func TestRegisteredAndPresets(t *testing.T) {
@@ -61,8 +62,5 @@ func TestRegisteredAndPresets(t *testing.T) {
 	}
 	if PresetGeminiCLI.DeviceFlow || PresetGeminiCLI.Secret == "" || PresetGeminiCLI.Doc == "" {
 		t.Errorf("preset %+v", PresetGeminiCLI.Name)
-	}
-	if ProjectID(oauthRecord()) != "my-project-123" || ProjectID(nil) != "" {
-		t.Error("ProjectID")
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/internal/hint"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 )
 
@@ -79,11 +79,11 @@ func read(e rpcError, now time.Time) signals {
 	for _, d := range e.Error.Details {
 		switch d.Type {
 		case typeRetryInfo:
-			s.retryDelay, _ = hint.GoDuration(d.RetryDelay, now)
+			s.retryDelay, _ = provider.GoDuration(d.RetryDelay, now)
 		case typeErrorInfo:
-			s.reason = hint.Code(d.Reason)
-			s.resetDelay, _ = hint.GoDuration(d.Metadata["quotaResetDelay"], now)
-			s.resetAt, _ = hint.RFC3339(d.Metadata["quotaResetTimeStamp"], now)
+			s.reason = provider.Code(d.Reason)
+			s.resetDelay, _ = provider.GoDuration(d.Metadata["quotaResetDelay"], now)
+			s.resetAt, _ = provider.RFC3339(d.Metadata["quotaResetTimeStamp"], now)
 			if m := modelName(d.Metadata["model"]); m != "" {
 				s.model = m
 			}
@@ -121,13 +121,13 @@ func read(e rpcError, now time.Time) signals {
 //
 // Malformed hints are ignored; hints are capped at pool.MaxRetryAfter.
 // At most adapters.MaxErrorBody bytes are read and the body is restored.
-func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return adapters.ScrubOutcome(resp, a.classify(resp, now))
 }
 
 // classify is Classify before ScrubOutcome.
-func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	o, body, isError := hint.ErrorResponse(resp)
+func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
+	o, body, isError := provider.ErrorResponse(resp)
 	if !isError {
 		return o
 	}
@@ -135,8 +135,8 @@ func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	status := resp.StatusCode
 	switch {
 	case status == 429 || s.status == "RESOURCE_EXHAUSTED":
-		retryAfter, _ := hint.RetryAfter(resp.Header, now)
-		inMessage, _ := hint.RetryIn(s.message, now)
+		retryAfter, _ := provider.RetryAfter(resp.Header, now)
+		inMessage, _ := provider.RetryIn(s.message, now)
 		o.Reason = cmp.Or(s.reason, "RESOURCE_EXHAUSTED")
 		o.Model = s.model
 		if o.Model == "" && resp.Request != nil {
@@ -154,11 +154,11 @@ func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	case s.reason == "VALIDATION_REQUIRED" || s.reason == "SERVICE_DISABLED":
 		o.Kind, o.Reason = pool.Fatal, s.reason
 	case status == 401 || status == 403 || s.reason == "API_KEY_INVALID":
-		o.Kind, o.Reason = pool.AuthRejected, cmp.Or(s.reason, hint.Code(s.status))
+		o.Kind, o.Reason = pool.AuthRejected, cmp.Or(s.reason, provider.Code(s.status))
 	case status == 408 || status >= 500:
-		o.Kind, o.Reason = pool.Transient, hint.Code(s.status)
+		o.Kind, o.Reason = pool.Transient, provider.Code(s.status)
 	default:
-		o.Kind, o.Reason = pool.Success, hint.Code(s.status)
+		o.Kind, o.Reason = pool.Success, provider.Code(s.status)
 	}
 	return o
 }
@@ -188,5 +188,5 @@ func modelFromPath(p string) string {
 
 // modelName keeps a model id only if it looks like one.
 func modelName(m string) string {
-	return hint.Code(strings.TrimPrefix(m, "models/"))
+	return provider.Code(strings.TrimPrefix(m, "models/"))
 }

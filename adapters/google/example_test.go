@@ -7,10 +7,11 @@ import (
 	"os"
 
 	"github.com/authvault/authvault/adapters/google"
+	"github.com/authvault/authvault/adapters/provider"
 )
 
-func ExampleAdapter_Authorize() {
-	rec := google.NewAPIKeyRecord("work", "AIza-example")
+func ExampleNew() {
+	rec := provider.APIKeyRecord(google.ProviderID, "work", "AIza-example")
 	req, _ := http.NewRequest(http.MethodPost, google.DefaultBaseURL+"/v1beta/models/gemini-2.5-pro:generateContent", nil)
 	if err := google.New().Authorize(req, rec); err != nil {
 		fmt.Println(err)

@@ -24,3 +24,10 @@ const (
 func idToken(email string) string {
 	return oauthtest.JWT(map[string]any{"iss": "https://accounts.google.com", "email": email, "email_verified": true})
 }
+
+// with returns the adapter New returns, changed by set.
+func with(set func(a *adapter)) *adapter {
+	a := newAdapter()
+	set(a)
+	return a
+}

@@ -13,48 +13,13 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
-// Login errors, shared with the other adapters' logins.
-var (
-	// ErrClientIDRequired: the config's ClientID is empty.
-	ErrClientIDRequired = oauthflow.ErrClientIDRequired
-	// ErrStateMismatch: the redirect belongs to another authorization
-	// request, or carries no state.
-	ErrStateMismatch = oauthflow.ErrStateMismatch
-	// ErrMissingCode: the redirect or paste carried no code.
-	ErrMissingCode = oauthflow.ErrMissingCode
-	// ErrDeviceCodeExpired: the device code was not approved in time.
-	ErrDeviceCodeExpired = oauthflow.ErrDeviceCodeExpired
-	// ErrDeviceFlowUnsupported: the client is a preset known not to be of
-	// the type Google's device flow accepts.
-	ErrDeviceFlowUnsupported = errors.New("google: this OAuth client cannot use the device flow (it needs a \"TVs and Limited Input devices\" client)")
-)
-
-// AuthorizationError is a refusal delivered through the redirect or a
-// device poll (access_denied…).
-type AuthorizationError = oauthflow.AuthorizationError
-
-// TokenError is the token endpoint's refusal of an exchange.
-type TokenError = oauthflow.TokenError
-
-// RedirectMode is how the authorization code comes back to Login.
-type RedirectMode int
-
-const (
-	// RedirectLoopback: a listener on 127.0.0.1 receives the browser's
-	// redirect (http://127.0.0.1:PORT/oauth2callback), as Google's
-	// installed-application flow prescribes.
-	RedirectLoopback RedirectMode = iota
-	// RedirectPaste: the client's code page shows the code and the user
-	// pastes it into Prompt. Only clients registered with such a page.
-	// Such a page shows the code without the state, so the state cannot
-	// be checked: the user must paste only codes from the URL Login
-	// printed.
-	RedirectPaste
-)
+// ErrDeviceFlowUnsupported: the client is a preset known not to be of
+// the type Google's device flow accepts.
+var ErrDeviceFlowUnsupported = errors.New("google: this OAuth client cannot use the device flow (it needs a \"TVs and Limited Input devices\" client)")
 
 // LoginConfig configures Login. ClientID is required.
 type LoginConfig struct {
@@ -72,8 +37,14 @@ type LoginConfig struct {
 	AuthURL, TokenURL string
 	// Scopes default to DefaultScopes().
 	Scopes []string
-	// RedirectMode picks the loopback listener or the paste form.
-	RedirectMode RedirectMode
+	// RedirectMode picks the loopback listener (127.0.0.1 receives the
+	// browser's redirect to http://127.0.0.1:PORT/oauth2callback, as
+	// Google's installed-application flow prescribes) or the paste form:
+	// the client's code page shows the code and the user pastes it into
+	// Prompt. Only clients registered with such a page; it shows the code
+	// without the state, so the state cannot be checked: the user must
+	// paste only codes from the URL Login printed.
+	RedirectMode provider.Redirect
 	// LoopbackPort is the listener's port; 0 picks a free one (Google
 	// accepts any loopback port for desktop clients).
 	LoopbackPort int
@@ -103,7 +74,7 @@ type LoginConfig struct {
 // stores it; Login keeps nothing.
 func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if cfg.ClientID == "" {
-		return nil, ErrClientIDRequired
+		return nil, provider.ErrClientIDRequired
 	}
 	preset, isPreset := presetByID(cfg.ClientID)
 	secret := cfg.ClientSecret
@@ -123,14 +94,15 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if paste == "" && isPreset {
 		paste = preset.PasteRedirectURI
 	}
-	flow := &oauthflow.CodeFlow{
-		Mode:             oauthflow.Mode(cfg.RedirectMode), // the same values; Run refuses others
-		Loopback:         oauthflow.LoopbackConfig{Port: cfg.LoopbackPort, Path: LoopbackPath},
+	flow := &provider.CodeFlow{
+		Mode:             cfg.RedirectMode,
+		LoopbackPort:     cfg.LoopbackPort,
+		LoopbackPath:     LoopbackPath,
 		PasteRedirectURI: paste,
 		Open:             cfg.Open,
 		In:               cfg.Prompt,
 		Out:              cfg.Out,
-		AuthorizeURL: func(redirectURI, state string, p oauthflow.PKCE) (string, error) {
+		AuthorizeURL: func(redirectURI, state string, p provider.PKCE) (string, error) {
 			c := *oc
 			c.RedirectURL = redirectURI
 			return c.AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.S256ChallengeOption(p.Verifier),
@@ -144,7 +116,7 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	oc.RedirectURL = g.RedirectURI
 	tok, err := oc.Exchange(withClient(ctx, cfg.HTTPClient), g.Code, oauth2.VerifierOption(g.PKCE.Verifier))
 	if err != nil {
-		return nil, fmt.Errorf("google: exchanging the authorization code: %w", oauthflow.FromRetrieveError(err, g.Code, g.PKCE.Verifier, secret))
+		return nil, fmt.Errorf("google: exchanging the authorization code: %w", provider.FromRetrieveError(err, g.Code, g.PKCE.Verifier, secret))
 	}
 	return newRecord(cfg.ClientID, secret, isPreset, oc, tok, clockOr(cfg.Now)), nil
 }
@@ -180,7 +152,7 @@ type DeviceConfig struct {
 // returns the same record as Login.
 func LoginDevice(ctx context.Context, cfg DeviceConfig) (*records.Record, error) {
 	if cfg.ClientID == "" {
-		return nil, ErrClientIDRequired
+		return nil, provider.ErrClientIDRequired
 	}
 	preset, isPreset := presetByID(cfg.ClientID)
 	if isPreset && !preset.DeviceFlow {
@@ -196,7 +168,7 @@ func LoginDevice(ctx context.Context, cfg DeviceConfig) (*records.Record, error)
 	}
 	clock := clockOr(cfg.Now)
 	tokenURL := cmp.Or(cfg.TokenURL, defaultEndpoint.TokenURL)
-	dc, err := oauthflow.RequestDeviceCode(ctx, cfg.HTTPClient, oauthflow.Request{
+	dc, err := provider.RequestDeviceCode(ctx, cfg.HTTPClient, provider.Request{
 		URL:    cmp.Or(cfg.DeviceAuthURL, defaultEndpoint.DeviceAuthURL),
 		Params: url.Values{"client_id": {cfg.ClientID}, "scope": {strings.Join(scopes, " ")}},
 	})
@@ -219,15 +191,15 @@ func LoginDevice(ctx context.Context, cfg DeviceConfig) (*records.Record, error)
 		deadline = start.Add(dc.ExpiresIn)
 	}
 	params := url.Values{
-		"grant_type":  {oauthflow.DeviceGrantType},
+		"grant_type":  {provider.DeviceGrantType},
 		"device_code": {dc.DeviceCode.Reveal()},
 		"client_id":   {cfg.ClientID},
 	}
 	if secret != "" {
 		params.Set("client_secret", secret)
 	}
-	tr, err := oauthflow.PollDeviceToken(ctx, cfg.HTTPClient, oauthflow.DevicePoll{
-		Request:  oauthflow.Request{URL: tokenURL, Params: params},
+	tr, err := provider.PollDeviceToken(ctx, cfg.HTTPClient, provider.DevicePoll{
+		Request:  provider.Request{URL: tokenURL, Params: params},
 		Interval: dc.Interval,
 		Deadline: deadline,
 		Now:      clock,

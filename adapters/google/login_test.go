@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -75,7 +75,7 @@ func TestLoginPresetPaste(t *testing.T) {
 	page := make(chan string, 1)
 	rec, err := Login(context.Background(), LoginConfig{
 		ClientID: PresetGeminiCLI.ID, AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(),
-		RedirectMode: RedirectPaste, PasteRedirectURI: srv.CodePageURL(),
+		RedirectMode: provider.RedirectPaste, PasteRedirectURI: srv.CodePageURL(),
 		Open: oauthtest.Browser(t, page), Prompt: oauthtest.PageReader(page), HTTPClient: srv.Client(),
 		Now: func() time.Time { return now },
 	})
@@ -94,16 +94,16 @@ func TestLoginPresetPaste(t *testing.T) {
 
 func TestLoginErrors(t *testing.T) {
 	ctx := context.Background()
-	if _, err := Login(ctx, LoginConfig{}); !errors.Is(err, ErrClientIDRequired) {
+	if _, err := Login(ctx, LoginConfig{}); !errors.Is(err, provider.ErrClientIDRequired) {
 		t.Errorf("no client: %v", err)
 	}
-	if _, err := Login(ctx, LoginConfig{ClientID: ownClient, RedirectMode: RedirectPaste, Prompt: strings.NewReader("x")}); err == nil {
+	if _, err := Login(ctx, LoginConfig{ClientID: ownClient, RedirectMode: provider.RedirectPaste, Prompt: strings.NewReader("x")}); err == nil {
 		t.Error("paste without a code page accepted")
 	}
 	srv := loginServer(t)
 	srv.Deny = true
 	_, err := Login(ctx, LoginConfig{ClientID: ownClient, AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(), Open: oauthtest.Browser(t, nil)})
-	var ae *AuthorizationError
+	var ae *provider.AuthorizationError
 	if !errors.As(err, &ae) || ae.Code != "access_denied" {
 		t.Errorf("denied: %v", err)
 	}
@@ -112,7 +112,7 @@ func TestLoginErrors(t *testing.T) {
 		return oauthtest.Reply{Status: 400, Body: map[string]string{"error": "invalid_grant", "error_description": "Bad code " + p["code"] + " for " + p["client_secret"]}}
 	}
 	_, err = Login(ctx, LoginConfig{ClientID: ownClient, ClientSecret: testSecret, AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(), Open: oauthtest.Browser(t, nil), HTTPClient: srv.Client()})
-	var te *TokenError
+	var te *provider.TokenError
 	if !errors.As(err, &te) || te.Code != "invalid_grant" {
 		t.Fatalf("exchange: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestLoginDevice(t *testing.T) {
 
 func TestLoginDeviceFailures(t *testing.T) {
 	ctx := context.Background()
-	if _, err := LoginDevice(ctx, DeviceConfig{}); !errors.Is(err, ErrClientIDRequired) {
+	if _, err := LoginDevice(ctx, DeviceConfig{}); !errors.Is(err, provider.ErrClientIDRequired) {
 		t.Errorf("no client: %v", err)
 	}
 	if _, err := LoginDevice(ctx, DeviceConfig{ClientID: PresetGeminiCLI.ID}); !errors.Is(err, ErrDeviceFlowUnsupported) {
@@ -189,7 +189,7 @@ func TestLoginDeviceFailures(t *testing.T) {
 		return oauthtest.Reply{Status: 401, Body: map[string]string{"error": "invalid_client", "error_description": "Invalid client type."}}
 	}
 	_, err := LoginDevice(ctx, DeviceConfig{ClientID: ownClient, DeviceAuthURL: srv.DeviceURL(), TokenURL: srv.TokenURL(), Sleep: noSleep})
-	var te *TokenError
+	var te *provider.TokenError
 	if !errors.As(err, &te) || te.Code != "invalid_client" {
 		t.Errorf("wrong client type: %v", err)
 	}
@@ -199,7 +199,7 @@ func TestLoginDeviceFailures(t *testing.T) {
 		return oauthtest.Reply{Status: 403, Body: map[string]string{"error": "access_denied"}}
 	}
 	_, err = LoginDevice(ctx, DeviceConfig{ClientID: ownClient, DeviceAuthURL: srv.DeviceURL(), TokenURL: srv.TokenURL(), Sleep: noSleep})
-	var ae *AuthorizationError
+	var ae *provider.AuthorizationError
 	if !errors.As(err, &ae) || ae.Code != "access_denied" {
 		t.Errorf("denied: %v", err)
 	}
@@ -215,7 +215,7 @@ func TestLoginDeviceFailures(t *testing.T) {
 			clock = clock.Add(d)
 			return nil
 		}})
-	if !errors.Is(err, ErrDeviceCodeExpired) {
+	if !errors.Is(err, provider.ErrDeviceCodeExpired) {
 		t.Errorf("never approved: %v", err)
 	}
 	if n := len(srv.TokenRequests()); n != 1800/5-1 {
@@ -223,8 +223,10 @@ func TestLoginDeviceFailures(t *testing.T) {
 	}
 }
 
-func TestRedirectModesAreTheFlowsModes(t *testing.T) {
-	if oauthflow.Mode(RedirectLoopback) != oauthflow.ModeLoopback || oauthflow.Mode(RedirectPaste) != oauthflow.ModePaste {
-		t.Error("Login hands RedirectMode on as an oauthflow.Mode: the values must match")
+func TestDefaultRedirectIsLoopback(t *testing.T) {
+	// A LoginConfig that names no mode signs in through the loopback
+	// listener, never by asking the user to paste.
+	if (LoginConfig{}).RedirectMode != provider.RedirectLoopback {
+		t.Error("the zero RedirectMode is not the loopback redirect")
 	}
 }

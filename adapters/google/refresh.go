@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -22,8 +22,8 @@ import (
 // API-key records return adapters.ErrNotRefreshable. Failures are
 // *adapters.RefreshError; invalid_grant (revoked or expired refresh
 // token) and invalid_client are Permanent.
-func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
-	t, err := oauthflow.ResolveRefresh(ProviderID, rec, a.clientID, a.endpoint.TokenURL)
+func (a *adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+	t, err := provider.ResolveRefresh(ProviderID, rec, a.clientID, a.endpoint.TokenURL)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records
 	refresh := t.RefreshToken
 	tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
 	if err != nil {
-		return nil, oauthflow.AsRefreshError(ProviderID, oauthflow.FromRetrieveError(err, refresh, secret))
+		return nil, provider.AsRefreshError(ProviderID, provider.FromRetrieveError(err, refresh, secret))
 	}
 	out := rec.Clone()
 	applyToken(out, tok, a.now())
@@ -50,7 +50,7 @@ func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records
 }
 
 // secretFor finds the installed-app secret for clientID.
-func (a *Adapter) secretFor(clientID string, rec *records.Record) string {
+func (a *adapter) secretFor(clientID string, rec *records.Record) string {
 	if s := rec.Meta[MetaClientSecret]; s != "" {
 		return s
 	}
@@ -83,8 +83,8 @@ func applyToken(rec *records.Record, tok *oauth2.Token, now time.Time) {
 		var claims struct {
 			Email string `json:"email"`
 		}
-		if oauthflow.DecodeJWTPayload(id, &claims) == nil {
-			if v := oauthflow.MetaValue(claims.Email); v != "" {
+		if provider.DecodeJWTPayload(id, &claims) == nil {
+			if v := provider.MetaValue(claims.Email); v != "" {
 				if rec.Meta == nil {
 					rec.Meta = map[string]string{}
 				}

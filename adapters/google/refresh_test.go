@@ -9,6 +9,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -18,7 +19,7 @@ func TestRefresh(t *testing.T) {
 	cases := []struct {
 		name       string
 		rec        func(*records.Record)
-		opts       []Option
+		set        func(*adapter)
 		reply      map[string]any
 		wantSecret string
 		wantClient string
@@ -46,7 +47,7 @@ func TestRefresh(t *testing.T) {
 		{"client from the adapter", func(r *records.Record) {
 			r.OAuth.ClientID = ""
 			r.Meta = nil
-		}, []Option{WithClient("own.apps.googleusercontent.com", "own-secret")}, map[string]any{"access_token": newAccess}, "own-secret", "own.apps.googleusercontent.com",
+		}, func(a *adapter) { a.clientID, a.clientSecret = "own.apps.googleusercontent.com", "own-secret" }, map[string]any{"access_token": newAccess}, "own-secret", "own.apps.googleusercontent.com",
 			func(r *records.Record) {
 				r.OAuth.Access, r.OAuth.ClientID = newAccess, "own.apps.googleusercontent.com"
 			}},
@@ -60,8 +61,11 @@ func TestRefresh(t *testing.T) {
 				c.rec(rec)
 			}
 			before := rec.Clone()
-			opts := append([]Option{WithTokenURL(srv.TokenURL()), WithClock(func() time.Time { return now })}, c.opts...)
-			got, err := New(opts...).Refresh(context.Background(), srv.Client(), rec)
+			a := with(func(a *adapter) { a.endpoint.TokenURL, a.now = srv.TokenURL(), func() time.Time { return now } })
+			if c.set != nil {
+				c.set(a)
+			}
+			got, err := a.Refresh(context.Background(), srv.Client(), rec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +122,7 @@ func TestRefreshFailures(t *testing.T) {
 
 func TestRefreshWithoutRequest(t *testing.T) {
 	srv := adaptertest.NoRequestServer(t)
-	adaptertest.RefreshRefusals(t, New(WithTokenURL(srv.URL)).Refresh, oauthRecord(), ErrClientIDRequired, ErrNoRefreshToken)
+	adaptertest.RefreshRefusals(t, with(func(a *adapter) { a.endpoint.TokenURL = srv.URL }).Refresh, oauthRecord(), provider.ErrClientIDRequired, provider.ErrNoRefreshToken)
 }
 
 func TestRefreshNetworkError(t *testing.T) {

@@ -1,11 +1,12 @@
 package openai
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
-	"github.com/authvault/authvault/adapters/internal/credential"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -15,12 +16,11 @@ import (
 // sign-in it adds chatgpt-account-id from rec.OAuth.AccountID when set. A
 // request addressed to DefaultBaseURL's origin is re-pointed at the
 // account's own base URL (Meta["base_url"]) when it has one.
-func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
-	secret, apiKey, err := credential.Of(rec, ErrNoCredential, ErrUnsupportedKind)
+func (a *adapter) Authorize(req *http.Request, rec *records.Record) error {
+	apiKey, err := provider.SetCredential(req.Header, rec, "")
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", ProviderID, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+secret.Reveal())
 	if apiKey {
 		if v := rec.Meta[MetaOrganization]; v != "" {
 			req.Header.Set("OpenAI-Organization", v)
@@ -31,11 +31,11 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	} else if rec.OAuth.AccountID != "" {
 		req.Header.Set(AccountIDHeader, rec.OAuth.AccountID)
 	}
-	return bearer.RebaseAccount(req, rec, defaultBase)
+	return provider.RebaseAccount(req, rec, defaultBase)
 }
 
 // defaultBase is DefaultBaseURL, which requests are re-pointed from.
-var defaultBase = bearer.MustParseBaseURL(DefaultBaseURL)
+var defaultBase, _ = url.Parse(DefaultBaseURL)
 
 var (
 	keyOrigins   = []adapters.Origin{adapters.OriginOf(defaultBase)}
@@ -45,7 +45,7 @@ var (
 // Origins returns https://api.openai.com, https://chatgpt.com for a
 // ChatGPT sign-in (OAuth record), and the origin of the account's own
 // base URL (Meta["base_url"]) when it has one.
-func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+func (a *adapter) Origins(rec *records.Record) []adapters.Origin {
 	if rec.Kind == records.KindOAuth {
 		return adapters.AccountOrigins(rec, oauthOrigins)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -24,7 +25,7 @@ func oauthRecord() *records.Record {
 }
 
 func TestAuthorize(t *testing.T) {
-	withMeta := NewAPIKeyRecord("work", testKey)
+	withMeta := provider.APIKeyRecord(ProviderID, "work", testKey)
 	withMeta.Meta = map[string]string{MetaOrganization: "org-abc", MetaProject: "proj_xyz"}
 	noAccount := oauthRecord()
 	noAccount.OAuth.AccountID = ""
@@ -34,7 +35,7 @@ func TestAuthorize(t *testing.T) {
 		in   http.Header
 		want http.Header
 	}{
-		{"api key", NewAPIKeyRecord("work", testKey), http.Header{"Content-Type": {"application/json"}},
+		{"api key", provider.APIKeyRecord(ProviderID, "work", testKey), http.Header{"Content-Type": {"application/json"}},
 			http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + testKey}}},
 		{"api key replaces a placeholder, adds org and project", withMeta, http.Header{"Authorization": {"Bearer placeholder"}},
 			http.Header{"Authorization": {"Bearer " + testKey}, "Openai-Organization": {"org-abc"}, "Openai-Project": {"proj_xyz"}}},
@@ -61,7 +62,7 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestAuthorizeRefuses(t *testing.T) {
-	adaptertest.AuthorizeRefuses(t, New().Authorize, ErrNoCredential, ErrUnsupportedKind)
+	adaptertest.AuthorizeRefuses(t, New().Authorize, provider.ErrNoCredential, provider.ErrUnsupportedKind)
 }
 
 func TestRegistered(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/internal/hint"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 )
 
@@ -45,7 +45,7 @@ func (e *apiError) code() string {
 // is reports whether error.code or error.type is name.
 func (e *apiError) is(name string) bool { return e.code() == name || e.Error.Type == name }
 
-var limits = []hint.Limit{
+var limits = []provider.Limit{
 	{Remaining: "x-ratelimit-remaining-requests", Reset: "x-ratelimit-reset-requests"},
 	{Remaining: "x-ratelimit-remaining-tokens", Reset: "x-ratelimit-reset-tokens"},
 }
@@ -70,21 +70,21 @@ var limits = []hint.Limit{
 //
 // Malformed hints are ignored; hints are capped at pool.MaxRetryAfter.
 // At most adapters.MaxErrorBody bytes are read and the body is restored.
-func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return adapters.ScrubOutcome(resp, a.classify(resp, now))
 }
 
 // classify is Classify before ScrubOutcome.
-func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	o, body, isError := hint.ErrorResponse(resp)
+func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
+	o, body, isError := provider.ErrorResponse(resp)
 	if !isError {
 		return o
 	}
 	var e apiError
 	_ = json.Unmarshal(body, &e)
-	reason := hint.Code(e.code())
+	reason := provider.Code(e.code())
 	if reason == "" {
-		reason = hint.Code(e.Error.Type)
+		reason = provider.Code(e.Error.Type)
 	}
 	h := resp.Header
 	status := resp.StatusCode
@@ -92,24 +92,24 @@ func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	switch {
 	case e.is("insufficient_quota"):
 		o.Kind, o.Reason = pool.QuotaExhausted, "insufficient_quota"
-		o.Until, _ = hint.After(now, InsufficientQuotaCooldown)
+		o.Until, _ = provider.After(now, InsufficientQuotaCooldown)
 	case e.is("usage_limit_reached"):
 		o.Kind, o.Reason = pool.QuotaExhausted, "usage_limit_reached"
-		if t, ok := number(e.Error.ResetsAt, now, hint.Unix); ok {
+		if t, ok := number(e.Error.ResetsAt, now, provider.Unix); ok {
 			o.Until = t
-		} else if t, ok := number(e.Error.ResetsInSeconds, now, hint.Seconds); ok {
+		} else if t, ok := number(e.Error.ResetsInSeconds, now, provider.Seconds); ok {
 			o.Until = t
 		} else {
-			o.Until, _ = hint.RetryAfter(h, now)
+			o.Until, _ = provider.RetryAfter(h, now)
 		}
 	case status == 429:
 		o.Kind, o.Reason = pool.RateLimited, cmp.Or(reason, "rate_limit_exceeded")
-		if t, ok := hint.RetryAfter(h, now); ok {
+		if t, ok := provider.RetryAfter(h, now); ok {
 			o.Until = t
-		} else if t := hint.Resets(h, limits, hint.GoDuration, now); !t.IsZero() {
+		} else if t := provider.Resets(h, limits, provider.GoDuration, now); !t.IsZero() {
 			o.Until = t
 		} else {
-			o.Until, _ = hint.RetryIn(e.Error.Message, now)
+			o.Until, _ = provider.RetryIn(e.Error.Message, now)
 		}
 	case e.is("unsupported_country_region_territory") || e.is("usage_not_included"):
 		o.Kind, o.Reason = pool.Fatal, reason

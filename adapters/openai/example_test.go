@@ -7,10 +7,11 @@ import (
 	"os"
 
 	"github.com/authvault/authvault/adapters/openai"
+	"github.com/authvault/authvault/adapters/provider"
 )
 
-func ExampleAdapter_Authorize() {
-	rec := openai.NewAPIKeyRecord("work", "sk-proj-example")
+func ExampleNew() {
+	rec := provider.APIKeyRecord(openai.ProviderID, "work", "sk-proj-example")
 	rec.Meta = map[string]string{openai.MetaProject: "proj_example"}
 	req, _ := http.NewRequest(http.MethodPost, openai.DefaultBaseURL+"/responses", nil)
 	if err := openai.New().Authorize(req, rec); err != nil {

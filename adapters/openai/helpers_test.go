@@ -21,3 +21,10 @@ func idToken(email, account, plan string) string {
 		"https://api.openai.com/auth": map[string]string{"chatgpt_account_id": account, "chatgpt_plan_type": plan, "chatgpt_user_id": "user-1"},
 	})
 }
+
+// with returns the adapter New returns, changed by set.
+func with(set func(a *adapter)) *adapter {
+	a := newAdapter()
+	set(a)
+	return a
+}

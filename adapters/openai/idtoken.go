@@ -4,12 +4,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/adapters/provider"
 )
-
-// ErrMalformedIDToken: ParseIDToken was given something that is not a
-// JWT with a JSON payload.
-var ErrMalformedIDToken = oauthflow.ErrMalformedJWT
 
 // Claims are the facts authvault reads from an OpenAI id token.
 type Claims struct {
@@ -42,10 +38,11 @@ type idTokenPayload struct {
 // Connect Core §3.1.3.7), or from a credential file the user owns, and
 // the claims only label the account and route requests to the account
 // the token already belongs to; the API checks the access token itself.
-// Never use the claims to grant anything. Errors do not quote the token.
+// Never use the claims to grant anything. Errors wrap
+// provider.ErrMalformedJWT and do not quote the token.
 func ParseIDToken(idToken string) (Claims, error) {
 	var p idTokenPayload
-	if err := oauthflow.DecodeJWTPayload(idToken, &p); err != nil {
+	if err := provider.DecodeJWTPayload(idToken, &p); err != nil {
 		return Claims{}, err
 	}
 	c := Claims{AccountID: p.Auth.AccountID, PlanType: p.Auth.PlanType, Email: p.Email}

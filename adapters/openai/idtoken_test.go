@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/oauthtest"
 )
 
@@ -37,7 +38,7 @@ func TestParseIDToken(t *testing.T) {
 	const secret = "c2VjcmV0LXRva2VuLWJvZHk"
 	for _, bad := range []string{"", secret, "a." + secret + ".c", "x.e30", oauthtest.JWT("a string")} {
 		_, err := ParseIDToken(bad)
-		if !errors.Is(err, ErrMalformedIDToken) {
+		if !errors.Is(err, provider.ErrMalformedJWT) {
 			t.Errorf("%.24q: err = %v", bad, err)
 		}
 		if err != nil && strings.Contains(err.Error(), secret) {

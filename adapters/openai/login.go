@@ -10,39 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
-)
-
-// Login errors, shared with the other adapters' logins.
-var (
-	// ErrClientIDRequired: LoginConfig.ClientID is empty.
-	ErrClientIDRequired = oauthflow.ErrClientIDRequired
-	// ErrStateMismatch: the redirect belongs to another authorization
-	// request, or carries no state.
-	ErrStateMismatch = oauthflow.ErrStateMismatch
-	// ErrMissingCode: the redirect carried no code.
-	ErrMissingCode = oauthflow.ErrMissingCode
-)
-
-// AuthorizationError is the authorization server's refusal
-// (error=access_denied…) delivered through the redirect.
-type AuthorizationError = oauthflow.AuthorizationError
-
-// TokenError is the token endpoint's refusal of the code exchange.
-type TokenError = oauthflow.TokenError
-
-// RedirectMode is how the authorization code comes back to Login.
-type RedirectMode int
-
-const (
-	// RedirectLoopback: a listener on 127.0.0.1:Port receives the
-	// browser's redirect to http://localhost:Port/auth/callback.
-	RedirectLoopback RedirectMode = iota
-	// RedirectPaste: nothing listens; after signing in on any device the
-	// browser fails to load the localhost redirect, and the user pastes
-	// that page's URL (it holds the code and state) into Prompt.
-	RedirectPaste
 )
 
 // DefaultLoopbackPort is the port of PresetCodex's registered redirect.
@@ -64,8 +33,12 @@ type LoginConfig struct {
 	Issuer string
 	// Scope is the space-separated scope; "" means DefaultScope.
 	Scope string
-	// RedirectMode picks the loopback listener or the paste form.
-	RedirectMode RedirectMode
+	// RedirectMode picks the loopback listener (127.0.0.1:Port receives
+	// the browser's redirect to http://localhost:Port/auth/callback) or
+	// the paste form: nothing listens; after signing in on any device the
+	// browser fails to load the localhost redirect, and the user pastes
+	// that page's URL (it holds the code and state) into Prompt.
+	RedirectMode provider.Redirect
 	// Port is the redirect's port: 0 means DefaultLoopbackPort (the
 	// port the client registered must be used), LoopbackAnyPort any free
 	// one.
@@ -96,7 +69,7 @@ type LoginConfig struct {
 // The caller stores it; Login keeps nothing.
 func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if cfg.ClientID == "" {
-		return nil, ErrClientIDRequired
+		return nil, provider.ErrClientIDRequired
 	}
 	issuer := strings.TrimRight(cmp.Or(cfg.Issuer, DefaultIssuer), "/")
 	tokenURL := issuer + "/oauth/token"
@@ -110,7 +83,7 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	case port < 0 || port > 65535:
 		return nil, fmt.Errorf("openai: loopback port %d out of range", cfg.Port)
 	}
-	if cfg.RedirectMode == RedirectPaste && port == 0 {
+	if cfg.RedirectMode == provider.RedirectPaste && port == 0 {
 		return nil, fmt.Errorf("openai: the paste form needs the client's registered port, not any port")
 	}
 	params := cfg.AuthParams
@@ -121,26 +94,26 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if now == nil {
 		now = time.Now
 	}
-	flow := &oauthflow.CodeFlow{
-		Mode:               oauthflow.Mode(cfg.RedirectMode), // the same values; Run refuses others
-		Loopback:           oauthflow.LoopbackConfig{Port: port, Path: LoopbackPath, RedirectHost: "localhost"},
+	flow := &provider.CodeFlow{
+		Mode:               cfg.RedirectMode,
+		LoopbackPort:       port,
+		LoopbackPath:       LoopbackPath,
+		LoopbackHost:       "localhost",
 		PasteRedirectURI:   fmt.Sprintf("http://localhost:%d%s", port, LoopbackPath),
 		PasteRequiresState: true,
+		AuthURL:            issuer + "/oauth/authorize",
+		ClientID:           cfg.ClientID,
+		Scope:              scope,
+		AuthParams:         params,
 		Open:               cfg.Open,
 		In:                 cfg.Prompt,
 		Out:                cfg.Out,
-		AuthorizeURL: oauthflow.AuthRequest{
-			Endpoint: issuer + "/oauth/authorize",
-			ClientID: cfg.ClientID,
-			Scope:    scope,
-			Extra:    params,
-		}.URL,
 	}
 	g, err := flow.Run(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("openai: login: %w", err)
 	}
-	tok, err := oauthflow.PostToken(ctx, cfg.HTTPClient, oauthflow.Request{
+	tok, err := provider.PostToken(ctx, cfg.HTTPClient, provider.Request{
 		URL: tokenURL,
 		Params: url.Values{
 			"grant_type":    {"authorization_code"},

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -97,7 +97,7 @@ func TestLoginPaste(t *testing.T) {
 	srv := loginServer(t, idToken("me@example.com", "acct-123", "plus"))
 	page := make(chan string, 1)
 	rec, err := Login(context.Background(), LoginConfig{
-		ClientID: "test-client", Issuer: srv.URL, RedirectMode: RedirectPaste,
+		ClientID: "test-client", Issuer: srv.URL, RedirectMode: provider.RedirectPaste,
 		Open: oauthtest.UnreachableBrowser(t, page), Prompt: oauthtest.PageReader(page),
 		HTTPClient: srv.Client(),
 	})
@@ -111,19 +111,19 @@ func TestLoginPaste(t *testing.T) {
 
 func TestLoginErrors(t *testing.T) {
 	ctx := context.Background()
-	if _, err := Login(ctx, LoginConfig{}); !errors.Is(err, ErrClientIDRequired) {
+	if _, err := Login(ctx, LoginConfig{}); !errors.Is(err, provider.ErrClientIDRequired) {
 		t.Errorf("no client id: %v", err)
 	}
 	if _, err := Login(ctx, LoginConfig{ClientID: "c", Port: 70000}); err == nil {
 		t.Error("port 70000 accepted")
 	}
-	if _, err := Login(ctx, LoginConfig{ClientID: "c", Port: LoopbackAnyPort, RedirectMode: RedirectPaste, Prompt: strings.NewReader("")}); err == nil {
+	if _, err := Login(ctx, LoginConfig{ClientID: "c", Port: LoopbackAnyPort, RedirectMode: provider.RedirectPaste, Prompt: strings.NewReader("")}); err == nil {
 		t.Error("paste with any port accepted")
 	}
 	srv := loginServer(t, "")
 	srv.Deny = true
 	_, err := Login(ctx, LoginConfig{ClientID: "c", Issuer: srv.URL, Port: LoopbackAnyPort, Open: oauthtest.Browser(t, nil)})
-	var ae *AuthorizationError
+	var ae *provider.AuthorizationError
 	if !errors.As(err, &ae) || ae.Code != "access_denied" {
 		t.Errorf("denied: %v", err)
 	}
@@ -133,7 +133,7 @@ func TestLoginErrors(t *testing.T) {
 		return oauthtest.Reply{Status: 400, Body: map[string]any{"error": "invalid_grant", "error_description": "verifier " + p["code_verifier"] + " does not match"}}
 	}
 	_, err = Login(ctx, LoginConfig{ClientID: "c", Issuer: srv.URL, Port: LoopbackAnyPort, Open: oauthtest.Browser(t, nil), HTTPClient: srv.Client()})
-	var te *TokenError
+	var te *provider.TokenError
 	if !errors.As(err, &te) || te.Code != "invalid_grant" {
 		t.Fatalf("exchange refused: %v", err)
 	}
@@ -148,8 +148,10 @@ func TestLoginErrors(t *testing.T) {
 	}
 }
 
-func TestRedirectModesAreTheFlowsModes(t *testing.T) {
-	if oauthflow.Mode(RedirectLoopback) != oauthflow.ModeLoopback || oauthflow.Mode(RedirectPaste) != oauthflow.ModePaste {
-		t.Error("Login hands RedirectMode on as an oauthflow.Mode: the values must match")
+func TestDefaultRedirectIsLoopback(t *testing.T) {
+	// A LoginConfig that names no mode signs in through the loopback
+	// listener, never by asking the user to paste.
+	if (LoginConfig{}).RedirectMode != provider.RedirectLoopback {
+		t.Error("the zero RedirectMode is not the loopback redirect")
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/authvault/authvault/adapters/internal/oauthflow"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -15,14 +15,13 @@ import (
 // the rotated refresh token (OpenAI refresh tokens are single-use: the
 // old one is dead after this call), the new id token and the expiry
 // (expires_in, else the access token's exp claim). The client id is
-// rec.OAuth.ClientID, else the adapter's WithClientID; with neither,
-// Refresh fails without a request.
+// rec.OAuth.ClientID; without one, Refresh fails without a request.
 //
 // API-key records return adapters.ErrNotRefreshable. Failures are
 // *adapters.RefreshError; refresh_token_reused, refresh_token_expired,
 // refresh_token_invalidated, invalid_grant and a bare 401 are Permanent.
-func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
-	out, tok, err := oauthflow.RefreshGrant{Provider: ProviderID, ClientID: a.clientID, TokenURL: a.tokenURL}.Run(ctx, client, rec, a.now)
+func (a *adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+	out, tok, err := provider.RefreshGrant{Provider: ProviderID, ClientID: a.clientID, TokenURL: a.tokenURL}.Run(ctx, client, rec, a.now)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +32,7 @@ func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records
 // applyToken copies a token response into rec's OAuth section and the
 // facts of its tokens into it (see applyTokenFacts), keeping what the
 // response does not replace.
-func applyToken(rec *records.Record, tok *oauthflow.TokenResponse, now time.Time) {
+func applyToken(rec *records.Record, tok *provider.TokenResponse, now time.Time) {
 	tok.Apply(rec.OAuth, now)
 	applyTokenFacts(rec, tok)
 }
@@ -41,7 +40,7 @@ func applyToken(rec *records.Record, tok *oauthflow.TokenResponse, now time.Time
 // applyTokenFacts completes a record the token response was applied to:
 // the expiry from the access token's exp claim when the response gave no
 // lifetime, and the id token with its facts in AccountID and Meta.
-func applyTokenFacts(rec *records.Record, tok *oauthflow.TokenResponse) {
+func applyTokenFacts(rec *records.Record, tok *provider.TokenResponse) {
 	o := rec.OAuth
 	if o.Expiry.IsZero() {
 		o.Expiry = tokenExpiry(tok.AccessToken.Reveal())
@@ -62,7 +61,7 @@ func applyTokenFacts(rec *records.Record, tok *oauthflow.TokenResponse) {
 }
 
 func setMeta(rec *records.Record, k, v string) {
-	if v = oauthflow.MetaValue(v); v == "" {
+	if v = provider.MetaValue(v); v == "" {
 		return
 	}
 	if rec.Meta == nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -44,7 +45,7 @@ func TestRefreshRotates(t *testing.T) {
 			rec := oauthRecord()
 			rec.OAuth.TokenURL = srv.TokenURL()
 			before := rec.Clone()
-			got, err := New(WithClock(func() time.Time { return now })).Refresh(context.Background(), srv.Client(), rec)
+			got, err := with(func(a *adapter) { a.now = func() time.Time { return now } }).Refresh(context.Background(), srv.Client(), rec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +108,7 @@ func TestRefreshFailures(t *testing.T) {
 
 func TestRefreshWithoutRequest(t *testing.T) {
 	srv := adaptertest.NoRequestServer(t)
-	adaptertest.RefreshRefusals(t, New(WithTokenURL(srv.URL)).Refresh, oauthRecord(), ErrClientIDRequired, ErrNoRefreshToken)
+	adaptertest.RefreshRefusals(t, with(func(a *adapter) { a.tokenURL = srv.URL }).Refresh, oauthRecord(), provider.ErrClientIDRequired, provider.ErrNoRefreshToken)
 }
 
 func TestRefreshClientIDOption(t *testing.T) {
@@ -117,7 +118,7 @@ func TestRefreshClientIDOption(t *testing.T) {
 	}
 	rec := oauthRecord()
 	rec.OAuth.ClientID = ""
-	got, err := New(WithTokenURL(srv.TokenURL()), WithClientID(PresetCodex.ID)).Refresh(context.Background(), srv.Client(), rec)
+	got, err := with(func(a *adapter) { a.tokenURL = srv.TokenURL(); a.clientID = PresetCodex.ID }).Refresh(context.Background(), srv.Client(), rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,12 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/records"
@@ -82,4 +85,56 @@ func (g RefreshGrant) Run(ctx context.Context, client *http.Client, rec *records
 	tok.Apply(out.OAuth, now())
 	out.OAuth.ClientID = t.ClientID
 	return out, tok, nil
+}
+
+// RefreshFailure turns an error from a golang.org/x/oauth2 token request
+// (a refresh, or a code exchange) into an *adapters.RefreshError without copying the response body or the
+// server's description (either could echo a credential).
+//
+// An *oauth2.RetrieveError is Permanent when the server refused the grant
+// for good: any 4xx, or an error code on a 2xx, except 429 and the codes
+// temporarily_unavailable, server_error, slow_down and
+// authorization_pending. 5xx answers, network errors and cancellations are
+// not Permanent. Unusable 2xx answers wrap ErrMalformedResponse.
+func RefreshFailure(providerID string, err error) *adapters.RefreshError {
+	re := &adapters.RefreshError{Provider: providerID}
+	var rerr *oauth2.RetrieveError
+	var uerr *url.Error
+	switch {
+	case errors.As(err, &rerr):
+		if rerr.Response != nil {
+			re.Status = rerr.Response.StatusCode
+		}
+		if Code(rerr.ErrorCode) != "" {
+			re.Code = rerr.ErrorCode
+		} else if rerr.ErrorCode != "" {
+			re.Code = "invalid_error_code"
+		}
+		re.Permanent = permanentRefusal(re.Status, rerr.ErrorCode)
+	case errors.Is(err, context.DeadlineExceeded):
+		re.Err = context.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		re.Err = context.Canceled
+	case errors.As(err, &uerr):
+		// The URL is the configured token endpoint; the form body, which
+		// holds the refresh token, is not part of the error.
+		re.Err = uerr
+	default:
+		re.Err = ErrMalformedResponse
+	}
+	return re
+}
+
+func permanentRefusal(status int, code string) bool {
+	switch code {
+	case "temporarily_unavailable", "server_error", "slow_down", "authorization_pending":
+		return false
+	}
+	switch {
+	case status == http.StatusTooManyRequests, status >= 500:
+		return false
+	case status >= 400:
+		return true
+	}
+	return code != ""
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-func ExampleAdapter_Login() {
+func ExampleLogin() {
 	// A stand-in for chat.qwen.ai that approves at once.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
