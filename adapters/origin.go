@@ -34,26 +34,6 @@ func OriginOf(u *url.URL) Origin {
 	return Origin(scheme + "://" + net.JoinHostPort(host, port))
 }
 
-// SameOrigin reports whether u and v have the same origin, without
-// building either.
-func SameOrigin(u, v *url.URL) bool {
-	return strings.EqualFold(u.Scheme, v.Scheme) && strings.EqualFold(u.Hostname(), v.Hostname()) &&
-		effectivePort(u) == effectivePort(v)
-}
-
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
-}
-
 // Bound reports whether u's origin is one of origins.
 func Bound(u *url.URL, origins []Origin) bool {
 	o := OriginOf(u)

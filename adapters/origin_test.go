@@ -42,17 +42,17 @@ func TestParseOrigin(t *testing.T) {
 	}
 }
 
-func TestSameOriginAndBound(t *testing.T) {
+func TestOriginOfAndBound(t *testing.T) {
 	u, _ := url.Parse("https://API.example.com/v1/x")
 	for _, s := range []string{"https://api.example.com", "https://api.example.com:443/other"} {
 		v, _ := url.Parse(s)
-		if !SameOrigin(u, v) {
+		if OriginOf(u) != OriginOf(v) {
 			t.Errorf("%s and %s: not the same origin", u, v)
 		}
 	}
 	for _, s := range []string{"http://api.example.com", "https://api.example.com:8443", "https://example.com"} {
 		v, _ := url.Parse(s)
-		if SameOrigin(u, v) {
+		if OriginOf(u) == OriginOf(v) {
 			t.Errorf("%s and %s: the same origin", u, v)
 		}
 	}

@@ -81,8 +81,8 @@ func RecordHolds(rec *records.Record, s string) bool {
 	return false
 }
 
-// HoldsAny reports whether s contains any of secrets.
-func HoldsAny(s string, secrets []string) bool {
+// holdsAny reports whether s contains any of secrets.
+func holdsAny(s string, secrets []string) bool {
 	for _, v := range secrets {
 		if strings.Contains(s, v) {
 			return true
@@ -100,7 +100,7 @@ var errWithheld = errors.New("details withheld: they held a credential")
 // permanence; any other error is replaced by a plain one. Refresh
 // implementations and the transport pass every refresh failure through it.
 func ScrubRefreshError(err error, secrets []string) error {
-	if err == nil || !HoldsAny(err.Error(), secrets) {
+	if err == nil || !holdsAny(err.Error(), secrets) {
 		return err
 	}
 	var re *RefreshError
@@ -108,13 +108,13 @@ func ScrubRefreshError(err error, secrets []string) error {
 		return errWithheld
 	}
 	c := *re
-	if HoldsAny(c.Code, secrets) {
+	if holdsAny(c.Code, secrets) {
 		c.Code = WithheldReason
 	}
-	if c.Err != nil && HoldsAny(c.Err.Error(), secrets) {
+	if c.Err != nil && holdsAny(c.Err.Error(), secrets) {
 		c.Err = errWithheld
 	}
-	if HoldsAny(c.Error(), secrets) {
+	if holdsAny(c.Error(), secrets) {
 		return &RefreshError{Provider: re.Provider, Status: re.Status, Permanent: re.Permanent, Code: WithheldReason}
 	}
 	return &c

@@ -123,13 +123,13 @@ func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 // overall status or any window other than "overage" (which only governs
 // paid extra usage) is "rejected", and the latest reset among them.
 func unifiedRejected(h http.Header, now time.Time) (time.Time, string, bool) {
-	var resets []time.Time
+	var until time.Time // the latest reset among the rejected windows
 	var names []string
 	rejected := false
 	if strings.EqualFold(strings.TrimSpace(h.Get("anthropic-ratelimit-unified-status")), "rejected") {
 		rejected = true
 		if t, ok := provider.Timestamp(h.Get("anthropic-ratelimit-unified-reset"), now); ok {
-			resets = append(resets, t)
+			until = later(until, t)
 		}
 	}
 	for key := range h {
@@ -151,7 +151,7 @@ func unifiedRejected(h http.Header, now time.Time) (time.Time, string, bool) {
 			names = append(names, window)
 		}
 		if t, ok := provider.Timestamp(h.Get(unifiedPrefix+window+"-reset"), now); ok {
-			resets = append(resets, t)
+			until = later(until, t)
 		}
 	}
 	if !rejected {
@@ -161,7 +161,7 @@ func unifiedRejected(h http.Header, now time.Time) (time.Time, string, bool) {
 	if len(names) == 1 {
 		reason = "subscription_" + names[0] + "_limit"
 	}
-	return provider.Latest(resets...), reason, true
+	return until, reason, true
 }
 
 var regainRE = regexp.MustCompile(`regain access on (\d{4}-\d{2}-\d{2}) at (\d{2}:\d{2}) UTC`)
@@ -213,4 +213,12 @@ func restrictedReason(msg string) string {
 		}
 	}
 	return "credential only authorized for use with " + name
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

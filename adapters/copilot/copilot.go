@@ -1,7 +1,6 @@
 package copilot
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,8 +10,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
-	"github.com/authvault/authvault/adapters/internal/login"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -128,13 +126,12 @@ func validHost(h string) error {
 	return nil
 }
 
-// Adapter is the Copilot adapter. Construct it with New. Safe for
-// concurrent use.
-type Adapter struct {
+// adapter is the Copilot adapter. Safe for concurrent use.
+type adapter struct {
 	err error
 	// device is the login's client, poll cadence, clock and User-Agent;
 	// the token exchange uses the same clock and User-Agent.
-	device        login.Device
+	device        provider.DeviceLogin
 	hosts         map[string]Endpoints
 	apiBase       *url.URL
 	integrationID string
@@ -142,27 +139,29 @@ type Adapter struct {
 	pluginVersion string
 }
 
-// Option configures an Adapter.
-type Option func(*Adapter) error
+// Option configures New and Login.
+type Option func(*adapter) error
 
-// WithClientID sets the OAuth client used by Login.
+// WithClientID sets the OAuth client used by Login: your own OAuth app,
+// or GitHub's (see Preset), chosen knowingly.
 func WithClientID(id string) Option {
-	return func(a *Adapter) error { return a.device.SetClientID(id) }
-}
-
-// WithPreset sets the OAuth client to a named public client (see Preset).
-func WithPreset(name string) Option {
-	return func(a *Adapter) error { return a.device.SetPreset(Preset, name) }
+	return func(a *adapter) error {
+		if strings.TrimSpace(id) == "" {
+			return &provider.ConfigError{Option: "WithClientID", Reason: "empty client id"}
+		}
+		a.device.ClientID = id
+		return nil
+	}
 }
 
 // WithEndpoints replaces the endpoints of one GitHub host (for example a
 // proxy, or a test server). Every URL must be https, or http on a loopback
 // host.
 func WithEndpoints(host string, e Endpoints) Option {
-	return func(a *Adapter) error {
+	return func(a *adapter) error {
 		for _, u := range []string{e.DeviceCodeURL, e.AccessTokenURL, e.CopilotTokenURL} {
-			if _, err := bearer.ParseBaseURL(u, true); err != nil {
-				return &bearer.ConfigError{Option: "WithEndpoints", Reason: err.Error()}
+			if _, err := provider.ParseBaseURL(u, true); err != nil {
+				return &provider.ConfigError{Option: "WithEndpoints", Reason: err.Error()}
 			}
 		}
 		a.hosts[host] = e
@@ -170,86 +169,57 @@ func WithEndpoints(host string, e Endpoints) Option {
 	}
 }
 
-// WithAPIURL sets the API base SDKs are pointed at (default DefaultAPIURL),
-// the prefix Authorize replaces with each account's endpoint.
-func WithAPIURL(u string) Option {
-	return func(a *Adapter) error {
-		b, err := bearer.ParseBaseURL(u, true)
-		if err != nil {
-			return &bearer.ConfigError{Option: "WithAPIURL", Reason: err.Error()}
-		}
-		a.apiBase = b
-		return nil
-	}
-}
-
 // WithIntegrationID sets the Copilot-Integration-Id header: the integration
 // id GitHub issued to the application. Default DefaultIntegrationID.
 func WithIntegrationID(id string) Option {
-	return headerOption("WithIntegrationID", id, func(a *Adapter) { a.integrationID = id })
+	return headerOption("WithIntegrationID", id, func(a *adapter) { a.integrationID = id })
 }
 
 // WithEditorVersion sets the Editor-Version header, naming the application
 // and its version ("myapp/1.2.0"). Default "authvault/<version>".
 func WithEditorVersion(v string) Option {
-	return headerOption("WithEditorVersion", v, func(a *Adapter) { a.editorVersion = v })
+	return headerOption("WithEditorVersion", v, func(a *adapter) { a.editorVersion = v })
 }
 
 // WithEditorPluginVersion sets an Editor-Plugin-Version header. Default:
 // none is sent.
 func WithEditorPluginVersion(v string) Option {
-	return headerOption("WithEditorPluginVersion", v, func(a *Adapter) { a.pluginVersion = v })
+	return headerOption("WithEditorPluginVersion", v, func(a *adapter) { a.pluginVersion = v })
 }
 
-// WithUserAgent sets the User-Agent of the requests the adapter makes
-// itself (login, token exchange). Default bearer.DefaultUserAgent().
-func WithUserAgent(ua string) Option {
-	return headerOption("WithUserAgent", ua, func(a *Adapter) { a.device.UserAgent = ua })
-}
-
-func headerOption(name, v string, set func(*Adapter)) Option {
-	return func(a *Adapter) error {
+func headerOption(name, v string, set func(*adapter)) Option {
+	return func(a *adapter) error {
 		if strings.TrimSpace(v) == "" || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return &bearer.ConfigError{Option: name, Reason: "empty or not a valid header value"}
+			return &provider.ConfigError{Option: name, Reason: "empty or not a valid header value"}
 		}
 		set(a)
 		return nil
 	}
 }
 
-// WithPollInterval sets the device-flow poll interval used when GitHub
-// gives none. Default 5 s (RFC 8628).
-func WithPollInterval(d time.Duration) Option {
-	return func(a *Adapter) error {
-		if d <= 0 {
-			return &bearer.ConfigError{Option: "WithPollInterval", Reason: "must be positive"}
+// WithClock sets the clock. Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(a *adapter) error {
+		if now == nil {
+			return &provider.ConfigError{Option: "WithClock", Reason: "nil clock"}
 		}
-		a.device.Interval = d
+		a.device.Now = now
 		return nil
 	}
-}
-
-// WithNow sets the clock. Default time.Now.
-func WithNow(now func() time.Time) Option {
-	return func(a *Adapter) error { return a.device.SetNow(now) }
-}
-
-// WithSleep sets how Login waits between polls: sleep must wait d or until
-// ctx is done, and return ctx's error then.
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(a *Adapter) error { return a.device.SetSleep(sleep) }
 }
 
 func init() { adapters.Register(New()) }
 
 // New returns an adapter with the given options. An option given an
-// unusable value makes every method return that *bearer.ConfigError.
-func New(opts ...Option) *Adapter {
+// unusable value makes every method return that *provider.ConfigError.
+func New(opts ...Option) adapters.Adapter { return newAdapter(opts...) }
+
+func newAdapter(opts ...Option) *adapter {
 	api, _ := url.Parse(DefaultAPIURL)
-	a := &Adapter{
-		device: login.Device{
+	a := &adapter{
+		device: provider.DeviceLogin{
 			Provider:  Provider,
-			UserAgent: bearer.DefaultUserAgent(),
+			UserAgent: provider.DefaultUserAgent(),
 			Interval:  5 * time.Second,
 			SlowDown:  githubSlowDown,
 			Now:       time.Now,
@@ -257,7 +227,7 @@ func New(opts ...Option) *Adapter {
 		hosts:         map[string]Endpoints{},
 		apiBase:       api,
 		integrationID: DefaultIntegrationID,
-		editorVersion: bearer.DefaultUserAgent(),
+		editorVersion: provider.DefaultUserAgent(),
 	}
 	for _, o := range opts {
 		if err := o(a); err != nil && a.err == nil {
@@ -268,9 +238,9 @@ func New(opts ...Option) *Adapter {
 }
 
 // Provider returns "copilot".
-func (a *Adapter) Provider() string { return Provider }
+func (a *adapter) Provider() string { return Provider }
 
-func (a *Adapter) endpoints(namespace string) (Endpoints, error) {
+func (a *adapter) endpoints(namespace string) (Endpoints, error) {
 	host, err := HostFor(namespace)
 	if err != nil {
 		return Endpoints{}, err
@@ -281,7 +251,7 @@ func (a *Adapter) endpoints(namespace string) (Endpoints, error) {
 	return EndpointsFor(host)
 }
 
-func (a *Adapter) check(rec *records.Record) error {
+func (a *adapter) check(rec *records.Record) error {
 	if a.err != nil {
 		return a.err
 	}
@@ -289,7 +259,7 @@ func (a *Adapter) check(rec *records.Record) error {
 		return fmt.Errorf("%s: nil record", Provider)
 	}
 	if rec.Provider != Provider {
-		return fmt.Errorf("%s: record %s: %w", Provider, rec.ID(), bearer.ErrWrongProvider)
+		return fmt.Errorf("%s: record %s: %w", Provider, rec.ID(), provider.ErrWrongProvider)
 	}
 	if rec.OAuth == nil {
 		return fmt.Errorf("%s: record %s is %q, want an OAuth record", Provider, rec.ID(), rec.Kind)
@@ -302,12 +272,12 @@ func (a *Adapter) check(rec *records.Record) error {
 // addressed to the API URL (WithAPIURL) at the account's own base URL
 // (Meta["base_url"]) or else its API endpoint (Meta["api_endpoint"];
 // requests are left where they are when the record has neither). A record whose Copilot token has not
-// been obtained yet gets bearer.ErrNoCredential: Refresh it.
-func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
+// been obtained yet gets provider.ErrNoCredential: Refresh it.
+func (a *adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if err := a.check(rec); err != nil {
 		return err
 	}
-	if err := bearer.SetBearer(req, rec.OAuth.Access); err != nil {
+	if err := provider.SetBearer(req, rec.OAuth.Access); err != nil {
 		return fmt.Errorf("%s: %s: %w", Provider, rec.ID(), err)
 	}
 	req.Header.Set("Copilot-Integration-Id", a.integrationID)
@@ -315,16 +285,17 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if a.pluginVersion != "" {
 		req.Header.Set("Editor-Plugin-Version", a.pluginVersion)
 	}
-	to, err := bearer.AccountBaseURL(rec)
-	if err != nil {
-		return fmt.Errorf("%s: %w", Provider, err)
-	}
-	if to == nil {
-		if to, err = apiEndpoint(rec); err != nil {
-			return err
+	if rec.Meta[adapters.MetaBaseURL] != "" {
+		if err := provider.RebaseAccount(req, rec, a.apiBase); err != nil {
+			return fmt.Errorf("%s: %w", Provider, err)
 		}
+		return nil
 	}
-	bearer.RebaseRequest(req, a.apiBase, to)
+	to, err := apiEndpoint(rec)
+	if err != nil {
+		return err
+	}
+	provider.RebaseRequest(req, a.apiBase, to)
 	return nil
 }
 
@@ -335,7 +306,7 @@ func apiEndpoint(rec *records.Record) (*url.URL, error) {
 	if raw == "" {
 		return nil, nil
 	}
-	u, err := bearer.ParseBaseURL(raw, true)
+	u, err := provider.ParseBaseURL(raw, true)
 	if err != nil {
 		return nil, fmt.Errorf("%s: record %s: Meta[%q]: %w", Provider, rec.ID(), MetaAPIEndpoint, err)
 	}
@@ -347,7 +318,7 @@ func apiEndpoint(rec *records.Record) (*url.URL, error) {
 // account's own base URL (Meta["base_url"]) when it has one. The GitHub
 // token is never sent by the transport: only Refresh uses it, with the
 // token exchange endpoint.
-func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+func (a *adapter) Origins(rec *records.Record) []adapters.Origin {
 	def := []adapters.Origin{adapters.OriginOf(a.apiBase)}
 	if u, err := apiEndpoint(rec); err == nil && u != nil {
 		def[0] = adapters.OriginOf(u)
@@ -358,19 +329,19 @@ func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
 // Classify reads the Copilot API's OpenAI-compatible errors: 429 with
 // Retry-After is RateLimited, 402 and quota_exceeded a spent quota, 401 and
 // 403 AuthRejected (the transport then refreshes the Copilot token once).
-func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return adapters.ScrubOutcome(resp, a.classify(resp, now))
 }
 
 // classify is Classify before ScrubOutcome.
-func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	return bearer.Classify(resp, now)
+func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
+	return provider.Classifier{}.Classify(resp, now)
 }
 
 // Format implements fmt.Formatter: an Adapter prints as its provider id,
 // never its configuration (which may hold a client secret), whatever the
 // verb.
-func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+func (a *adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 
 // String returns the adapter's name (text/template prints with it).
-func (a *Adapter) String() string { return "copilot.Adapter{" + a.Provider() + "}" }
+func (a *adapter) String() string { return "copilot.Adapter{" + a.Provider() + "}" }

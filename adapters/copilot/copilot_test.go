@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -39,31 +39,26 @@ func TestPreset(t *testing.T) {
 
 func TestNewConfigErrors(t *testing.T) {
 	for name, opt := range map[string]Option{
-		"unknown preset":     WithPreset("x"),
 		"empty client":       WithClientID(""),
 		"http endpoints":     WithEndpoints("github.com", Endpoints{DeviceCodeURL: "http://github.example/a", AccessTokenURL: "https://x.example", CopilotTokenURL: "https://x.example"}),
-		"bad api url":        WithAPIURL("api.example.com"),
 		"integration id nl":  WithIntegrationID("a\nb"),
 		"empty editor":       WithEditorVersion(""),
 		"plugin version ctl": WithEditorPluginVersion("\x00"),
-		"empty user agent":   WithUserAgent(" "),
-		"zero interval":      WithPollInterval(0),
-		"nil clock":          WithNow(nil),
-		"nil sleep":          WithSleep(nil),
+		"nil clock":          WithClock(nil),
 	} {
 		t.Run(name, func(t *testing.T) {
-			a := New(opt)
-			var ce *bearer.ConfigError
+			a := newAdapter(opt)
+			var ce *provider.ConfigError
 			rec := copilotRecord("default", "a", "tid=1", "gho_x", nil)
 			req, _ := http.NewRequest("GET", DefaultAPIURL+"/models", nil)
 			if err := a.Authorize(req, rec); !errors.As(err, &ce) {
-				t.Errorf("Authorize = %v, want *bearer.ConfigError", err)
+				t.Errorf("Authorize = %v, want *provider.ConfigError", err)
 			}
 			if _, err := a.Refresh(t.Context(), nil, rec); !errors.As(err, &ce) {
-				t.Errorf("Refresh = %v, want *bearer.ConfigError", err)
+				t.Errorf("Refresh = %v, want *provider.ConfigError", err)
 			}
 			if _, err := a.Login(t.Context(), nil, records.ID{Label: "x"}, io.Discard); !errors.As(err, &ce) {
-				t.Errorf("Login = %v, want *bearer.ConfigError", err)
+				t.Errorf("Login = %v, want *provider.ConfigError", err)
 			}
 		})
 	}
@@ -141,7 +136,7 @@ func TestAuthorize(t *testing.T) {
 		{
 			name:       "defaults name authvault",
 			rec:        copilotRecord("default", "a", "tid=abc;exp=1", "gho_secret", map[string]string{MetaAPIEndpoint: "https://api.individual.githubcopilot.com"}),
-			wantHeader: http.Header{"Authorization": {"Bearer tid=abc;exp=1"}, "Copilot-Integration-Id": {"authvault"}, "Editor-Version": {bearer.DefaultUserAgent()}, "Content-Type": {"application/json"}},
+			wantHeader: http.Header{"Authorization": {"Bearer tid=abc;exp=1"}, "Copilot-Integration-Id": {"authvault"}, "Editor-Version": {provider.DefaultUserAgent()}, "Content-Type": {"application/json"}},
 			wantURL:    "https://api.individual.githubcopilot.com/chat/completions",
 		},
 		{
@@ -154,17 +149,17 @@ func TestAuthorize(t *testing.T) {
 		{
 			name:       "no endpoint yet",
 			rec:        copilotRecord("default", "a", "tid=abc", "gho_x", nil),
-			wantHeader: http.Header{"Authorization": {"Bearer tid=abc"}, "Copilot-Integration-Id": {"authvault"}, "Editor-Version": {bearer.DefaultUserAgent()}, "Content-Type": {"application/json"}},
+			wantHeader: http.Header{"Authorization": {"Bearer tid=abc"}, "Copilot-Integration-Id": {"authvault"}, "Editor-Version": {provider.DefaultUserAgent()}, "Content-Type": {"application/json"}},
 			wantURL:    "https://api.githubcopilot.com/chat/completions",
 		},
-		{name: "no copilot token", rec: copilotRecord("default", "a", "", "gho_secret", nil), wantErr: bearer.ErrNoCredential},
+		{name: "no copilot token", rec: copilotRecord("default", "a", "", "gho_secret", nil), wantErr: provider.ErrNoCredential},
 		{name: "plain http endpoint", rec: copilotRecord("default", "a", "tid=abc", "gho_secret", map[string]string{MetaAPIEndpoint: "http://evil.example"})},
 		{name: "api key record", rec: &records.Record{Provider: Provider, Namespace: "default", Label: "a", Kind: records.KindAPI, API: &records.APIKey{Key: "k"}}},
-		{name: "other provider", rec: &records.Record{Provider: "openai", Namespace: "default", Label: "a", Kind: records.KindOAuth, OAuth: &records.OAuth{Access: "x"}}, wantErr: bearer.ErrWrongProvider},
+		{name: "other provider", rec: &records.Record{Provider: "openai", Namespace: "default", Label: "a", Kind: records.KindOAuth, OAuth: &records.OAuth{Access: "x"}}, wantErr: provider.ErrWrongProvider},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := New(tt.opts...)
+			a := newAdapter(tt.opts...)
 			req, _ := http.NewRequest("POST", DefaultAPIURL+"/chat/completions", strings.NewReader("{}"))
 			req.Header.Set("Content-Type", "application/json")
 			err := a.Authorize(req, tt.rec)
@@ -196,7 +191,7 @@ func TestAuthorize(t *testing.T) {
 func TestAccountsReachTheirOwnHosts(t *testing.T) {
 	var hosts adaptertest.Hosts
 	one, two := hosts.Server(t, "one"), hosts.Server(t, "two")
-	a := New()
+	a := newAdapter()
 	for _, rec := range []*records.Record{
 		copilotRecord("default", "A", "copilot-A", "gh-A", map[string]string{MetaAPIEndpoint: one.URL}),
 		copilotRecord("octocorp.ghe.com", "B", "copilot-B", "gh-B", map[string]string{MetaAPIEndpoint: two.URL}),
@@ -232,7 +227,7 @@ func TestClassifyFixtures(t *testing.T) {
 		{"hostile_binary.http", pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited"}},
 		{"stream_ok.http", pool.Outcome{Kind: pool.Success, Status: 200}},
 	}
-	a := New()
+	a := newAdapter()
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			adaptertest.ClassifyFixture(t, a.Classify, tt.file, testNow, tt.want)
@@ -244,5 +239,5 @@ func TestClassifyHugeBody(t *testing.T) {
 	body := bytes.Repeat([]byte(`{"error":{"code":"quota_exceeded"}}`), (10<<20)/35)
 	resp := adaptertest.Response(429, adaptertest.Headers("Retry-After", "garbage"), body, DefaultAPIURL+"/chat/completions")
 	want := pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited"}
-	adaptertest.Classified(t, New().Classify, resp, body, testNow, want)
+	adaptertest.Classified(t, newAdapter().Classify, resp, body, testNow, want)
 }

@@ -8,8 +8,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/authvault/authvault/adapters/bearer"
-	"github.com/authvault/authvault/adapters/internal/login"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -22,10 +21,19 @@ import (
 // Copilot token (see Refresh), so an account without a seat fails here,
 // with an error wrapping ErrNoCopilotAccess, rather than at first use.
 //
-// It returns bearer.ErrAccessDenied when the user declines,
-// bearer.ErrDeviceCodeExpired when the code runs out, and a
-// *bearer.LoginError for any other refusal.
-func (a *Adapter) Login(ctx context.Context, client *http.Client, id records.ID, prompt io.Writer) (*records.Record, error) {
+// The options name the OAuth client (WithClientID, required), and where
+// needed the endpoints of a GitHub host (WithEndpoints) and the names the
+// requests carry (WithIntegrationID, WithEditorVersion).
+//
+// It returns provider.ErrAccessDenied when the user declines,
+// provider.ErrDeviceCodeExpired when the code runs out, and a
+// *provider.LoginError for any other refusal.
+func Login(ctx context.Context, client *http.Client, id records.ID, prompt io.Writer, opts ...Option) (*records.Record, error) {
+	return newAdapter(opts...).Login(ctx, client, id, prompt)
+}
+
+// Login is the package's Login with the adapter's options.
+func (a *adapter) Login(ctx context.Context, client *http.Client, id records.ID, prompt io.Writer) (*records.Record, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
@@ -37,11 +45,10 @@ func (a *Adapter) Login(ctx context.Context, client *http.Client, id records.ID,
 	if err != nil {
 		return nil, fmt.Errorf("%s: login: %w", Provider, err)
 	}
-	gh, err := a.device.Run(ctx, client, prompt, login.Endpoints{
-		DeviceCodeURL: ep.DeviceCodeURL,
-		TokenURL:      ep.AccessTokenURL,
-		DeviceParams:  url.Values{"scope": {Scope}},
-	})
+	d := a.device
+	d.DeviceCodeURL, d.TokenURL = ep.DeviceCodeURL, ep.AccessTokenURL
+	d.DeviceParams = url.Values{"scope": {Scope}}
+	gh, err := d.Run(ctx, client, prompt)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +65,7 @@ func (a *Adapter) Login(ctx context.Context, client *http.Client, id records.ID,
 	}
 	out, err := a.Refresh(ctx, client, rec)
 	if err != nil {
-		return nil, &bearer.LoginError{Provider: Provider, Step: "Copilot token exchange", Err: err}
+		return nil, &provider.LoginError{Provider: Provider, Step: "Copilot token exchange", Err: err}
 	}
 	if err := out.Validate(); err != nil {
 		return nil, err

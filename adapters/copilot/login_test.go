@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -57,12 +57,12 @@ func (g *github) endpoints() Endpoints {
 	}
 }
 
-func (g *github) adapter(host string, clock *adaptertest.Clock, opts ...Option) *Adapter {
-	return New(append([]Option{
+func (g *github) adapter(host string, clock *adaptertest.Clock, opts ...Option) *adapter {
+	return newAdapter(append([]Option{
 		WithClientID("Ov23liTestClient"),
 		WithEndpoints(host, g.endpoints()),
-		WithNow(clock.Now),
-		WithSleep(clock.Sleep),
+		WithClock(clock.Now),
+		withSleep(clock.Sleep),
 	}, opts...)...)
 }
 
@@ -141,10 +141,10 @@ func TestLogin(t *testing.T) {
 			if got := x.Get("Authorization"); got != "token "+ghToken {
 				t.Error("exchange did not send the GitHub token as 'token <t>'")
 			}
-			if ua := x.Get("User-Agent"); ua != bearer.DefaultUserAgent() {
+			if ua := x.Get("User-Agent"); ua != provider.DefaultUserAgent() {
 				t.Errorf("exchange User-Agent = %q", ua)
 			}
-			if ev := x.Get("Editor-Version"); ev != bearer.DefaultUserAgent() {
+			if ev := x.Get("Editor-Version"); ev != provider.DefaultUserAgent() {
 				t.Errorf("exchange Editor-Version = %q", ev)
 			}
 			wantPrompt := "To sign in to copilot, open https://github.com/login/device\nand enter the code WDJB-MJHT\n"
@@ -166,9 +166,9 @@ func TestLoginFailures(t *testing.T) {
 		wantStep string
 		wantCode string
 	}{
-		{name: "expired_token", device: deviceReply(5, 900), polls: []reply{pending, {Status: 200, Body: `{"error":"expired_token"}`}}, wantIs: bearer.ErrDeviceCodeExpired},
-		{name: "access_denied", device: deviceReply(5, 900), polls: []reply{{Status: 200, Body: `{"error":"access_denied"}`}}, wantIs: bearer.ErrAccessDenied},
-		{name: "deadline while pending", device: deviceReply(5, 12), polls: []reply{pending}, wantIs: bearer.ErrDeviceCodeExpired},
+		{name: "expired_token", device: deviceReply(5, 900), polls: []reply{pending, {Status: 200, Body: `{"error":"expired_token"}`}}, wantIs: provider.ErrDeviceCodeExpired},
+		{name: "access_denied", device: deviceReply(5, 900), polls: []reply{{Status: 200, Body: `{"error":"access_denied"}`}}, wantIs: provider.ErrAccessDenied},
+		{name: "deadline while pending", device: deviceReply(5, 12), polls: []reply{pending}, wantIs: provider.ErrDeviceCodeExpired},
 		{name: "no seat", device: deviceReply(5, 900), polls: []reply{granted}, exchange: noSeat, wantIs: ErrNoCopilotAccess, wantStep: "Copilot token exchange"},
 		{name: "bad client", device: deviceReply(5, 900), polls: []reply{{Status: 200, Body: `{"error":"incorrect_client_credentials"}`}}, wantStep: "token poll", wantCode: "incorrect_client_credentials"},
 		{name: "device flow disabled", device: reply{Status: 400, Body: `{"error":"device_flow_disabled"}`}, wantStep: "device authorization", wantCode: "device_flow_disabled"},
@@ -187,9 +187,9 @@ func TestLoginFailures(t *testing.T) {
 				t.Errorf("Login = %v, want %v", err, tt.wantIs)
 			}
 			if tt.wantStep != "" {
-				var le *bearer.LoginError
+				var le *provider.LoginError
 				if !errors.As(err, &le) || le.Step != tt.wantStep || le.Code != tt.wantCode {
-					t.Errorf("Login = %v, want a LoginError at %q with code %q", err, tt.wantStep, tt.wantCode)
+					t.Errorf("Login = %v, want a provider.LoginError at %q with code %q", err, tt.wantStep, tt.wantCode)
 				}
 			}
 			for _, s := range []string{deviceCode, ghToken, copTok} {
@@ -203,7 +203,7 @@ func TestLoginFailures(t *testing.T) {
 
 func TestLoginPreconditions(t *testing.T) {
 	g := newGitHub(t, deviceReply(5, 900), []reply{granted}, exchangeReply("https://api.githubcopilot.com"))
-	if _, err := New().Login(t.Context(), g.Client(), records.ID{Label: "x"}, io.Discard); !errors.Is(err, bearer.ErrNoClientID) {
+	if _, err := newAdapter().Login(t.Context(), g.Client(), records.ID{Label: "x"}, io.Discard); !errors.Is(err, provider.ErrClientIDRequired) {
 		t.Errorf("Login without a client = %v", err)
 	}
 	a := g.adapter("github.com", adaptertest.NewClock(testNow))
@@ -257,12 +257,12 @@ func TestRefreshFailures(t *testing.T) {
 		{name: "404", exchange: reply{Status: 404, Body: `{"message":"Not Found"}`}, status: 404, code: "no_copilot_access", permanent: true, wantIs: ErrNoCopilotAccess},
 		{name: "429", exchange: reply{Status: 429, Body: `{}`}, status: 429},
 		{name: "500", exchange: reply{Status: 500, Body: ghToken}, status: 500},
-		{name: "malformed json", exchange: reply{Status: 200, Body: `{"token":`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "missing token", exchange: reply{Status: 200, Body: `{"expires_at":1,"refresh_in":1500}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "missing expiry", exchange: reply{Status: 200, Body: `{"token":"t"}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "token with newline", exchange: reply{Status: 200, Body: `{"token":"a\nb","refresh_in":1500}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "plain http api endpoint", exchange: reply{Status: 200, Body: `{"token":"t","refresh_in":1500,"endpoints":{"api":"http://evil.example"}}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
-		{name: "10 MB answer", exchange: reply{Status: 200, Body: `{"token":"` + big + `"}`}, status: 200, wantIs: bearer.ErrMalformedTokenResponse},
+		{name: "malformed json", exchange: reply{Status: 200, Body: `{"token":`}, status: 200, wantIs: provider.ErrMalformedResponse},
+		{name: "missing token", exchange: reply{Status: 200, Body: `{"expires_at":1,"refresh_in":1500}`}, status: 200, wantIs: provider.ErrMalformedResponse},
+		{name: "missing expiry", exchange: reply{Status: 200, Body: `{"token":"t"}`}, status: 200, wantIs: provider.ErrMalformedResponse},
+		{name: "token with newline", exchange: reply{Status: 200, Body: `{"token":"a\nb","refresh_in":1500}`}, status: 200, wantIs: provider.ErrMalformedResponse},
+		{name: "plain http api endpoint", exchange: reply{Status: 200, Body: `{"token":"t","refresh_in":1500,"endpoints":{"api":"http://evil.example"}}`}, status: 200, wantIs: provider.ErrMalformedResponse},
+		{name: "10 MB answer", exchange: reply{Status: 200, Body: `{"token":"` + big + `"}`}, status: 200, wantIs: provider.ErrMalformedResponse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,7 +286,7 @@ func TestRefreshFailures(t *testing.T) {
 }
 
 func TestRefreshNotPossible(t *testing.T) {
-	a := New()
+	a := newAdapter()
 	if _, err := a.Refresh(t.Context(), nil, copilotRecord("default", "me", "x", "", nil)); !errors.Is(err, adapters.ErrNotRefreshable) {
 		t.Errorf("Refresh without a GitHub token = %v", err)
 	}
@@ -294,7 +294,7 @@ func TestRefreshNotPossible(t *testing.T) {
 		t.Errorf("Refresh with a non-host namespace = %v", err)
 	}
 	url := adaptertest.ClosedURL(t)
-	_, err := New(WithEndpoints("github.com", Endpoints{DeviceCodeURL: url, AccessTokenURL: url, CopilotTokenURL: url})).
+	_, err := newAdapter(WithEndpoints("github.com", Endpoints{DeviceCodeURL: url, AccessTokenURL: url, CopilotTokenURL: url})).
 		Refresh(t.Context(), &http.Client{}, copilotRecord("default", "me", "", ghToken, nil))
 	if re := adaptertest.RefreshError(t, err, ghToken); re.Permanent || re.Status != 0 {
 		t.Errorf("Refresh against a closed server = %v", err)
@@ -324,5 +324,13 @@ func TestCopilotExpiry(t *testing.T) {
 				t.Errorf("copilotExpiry = %v, %v; want %v, %v", got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// withSleep sets how Login waits between polls.
+func withSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(a *adapter) error {
+		a.device.Sleep = sleep
+		return nil
 	}
 }

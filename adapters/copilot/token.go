@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/records"
 )
 
@@ -61,14 +61,14 @@ type forbidden struct {
 // token), 403 and 404 (ErrNoCopilotAccess: no seat) are Permanent; a 403
 // that is GitHub's rate limit, 429, 5xx, network errors and unusable
 // answers are not.
-func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+func (a *adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
 	out, err := a.refresh(ctx, client, rec)
 	// A token endpoint may echo the token it was sent as its error code.
 	return out, adapters.ScrubRefreshError(err, adapters.RecordCredentials(rec))
 }
 
 // refresh is Refresh before the error is scrubbed.
-func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+func (a *adapter) refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
 	if err := a.check(rec); err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records
 		return nil, fmt.Errorf("%s: %s: no GitHub token: %w", Provider, rec.ID(), adapters.ErrNotRefreshable)
 	}
 	if strings.ContainsFunc(gh.Reveal(), func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return nil, fmt.Errorf("%s: %s: GitHub %w", Provider, rec.ID(), bearer.ErrInvalidToken)
+		return nil, fmt.Errorf("%s: %s: GitHub %w", Provider, rec.ID(), provider.ErrInvalidToken)
 	}
 	ep, err := a.endpoints(rec.Namespace)
 	if err != nil {
@@ -111,7 +111,7 @@ func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records
 		return fail(resp.StatusCode, "", false, errors.New("reading the token exchange answer failed"))
 	}
 	if len(body) > maxBody {
-		return fail(resp.StatusCode, "", false, fmt.Errorf("%w: larger than %d bytes", bearer.ErrMalformedTokenResponse, maxBody))
+		return fail(resp.StatusCode, "", false, fmt.Errorf("%w: larger than %d bytes", provider.ErrMalformedResponse, maxBody))
 	}
 	switch st := resp.StatusCode; {
 	case st == http.StatusUnauthorized:
@@ -121,7 +121,7 @@ func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records
 	case st == http.StatusForbidden, st == http.StatusNotFound:
 		code := "no_copilot_access"
 		var f forbidden
-		if json.Unmarshal(body, &f) == nil && bearer.IsIdentifier(f.ErrorDetails.NotificationID) {
+		if json.Unmarshal(body, &f) == nil && provider.Code(f.ErrorDetails.NotificationID) != "" {
 			code = f.ErrorDetails.NotificationID
 		}
 		return fail(st, code, true, ErrNoCopilotAccess)
@@ -130,14 +130,14 @@ func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records
 	}
 	var x exchange
 	if err := json.Unmarshal(body, &x); err != nil {
-		return fail(resp.StatusCode, "", false, bearer.ErrMalformedTokenResponse)
+		return fail(resp.StatusCode, "", false, provider.ErrMalformedResponse)
 	}
 	if x.Token == "" || strings.ContainsFunc(x.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return fail(resp.StatusCode, "", false, fmt.Errorf("%w: no usable token", bearer.ErrMalformedTokenResponse))
+		return fail(resp.StatusCode, "", false, fmt.Errorf("%w: no usable token", provider.ErrMalformedResponse))
 	}
 	expiry, ok := copilotExpiry(start, x.ExpiresAt, x.RefreshIn)
 	if !ok {
-		return fail(resp.StatusCode, "", false, fmt.Errorf("%w: no usable expires_at or refresh_in", bearer.ErrMalformedTokenResponse))
+		return fail(resp.StatusCode, "", false, fmt.Errorf("%w: no usable expires_at or refresh_in", provider.ErrMalformedResponse))
 	}
 	out := rec.Clone()
 	out.OAuth.Access = records.Secret(x.Token)
@@ -146,13 +146,13 @@ func (a *Adapter) refresh(ctx context.Context, client *http.Client, rec *records
 		out.Meta = map[string]string{}
 	}
 	if x.Endpoints.API != "" {
-		u, err := bearer.ParseBaseURL(x.Endpoints.API, true)
+		u, err := provider.ParseBaseURL(x.Endpoints.API, true)
 		if err != nil {
-			return fail(resp.StatusCode, "", false, fmt.Errorf("%w: endpoints.api: %w", bearer.ErrMalformedTokenResponse, err))
+			return fail(resp.StatusCode, "", false, fmt.Errorf("%w: endpoints.api: %w", provider.ErrMalformedResponse, err))
 		}
 		out.Meta[MetaAPIEndpoint] = u.String()
 	}
-	if bearer.IsIdentifier(x.SKU) {
+	if provider.Code(x.SKU) != "" {
 		out.Meta[MetaPlan] = x.SKU
 	}
 	return out, nil

@@ -13,8 +13,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
-	"github.com/authvault/authvault/adapters/internal/login"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -44,22 +43,21 @@ var ErrKeyRejected = errors.New("the API key was rejected")
 // maxBody bounds the /v1/me answer.
 const maxBody = 64 << 10
 
-// Adapter is the Cursor adapter. Construct it with New. Safe for
-// concurrent use.
-type Adapter struct {
+// adapter is the Cursor adapter. Safe for concurrent use.
+type adapter struct {
 	err       error
 	basic     bool
 	base      *url.URL
 	userAgent string
 }
 
-// Option configures an Adapter.
-type Option func(*Adapter) error
+// Option configures New and Login.
+type Option func(*adapter) error
 
 // WithBasicAuth sends keys as HTTP Basic credentials (the key as user name,
 // empty password) instead of as bearer tokens.
 func WithBasicAuth() Option {
-	return func(a *Adapter) error {
+	return func(a *adapter) error {
 		a.basic = true
 		return nil
 	}
@@ -68,24 +66,12 @@ func WithBasicAuth() Option {
 // WithBaseURL sets the API base Login checks keys against. Default
 // DefaultBaseURL.
 func WithBaseURL(u string) Option {
-	return func(a *Adapter) error {
-		b, err := bearer.ParseBaseURL(u, true)
+	return func(a *adapter) error {
+		b, err := provider.ParseBaseURL(u, true)
 		if err != nil {
-			return &bearer.ConfigError{Option: "WithBaseURL", Reason: err.Error()}
+			return &provider.ConfigError{Option: "WithBaseURL", Reason: err.Error()}
 		}
 		a.base = b
-		return nil
-	}
-}
-
-// WithUserAgent sets the User-Agent of Login's request. Default
-// bearer.DefaultUserAgent().
-func WithUserAgent(ua string) Option {
-	return func(a *Adapter) error {
-		if strings.TrimSpace(ua) == "" || strings.ContainsFunc(ua, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return &bearer.ConfigError{Option: "WithUserAgent", Reason: "empty or not a valid header value"}
-		}
-		a.userAgent = ua
 		return nil
 	}
 }
@@ -93,10 +79,13 @@ func WithUserAgent(ua string) Option {
 func init() { adapters.Register(New()) }
 
 // New returns an adapter with the given options. An option given an
-// unusable value makes Authorize and Login return that *bearer.ConfigError.
-func New(opts ...Option) *Adapter {
+// unusable value makes Authorize and Login return that
+// *provider.ConfigError.
+func New(opts ...Option) adapters.Adapter { return newAdapter(opts...) }
+
+func newAdapter(opts ...Option) *adapter {
 	base, _ := url.Parse(DefaultBaseURL)
-	a := &Adapter{base: base, userAgent: bearer.DefaultUserAgent()}
+	a := &adapter{base: base, userAgent: provider.DefaultUserAgent()}
 	for _, o := range opts {
 		if err := o(a); err != nil && a.err == nil {
 			a.err = err
@@ -106,12 +95,12 @@ func New(opts ...Option) *Adapter {
 }
 
 // Provider returns "cursor".
-func (a *Adapter) Provider() string { return Provider }
+func (a *adapter) Provider() string { return Provider }
 
 // Authorize sends the record's API key, and re-points a request addressed
 // to the base URL (WithBaseURL) at the account's own base URL
 // (Meta["base_url"]) when it has one.
-func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
+func (a *adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if a.err != nil {
 		return a.err
 	}
@@ -122,7 +111,7 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if err := a.setKey(req, key, rec.ID()); err != nil {
 		return err
 	}
-	if err := bearer.RebaseAccount(req, rec, a.base); err != nil {
+	if err := provider.RebaseAccount(req, rec, a.base); err != nil {
 		return fmt.Errorf("%s: %w", Provider, err)
 	}
 	return nil
@@ -131,20 +120,20 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 // Origins returns the base URL's origin (DefaultBaseURL,
 // https://api.cursor.com, unless WithBaseURL) and the origin of the
 // account's own base URL (Meta["base_url"]) when it has one.
-func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+func (a *adapter) Origins(rec *records.Record) []adapters.Origin {
 	return adapters.AccountOrigins(rec, []adapters.Origin{adapters.OriginOf(a.base)})
 }
 
-func (a *Adapter) setKey(req *http.Request, key records.Secret, id records.ID) error {
+func (a *adapter) setKey(req *http.Request, key records.Secret, id records.ID) error {
 	if !a.basic {
-		if err := bearer.SetBearer(req, key); err != nil {
+		if err := provider.SetBearer(req, key); err != nil {
 			return fmt.Errorf("%s: %s: %w", Provider, id, err)
 		}
 		return nil
 	}
 	// Validate as a bearer token would be, then send it as Basic.
 	probe := &http.Request{Header: http.Header{}}
-	if err := bearer.SetBearer(probe, key); err != nil {
+	if err := provider.SetBearer(probe, key); err != nil {
 		return fmt.Errorf("%s: %s: %w", Provider, id, err)
 	}
 	if req.Header == nil {
@@ -159,7 +148,7 @@ func apiKey(rec *records.Record) (records.Secret, error) {
 		return "", fmt.Errorf("%s: nil record", Provider)
 	}
 	if rec.Provider != Provider {
-		return "", fmt.Errorf("%s: record %s: %w", Provider, rec.ID(), bearer.ErrWrongProvider)
+		return "", fmt.Errorf("%s: record %s: %w", Provider, rec.ID(), provider.ErrWrongProvider)
 	}
 	if rec.API == nil {
 		return "", fmt.Errorf("%s: record %s: %w", Provider, rec.ID(), ErrNotAPIKey)
@@ -169,18 +158,18 @@ func apiKey(rec *records.Record) (records.Secret, error) {
 
 // Classify reads Retry-After and the OpenAI-style and
 // {"error":"…","message":"…"} error bodies Cursor's APIs answer with.
-func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return adapters.ScrubOutcome(resp, a.classify(resp, now))
 }
 
 // classify is Classify before ScrubOutcome.
-func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	return bearer.Classify(resp, now)
+func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
+	return provider.Classifier{}.Classify(resp, now)
 }
 
 // Refresh returns adapters.ErrNotRefreshable: API keys do not expire into
 // new ones.
-func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+func (a *adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
 	return nil, fmt.Errorf("%s: %w", Provider, adapters.ErrNotRefreshable)
 }
 
@@ -188,12 +177,12 @@ func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records
 // Namespace default to "cursor" and "default"; Label is required) without
 // checking the key.
 func NewRecord(id records.ID, key records.Secret) (*records.Record, error) {
-	id, err := login.ID(Provider, id)
+	id, err := provider.AccountID(Provider, id)
 	if err != nil {
 		return nil, err
 	}
 	key = records.Secret(strings.TrimSpace(key.Reveal()))
-	if err := bearer.SetBearer(&http.Request{Header: http.Header{}}, key); err != nil {
+	if err := provider.SetBearer(&http.Request{Header: http.Header{}}, key); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", Provider, id, err)
 	}
 	rec := &records.Record{Provider: id.Provider, Namespace: id.Namespace, Label: id.Label, Kind: records.KindAPI, API: &records.APIKey{Key: key}}
@@ -212,8 +201,14 @@ type me struct {
 // Login checks key with GET /v1/me and returns its record for id, with
 // Meta["email"] and Meta["key_name"] from the answer. When id.Label is
 // empty the key owner's e-mail becomes the label. A refused key gives a
-// *bearer.LoginError wrapping ErrKeyRejected.
-func (a *Adapter) Login(ctx context.Context, client *http.Client, id records.ID, key records.Secret) (*records.Record, error) {
+// *provider.LoginError wrapping ErrKeyRejected. The options name another
+// API base (WithBaseURL) or Basic authentication (WithBasicAuth).
+func Login(ctx context.Context, client *http.Client, id records.ID, key records.Secret, opts ...Option) (*records.Record, error) {
+	return newAdapter(opts...).Login(ctx, client, id, key)
+}
+
+// Login is the package's Login with the adapter's options.
+func (a *adapter) Login(ctx context.Context, client *http.Client, id records.ID, key records.Secret) (*records.Record, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
@@ -223,11 +218,11 @@ func (a *Adapter) Login(ctx context.Context, client *http.Client, id records.ID,
 		if _, err := NewRecord(id, key); err != nil {
 			return nil, err
 		}
-	} else if _, err := login.ID(Provider, id); err != nil {
+	} else if _, err := provider.AccountID(Provider, id); err != nil {
 		return nil, err
 	}
 	fail := func(status int, code string, cause error) (*records.Record, error) {
-		return nil, &bearer.LoginError{Provider: Provider, Step: "key check", Status: status, Code: code, Err: cause}
+		return nil, &provider.LoginError{Provider: Provider, Step: "key check", Status: status, Code: code, Err: cause}
 	}
 	u := *a.base
 	u.Path, u.RawPath = strings.TrimRight(u.Path, "/")+"/v1/me", ""
@@ -259,7 +254,7 @@ func (a *Adapter) Login(ctx context.Context, client *http.Client, id records.ID,
 	case st == http.StatusUnauthorized || st == http.StatusForbidden:
 		return fail(st, "", ErrKeyRejected)
 	case st/100 != 2:
-		code, typ := bearer.ErrorCode(body)
+		code, typ := provider.ErrorCode(body)
 		if code == "" {
 			code = typ
 		}
@@ -297,7 +292,7 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // Format implements fmt.Formatter: an Adapter prints as its provider id,
 // never its configuration (which may hold a client secret), whatever the
 // verb.
-func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+func (a *adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 
 // String returns the adapter's name (text/template prints with it).
-func (a *Adapter) String() string { return "cursor.Adapter{" + a.Provider() + "}" }
+func (a *adapter) String() string { return "cursor.Adapter{" + a.Provider() + "}" }

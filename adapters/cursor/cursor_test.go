@@ -15,8 +15,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -47,15 +47,15 @@ func TestAuthorize(t *testing.T) {
 	}{
 		{name: "bearer", rec: apiRecord(testKey), want: http.Header{"Authorization": {"Bearer " + testKey}}},
 		{name: "basic", opts: []Option{WithBasicAuth()}, rec: apiRecord(testKey), want: http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(testKey+":"))}}},
-		{name: "empty key", rec: apiRecord(""), wantErr: bearer.ErrNoCredential},
-		{name: "key with newline", opts: []Option{WithBasicAuth()}, rec: apiRecord(testKey + "\r\nX: y"), wantErr: bearer.ErrInvalidToken},
+		{name: "empty key", rec: apiRecord(""), wantErr: provider.ErrNoCredential},
+		{name: "key with newline", opts: []Option{WithBasicAuth()}, rec: apiRecord(testKey + "\r\nX: y"), wantErr: provider.ErrInvalidToken},
 		{name: "oauth record", rec: &records.Record{Provider: Provider, Namespace: "default", Label: "me", Kind: records.KindOAuth, OAuth: &records.OAuth{Access: testKey}}, wantErr: ErrNotAPIKey},
-		{name: "other provider", rec: &records.Record{Provider: "openai", Namespace: "default", Label: "me", Kind: records.KindAPI, API: &records.APIKey{Key: testKey}}, wantErr: bearer.ErrWrongProvider},
+		{name: "other provider", rec: &records.Record{Provider: "openai", Namespace: "default", Label: "me", Kind: records.KindAPI, API: &records.APIKey{Key: testKey}}, wantErr: provider.ErrWrongProvider},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", "https://api.cursor.com/v1/models", nil)
-			err := New(tt.opts...).Authorize(req, tt.rec)
+			err := newAdapter(tt.opts...).Authorize(req, tt.rec)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("Authorize = %v, want %v", err, tt.wantErr)
@@ -79,7 +79,7 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
-	if _, err := New().Refresh(context.Background(), nil, apiRecord(testKey)); !errors.Is(err, adapters.ErrNotRefreshable) {
+	if _, err := newAdapter().Refresh(context.Background(), nil, apiRecord(testKey)); !errors.Is(err, adapters.ErrNotRefreshable) {
 		t.Errorf("Refresh = %v, want ErrNotRefreshable", err)
 	}
 }
@@ -98,7 +98,7 @@ func TestClassifyFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			adaptertest.ClassifyFixture(t, New().Classify, tt.file, testNow, tt.want)
+			adaptertest.ClassifyFixture(t, newAdapter().Classify, tt.file, testNow, tt.want)
 		})
 	}
 }
@@ -169,12 +169,12 @@ func TestLogin(t *testing.T) {
 				io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
-			a := New(append([]Option{WithBaseURL(srv.URL)}, tt.opts...)...)
+			a := newAdapter(append([]Option{WithBaseURL(srv.URL)}, tt.opts...)...)
 			rec, err := a.Login(context.Background(), srv.Client(), tt.id, testKey)
 			if tt.want == nil {
-				var le *bearer.LoginError
+				var le *provider.LoginError
 				if !errors.As(err, &le) || le.Status != tt.wantStatus {
-					t.Fatalf("Login = %v, want a LoginError with status %d", err, tt.wantStatus)
+					t.Fatalf("Login = %v, want a provider.LoginError with status %d", err, tt.wantStatus)
 				}
 				if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 					t.Errorf("Login = %v, want %v", err, tt.wantIs)
@@ -204,13 +204,13 @@ func TestLoginRefusesBeforeSending(t *testing.T) {
 	sent := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sent = true }))
 	defer srv.Close()
-	a := New(WithBaseURL(srv.URL))
+	a := newAdapter(WithBaseURL(srv.URL))
 	for _, id := range []records.ID{{Label: "a/b"}, {Provider: "openai", Label: "x"}, {Provider: "openai"}} {
 		if _, err := a.Login(context.Background(), srv.Client(), id, testKey); err == nil {
 			t.Errorf("Login(%v) succeeded", id)
 		}
 	}
-	if _, err := a.Login(context.Background(), srv.Client(), records.ID{}, "bad key"); !errors.Is(err, bearer.ErrInvalidToken) {
+	if _, err := a.Login(context.Background(), srv.Client(), records.ID{}, "bad key"); !errors.Is(err, provider.ErrInvalidToken) {
 		t.Errorf("Login with a bad key = %v", err)
 	}
 	if sent {
@@ -220,23 +220,22 @@ func TestLoginRefusesBeforeSending(t *testing.T) {
 
 func TestNewConfigErrors(t *testing.T) {
 	for name, opt := range map[string]Option{
-		"http base url":    WithBaseURL("http://api.cursor.example"),
-		"empty user agent": WithUserAgent(" "),
-		"user agent ctl":   WithUserAgent("a\nb"),
+		"http base url": WithBaseURL("http://api.cursor.example"),
+		"not a url":     WithBaseURL("api.cursor.example"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			a := New(opt)
-			var ce *bearer.ConfigError
+			a := newAdapter(opt)
+			var ce *provider.ConfigError
 			req, _ := http.NewRequest("GET", DefaultBaseURL+"/v1/models", nil)
 			if err := a.Authorize(req, apiRecord(testKey)); !errors.As(err, &ce) {
-				t.Errorf("Authorize = %v, want *bearer.ConfigError", err)
+				t.Errorf("Authorize = %v, want *provider.ConfigError", err)
 			}
 			if _, err := a.Login(context.Background(), nil, records.ID{Label: "x"}, testKey); !errors.As(err, &ce) {
-				t.Errorf("Login = %v, want *bearer.ConfigError", err)
+				t.Errorf("Login = %v, want *provider.ConfigError", err)
 			}
 		})
 	}
-	if New(WithUserAgent("myapp/1")).userAgent != "myapp/1" {
-		t.Error("WithUserAgent not applied")
+	if newAdapter().userAgent != provider.DefaultUserAgent() {
+		t.Error("the adapter's own requests do not say they come from authvault")
 	}
 }

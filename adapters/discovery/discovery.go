@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 )
 
@@ -79,8 +79,8 @@ func WithCacheKey(key string) Option { return func(o *options) { o.key = key } }
 // Default DefaultTTL; zero or less revalidates on every call.
 func WithTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
 
-// WithNow sets the clock. Default time.Now.
-func WithNow(now func() time.Time) Option {
+// WithClock sets the clock. Default time.Now.
+func WithClock(now func() time.Time) Option {
 	return func(o *options) {
 		if now != nil {
 			o.now = now
@@ -110,7 +110,7 @@ func Models(ctx context.Context, client *http.Client, baseURL string, opts ...Op
 	for _, f := range opts {
 		f(&o)
 	}
-	base, err := bearer.ParseBaseURL(baseURL, false)
+	base, err := provider.ParseBaseURL(baseURL, false)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func Models(ctx context.Context, client *http.Client, baseURL string, opts ...Op
 		return cloneModels(cached.Models), nil
 	case resp.StatusCode/100 != 2:
 		se := &StatusError{Status: resp.StatusCode}
-		code, typ := bearer.ErrorCode(adapters.PeekBody(resp, adapters.MaxErrorBody))
+		code, typ := provider.ErrorCode(adapters.PeekBody(resp, adapters.MaxErrorBody))
 		se.Code = code
 		if se.Code == "" {
 			se.Code = typ

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/vaulttest"
 )
 
@@ -162,7 +162,7 @@ func TestModelsCache(t *testing.T) {
 			cache := &MemoryCache{}
 			for i, st := range tt.steps {
 				c.Advance(st.advance)
-				got, err := Models(context.Background(), s.Client(), s.URL+"/v1", WithCache(cache), WithNow(c.Now))
+				got, err := Models(context.Background(), s.Client(), s.URL+"/v1", WithCache(cache), WithClock(c.Now))
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
@@ -222,7 +222,7 @@ func TestModelsErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newModelServer(t, tt.reply)
-			opts := append([]Option{WithNow(func() time.Time { return testNow })}, tt.opts...)
+			opts := append([]Option{WithClock(func() time.Time { return testNow })}, tt.opts...)
 			_, err := Models(context.Background(), s.Client(), s.URL+"/v1", opts...)
 			if tt.wantState != nil {
 				var se *StatusError
@@ -245,11 +245,10 @@ func TestModelsErrors(t *testing.T) {
 }
 
 func TestModelsBadBaseURL(t *testing.T) {
-	var bue *bearer.BaseURLError
 	for _, base := range []string{"", "api.example.com", "https://u:secret@x.example/v1", "https://x.example/v1?key=1"} {
 		_, err := Models(context.Background(), nil, base)
-		if !errors.As(err, &bue) {
-			t.Errorf("Models(%q) = %v, want *bearer.BaseURLError", base, err)
+		if !errors.Is(err, provider.ErrInvalidBaseURL) {
+			t.Errorf("Models(%q) = %v, want provider.ErrInvalidBaseURL", base, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "secret") {
 			t.Errorf("error reveals the password: %v", err)
@@ -285,7 +284,7 @@ func TestModelsUnusableCacheEntries(t *testing.T) {
 			cache.Store(context.Background(), "models "+target, []byte(tt.entry(target)))
 			var reported []error
 			got, err := Models(context.Background(), s.Client(), s.URL+"/v1", WithCache(cache),
-				WithNow(func() time.Time { return testNow }), WithCacheErrors(func(err error) { reported = append(reported, err) }))
+				WithClock(func() time.Time { return testNow }), WithCacheErrors(func(err error) { reported = append(reported, err) }))
 			if err != nil {
 				t.Fatal(err)
 			}

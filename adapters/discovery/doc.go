@@ -19,7 +19,7 @@
 // served without a request. An older one is revalidated with a conditional
 // request (If-None-Match with the stored ETag, If-Modified-Since with the
 // stored Last-Modified); a 304 answer renews the stored list's TTL without
-// downloading it again. The clock is injectable (WithNow).
+// downloading it again. The clock is injectable (WithClock).
 //
 // Cache is two methods, Load and Store, so any store fits: MemoryCache for
 // one process, CacheFuncs to wrap two functions (for example the vault's

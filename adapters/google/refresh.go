@@ -23,29 +23,29 @@ import (
 // *adapters.RefreshError; invalid_grant (revoked or expired refresh
 // token) and invalid_client are Permanent.
 func (a *adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
-	t, err := provider.ResolveRefresh(ProviderID, rec, a.clientID, a.endpoint.TokenURL)
+	clientID, tokenURL, err := provider.ResolveRefresh(ProviderID, rec, a.clientID, a.endpoint.TokenURL)
 	if err != nil {
 		return nil, err
 	}
-	secret := a.secretFor(t.ClientID, rec)
+	secret := a.secretFor(clientID, rec)
 	cfg := &oauth2.Config{
-		ClientID:     t.ClientID,
+		ClientID:     clientID,
 		ClientSecret: secret,
 		// Google takes client credentials in the form only; naming the
 		// style also spares a failed first attempt in the other style.
-		Endpoint: oauth2.Endpoint{TokenURL: t.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
+		Endpoint: oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams},
 	}
 	if client != nil {
 		ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 	}
-	refresh := t.RefreshToken
+	refresh := rec.OAuth.Refresh.Reveal()
 	tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
 	if err != nil {
 		return nil, provider.AsRefreshError(ProviderID, provider.FromRetrieveError(err, refresh, secret))
 	}
 	out := rec.Clone()
 	applyToken(out, tok, a.now())
-	out.OAuth.ClientID = t.ClientID
+	out.OAuth.ClientID = clientID
 	return out, nil
 }
 

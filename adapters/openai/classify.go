@@ -92,7 +92,7 @@ func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	switch {
 	case e.is("insufficient_quota"):
 		o.Kind, o.Reason = pool.QuotaExhausted, "insufficient_quota"
-		o.Until, _ = provider.After(now, InsufficientQuotaCooldown)
+		o.Until = provider.Cap(now, now.Add(InsufficientQuotaCooldown))
 	case e.is("usage_limit_reached"):
 		o.Kind, o.Reason = pool.QuotaExhausted, "usage_limit_reached"
 		if t, ok := number(e.Error.ResetsAt, now, provider.Unix); ok {

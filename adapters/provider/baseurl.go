@@ -11,18 +11,13 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// BaseURLError is a base URL that cannot be used. URL is the value with any
-// password removed, or empty when it did not parse at all.
-type BaseURLError struct {
-	URL    string
-	Reason string
-}
-
-func (e *BaseURLError) Error() string {
-	if e.URL == "" {
-		return "invalid base URL: " + e.Reason
+// baseURLError is ErrInvalidBaseURL for the URL u (with any password
+// removed; "" when it did not parse at all) and why.
+func baseURLError(u, reason string) error {
+	if u == "" {
+		return fmt.Errorf("%w: %s", ErrInvalidBaseURL, reason)
 	}
-	return "invalid base URL " + e.URL + ": " + e.Reason
+	return fmt.Errorf("%w %s: %s", ErrInvalidBaseURL, u, reason)
 }
 
 // ParseBaseURL parses an API base URL: an absolute http or https URL with a
@@ -37,10 +32,10 @@ func ParseBaseURL(s string, requireTLS bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil {
 		// url.Parse errors quote the input, which may carry a password.
-		return nil, &BaseURLError{Reason: "not a URL"}
+		return nil, baseURLError("", "not a URL")
 	}
 	fail := func(reason string) (*url.URL, error) {
-		return nil, &BaseURLError{URL: u.Redacted(), Reason: reason}
+		return nil, baseURLError(u.Redacted(), reason)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	switch {
@@ -155,7 +150,7 @@ func accountBaseURL(rec *records.Record) (*url.URL, error) {
 // is left alone, for the transport to refuse unless its origin is bound
 // to the account.
 func RebaseRequest(req *http.Request, from, to *url.URL) {
-	if to == nil || from != nil && !adapters.SameOrigin(req.URL, from) {
+	if to == nil || from != nil && adapters.OriginOf(req.URL) != adapters.OriginOf(from) {
 		return
 	}
 	rebase(req.URL, from, to)

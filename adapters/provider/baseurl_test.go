@@ -35,9 +35,8 @@ func TestParseBaseURL(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			u, err := ParseBaseURL(tt.in, tt.requireTLS)
 			if tt.wantErr {
-				var bue *BaseURLError
-				if !errors.As(err, &bue) {
-					t.Fatalf("ParseBaseURL = %v, %v; want *BaseURLError", u, err)
+				if !errors.Is(err, ErrInvalidBaseURL) {
+					t.Fatalf("ParseBaseURL = %v, %v; want ErrInvalidBaseURL", u, err)
 				}
 				adaptertest.NoSecret(t, err, ":p@")
 				return

@@ -40,6 +40,9 @@ var (
 	ErrUnsupportedKind = errors.New("unsupported credential kind")
 	// ErrWrongProvider: an adapter was handed another provider's record.
 	ErrWrongProvider = errors.New("record belongs to another provider")
+	// ErrInvalidBaseURL: a base URL (or a URL a server wants the user to
+	// open) that cannot be used; the error names it without its password.
+	ErrInvalidBaseURL = errors.New("invalid base URL")
 	// ErrInvalidToken: a token cannot be sent in an HTTP header (control
 	// characters). The token itself is never named.
 	ErrInvalidToken = errors.New("token holds characters that cannot be sent in a header")

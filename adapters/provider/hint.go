@@ -20,8 +20,8 @@ func Cap(now, t time.Time) time.Time {
 	return t
 }
 
-// After returns now+d, capped. A negative d is not a hint.
-func After(now time.Time, d time.Duration) (time.Time, bool) {
+// after returns now+d, capped. A negative d is not a hint.
+func after(now time.Time, d time.Duration) (time.Time, bool) {
 	if d < 0 {
 		return time.Time{}, false
 	}
@@ -44,20 +44,7 @@ func GoDuration(value string, now time.Time) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	return After(now, d)
-}
-
-// Seconds returns now plus a count of seconds read from a JSON number,
-// capped. Negative, NaN and infinite values are not hints.
-func Seconds(secs float64, now time.Time) (time.Time, bool) {
-	if secs != secs || secs < 0 {
-		return time.Time{}, false
-	}
-	if secs >= pool.MaxRetryAfter.Seconds() {
-		// Also catches +Inf before the conversion below could overflow.
-		return now.Add(pool.MaxRetryAfter), true
-	}
-	return now.Add(time.Duration(secs * float64(time.Second))), true
+	return after(now, d)
 }
 
 // milliseconds parses a decimal count of milliseconds ("1500", "250.5"),
@@ -78,22 +65,6 @@ func unixSeconds(value string, now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return Unix(f, now)
-}
-
-// Unix converts a unix timestamp in seconds read from a JSON number,
-// capped relative to now. Negative, NaN and infinite values are not hints.
-func Unix(secs float64, now time.Time) (time.Time, bool) {
-	if secs != secs || secs < 0 {
-		return time.Time{}, false
-	}
-	// Anything beyond the year 9999 overflows time arithmetic below and
-	// is capped anyway.
-	if secs > 253402300799 {
-		return now.Add(pool.MaxRetryAfter), true
-	}
-	whole := int64(secs)
-	frac := int64((secs - float64(whole)) * 1e9)
-	return Cap(now, time.Unix(whole, frac)), true
 }
 
 // RFC3339 parses an RFC 3339 timestamp, capped relative to now.
@@ -149,8 +120,8 @@ func earliest(ts ...time.Time) time.Time {
 	return best
 }
 
-// Latest returns the latest non-zero time, or zero.
-func Latest(ts ...time.Time) time.Time {
+// latest returns the latest non-zero time, or zero.
+func latest(ts ...time.Time) time.Time {
 	var best time.Time
 	for _, t := range ts {
 		if !t.IsZero() && t.After(best) {
@@ -242,7 +213,36 @@ func Resets(h http.Header, limits []Limit, parse func(string, time.Time) (time.T
 		}
 	}
 	if len(exhausted) > 0 {
-		return Latest(exhausted...)
+		return latest(exhausted...)
 	}
 	return earliest(all...)
+}
+
+// Seconds returns now plus a count of seconds read from a JSON number,
+// capped. Negative, NaN and infinite values are not hints.
+func Seconds(secs float64, now time.Time) (time.Time, bool) {
+	if secs != secs || secs < 0 {
+		return time.Time{}, false
+	}
+	if secs >= pool.MaxRetryAfter.Seconds() {
+		// Also catches +Inf before the conversion below could overflow.
+		return now.Add(pool.MaxRetryAfter), true
+	}
+	return now.Add(time.Duration(secs * float64(time.Second))), true
+}
+
+// Unix converts a unix timestamp in seconds read from a JSON number,
+// capped relative to now. Negative, NaN and infinite values are not hints.
+func Unix(secs float64, now time.Time) (time.Time, bool) {
+	if secs != secs || secs < 0 {
+		return time.Time{}, false
+	}
+	// Anything beyond the year 9999 overflows time arithmetic below and
+	// is capped anyway.
+	if secs > 253402300799 {
+		return now.Add(pool.MaxRetryAfter), true
+	}
+	whole := int64(secs)
+	frac := int64((secs - float64(whole)) * 1e9)
+	return Cap(now, time.Unix(whole, frac)), true
 }

@@ -146,23 +146,23 @@ func TestCapAndAfter(t *testing.T) {
 	if got := Cap(now, now.Add(365*24*time.Hour)); !got.Equal(capped) {
 		t.Errorf("Cap(year) = %v", got)
 	}
-	if _, ok := After(now, -time.Second); ok {
+	if _, ok := after(now, -time.Second); ok {
 		t.Error("After(negative) reported a hint")
 	}
-	if got, _ := After(now, 1<<62); !got.Equal(capped) {
+	if got, _ := after(now, 1<<62); !got.Equal(capped) {
 		t.Errorf("After(huge) = %v", got)
 	}
 }
 
-func TestEarliestLatest(t *testing.T) {
+func TestEarliestlatest(t *testing.T) {
 	a, b := now.Add(time.Minute), now.Add(time.Hour)
 	if got := earliest(time.Time{}, b, a); !got.Equal(a) {
 		t.Errorf("Earliest = %v", got)
 	}
-	if got := Latest(a, time.Time{}, b); !got.Equal(b) {
+	if got := latest(a, time.Time{}, b); !got.Equal(b) {
 		t.Errorf("Latest = %v", got)
 	}
-	if !earliest().IsZero() || !Latest(time.Time{}).IsZero() {
+	if !earliest().IsZero() || !latest(time.Time{}).IsZero() {
 		t.Error("empty Earliest/Latest not zero")
 	}
 }

@@ -122,7 +122,7 @@ func TestPostTokenSuccess(t *testing.T) {
 		Scopes                    []string
 		Expiry                    time.Time
 		Extra                     string
-	}{tr.AccessToken.Reveal(), tr.RefreshToken.Reveal(), tr.IDToken.Reveal(), tr.TokenType, tr.Scopes(), tr.Expiry(now), string(tr.Extra["account"])}
+	}{tr.AccessToken.Reveal(), tr.RefreshToken.Reveal(), tr.IDToken.Reveal(), tr.TokenType, tr.Scopes(), tr.expiry(now), string(tr.Extra["account"])}
 	want := struct {
 		Access, Refresh, ID, Type string
 		Scopes                    []string
@@ -636,10 +636,10 @@ func TestMetaValue(t *testing.T) {
 
 func TestTokenResponseExpiry(t *testing.T) {
 	n := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if got := (&TokenResponse{}).Expiry(n); !got.IsZero() {
+	if got := (&TokenResponse{}).expiry(n); !got.IsZero() {
 		t.Errorf("no lifetime: %v", got)
 	}
-	if got := (&TokenResponse{ExpiresIn: time.Hour}).Expiry(n); !got.Equal(n.Add(time.Hour)) {
+	if got := (&TokenResponse{ExpiresIn: time.Hour}).expiry(n); !got.Equal(n.Add(time.Hour)) {
 		t.Errorf("an hour: %v", got)
 	}
 }
@@ -651,19 +651,19 @@ func TestResolveRefresh(t *testing.T) {
 	cases := []struct {
 		name      string
 		rec       *records.Record
-		want      RefreshTarget
+		want      [2]string // client id, token URL
 		wantIs    error
 		permanent bool
 	}{
-		{"record wins", rec("own", "https://own.test/token", "rt"), RefreshTarget{"own", "https://own.test/token", "rt"}, nil, false},
-		{"defaults fill in", rec("", "", "rt"), RefreshTarget{"default-client", "https://default.test/token", "rt"}, nil, false},
-		{"api key", &records.Record{Kind: records.KindAPI, API: &records.APIKey{Key: "k"}}, RefreshTarget{}, adapters.ErrNotRefreshable, false},
-		{"nil", nil, RefreshTarget{}, adapters.ErrNotRefreshable, false},
-		{"no refresh token", rec("own", "", ""), RefreshTarget{}, ErrNoRefreshToken, true},
+		{"record wins", rec("own", "https://own.test/token", "rt"), [2]string{"own", "https://own.test/token"}, nil, false},
+		{"defaults fill in", rec("", "", "rt"), [2]string{"default-client", "https://default.test/token"}, nil, false},
+		{"api key", &records.Record{Kind: records.KindAPI, API: &records.APIKey{Key: "k"}}, [2]string{}, adapters.ErrNotRefreshable, false},
+		{"nil", nil, [2]string{}, adapters.ErrNotRefreshable, false},
+		{"no refresh token", rec("own", "", ""), [2]string{}, ErrNoRefreshToken, true},
 	}
 	for _, c := range cases {
-		got, err := ResolveRefresh("p", c.rec, "default-client", "https://default.test/token")
-		if diff := cmp.Diff(c.want, got); diff != "" || !errors.Is(err, c.wantIs) {
+		clientID, tokenURL, err := ResolveRefresh("p", c.rec, "default-client", "https://default.test/token")
+		if diff := cmp.Diff(c.want, [2]string{clientID, tokenURL}); diff != "" || !errors.Is(err, c.wantIs) {
 			t.Errorf("%s: %v %s", c.name, err, diff)
 		}
 		var re *adapters.RefreshError
@@ -671,7 +671,7 @@ func TestResolveRefresh(t *testing.T) {
 			t.Errorf("%s: RefreshError = %v", c.name, err)
 		}
 	}
-	if _, err := ResolveRefresh("p", rec("", "", "rt"), "", ""); !errors.Is(err, ErrClientIDRequired) {
+	if _, _, err := ResolveRefresh("p", rec("", "", "rt"), "", ""); !errors.Is(err, ErrClientIDRequired) {
 		t.Errorf("no client anywhere: %v", err)
 	}
 }
@@ -818,7 +818,7 @@ func TestRefreshGrant(t *testing.T) {
 	if diff := cmp.Diff(rec(), in); diff != "" {
 		t.Errorf("input modified:\n%s", diff)
 	}
-	if tok.ExtraString("resource_url") != "r.example" || tok.ExtraString("absent") != "" {
+	if jsonString(tok.Extra["resource_url"]) != "r.example" || jsonString(tok.Extra["absent"]) != "" {
 		t.Errorf("extra %v", tok.Extra)
 	}
 	if ts.json["grant_type"] != "refresh_token" || ts.json["client_id"] != "cid" || ts.got.Header.Get("X-Flag") != "1" {

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -13,37 +14,24 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// RefreshTarget is what a refresh request needs.
-type RefreshTarget struct {
-	ClientID     string
-	TokenURL     string
-	RefreshToken string
-}
-
 // ResolveRefresh checks that rec can be refreshed and resolves the client
 // id and token URL: the record's own (tokens are bound to the client they
 // were issued to) else the adapter's defaults. It returns
 // adapters.ErrNotRefreshable for records that are not OAuth, and a
 // permanent *adapters.RefreshError when the refresh token or every
 // client id is missing, so that no request is sent.
-func ResolveRefresh(provider string, rec *records.Record, defaultClientID, defaultTokenURL string) (RefreshTarget, error) {
+func ResolveRefresh(providerID string, rec *records.Record, defaultClientID, defaultTokenURL string) (clientID, tokenURL string, err error) {
 	if rec == nil || rec.Kind != records.KindOAuth || rec.OAuth == nil {
-		return RefreshTarget{}, adapters.ErrNotRefreshable
+		return "", "", adapters.ErrNotRefreshable
 	}
 	if rec.OAuth.Refresh.IsZero() {
-		return RefreshTarget{}, &adapters.RefreshError{Provider: provider, Permanent: true, Err: ErrNoRefreshToken}
+		return "", "", &adapters.RefreshError{Provider: providerID, Permanent: true, Err: ErrNoRefreshToken}
 	}
-	t := RefreshTarget{ClientID: rec.OAuth.ClientID, TokenURL: rec.OAuth.TokenURL, RefreshToken: rec.OAuth.Refresh.Reveal()}
-	if t.ClientID == "" {
-		t.ClientID = defaultClientID
+	clientID, tokenURL = cmp.Or(rec.OAuth.ClientID, defaultClientID), cmp.Or(rec.OAuth.TokenURL, defaultTokenURL)
+	if clientID == "" {
+		return "", "", &adapters.RefreshError{Provider: providerID, Permanent: true, Err: ErrClientIDRequired}
 	}
-	if t.ClientID == "" {
-		return RefreshTarget{}, &adapters.RefreshError{Provider: provider, Permanent: true, Err: ErrClientIDRequired}
-	}
-	if t.TokenURL == "" {
-		t.TokenURL = defaultTokenURL
-	}
-	return t, nil
+	return clientID, tokenURL, nil
 }
 
 // RefreshGrant is the refresh_token grant (RFC 6749 §6) as one provider
@@ -64,16 +52,16 @@ type RefreshGrant struct {
 // the answer itself for what the provider reads from it besides. Its
 // errors are those Adapter.Refresh returns.
 func (g RefreshGrant) Run(ctx context.Context, client *http.Client, rec *records.Record, now func() time.Time) (*records.Record, *TokenResponse, error) {
-	t, err := ResolveRefresh(g.Provider, rec, g.ClientID, g.TokenURL)
+	clientID, tokenURL, err := ResolveRefresh(g.Provider, rec, g.ClientID, g.TokenURL)
 	if err != nil {
 		return nil, nil, err
 	}
 	tok, err := PostToken(ctx, client, Request{
-		URL: t.TokenURL,
+		URL: tokenURL,
 		Params: url.Values{
 			"grant_type":    {"refresh_token"},
-			"refresh_token": {t.RefreshToken},
-			"client_id":     {t.ClientID},
+			"refresh_token": {rec.OAuth.Refresh.Reveal()},
+			"client_id":     {clientID},
 		},
 		JSON:   g.JSON,
 		Header: g.Header,
@@ -83,7 +71,7 @@ func (g RefreshGrant) Run(ctx context.Context, client *http.Client, rec *records
 	}
 	out := rec.Clone()
 	tok.Apply(out.OAuth, now())
-	out.OAuth.ClientID = t.ClientID
+	out.OAuth.ClientID = clientID
 	return out, tok, nil
 }
 

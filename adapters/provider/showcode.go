@@ -45,14 +45,14 @@ func showDeviceCode(w io.Writer, provider string, da *oauth2.DeviceAuthResponse)
 // may carry a query (the user code).
 func parseVerificationURL(s string) (*url.URL, error) {
 	if s == "" || len(s) > 2048 || !printable(s) {
-		return nil, &BaseURLError{Reason: "not a printable URL"}
+		return nil, baseURLError("", "not a printable URL")
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, &BaseURLError{Reason: "not a URL"}
+		return nil, baseURLError("", "not a URL")
 	}
 	if u.Scheme != "https" && !(u.Scheme == "http" && IsLoopback(u.Hostname())) || u.Host == "" || u.User != nil {
-		return nil, &BaseURLError{URL: u.Redacted(), Reason: "must be an https URL"}
+		return nil, baseURLError(u.Redacted(), "must be an https URL")
 	}
 	return u, nil
 }

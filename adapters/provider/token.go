@@ -63,8 +63,8 @@ type TokenResponse struct {
 	Extra map[string]json.RawMessage
 }
 
-// Expiry returns now+ExpiresIn, or zero when the server gave no lifetime.
-func (t *TokenResponse) Expiry(now time.Time) time.Time {
+// expiry returns now+ExpiresIn, or zero when the server gave no lifetime.
+func (t *TokenResponse) expiry(now time.Time) time.Time {
 	if t.ExpiresIn <= 0 {
 		return time.Time{}
 	}
@@ -85,16 +85,10 @@ func (t *TokenResponse) Apply(o *records.OAuth, now time.Time) {
 	if !t.RefreshToken.IsZero() {
 		o.Refresh = t.RefreshToken
 	}
-	o.Expiry = t.Expiry(now)
+	o.Expiry = t.expiry(now)
 	if s := t.Scopes(); len(s) > 0 {
 		o.Scopes = s
 	}
-}
-
-// ExtraString returns the answer's field key when it is a JSON string,
-// else "".
-func (t *TokenResponse) ExtraString(key string) string {
-	return jsonString(t.Extra[key])
 }
 
 // PostToken sends req and parses a token response. A non-2xx answer, or

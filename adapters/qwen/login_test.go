@@ -14,8 +14,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/records"
 )
@@ -68,13 +68,13 @@ func (s *oauthServer) forms(path string) []url.Values {
 	return fs
 }
 
-func (s *oauthServer) adapter(clock *adaptertest.Clock, opts ...Option) *Adapter {
-	return New(append([]Option{
-		WithPreset("qwen-code"),
+func (s *oauthServer) adapter(clock *adaptertest.Clock, opts ...Option) *adapter {
+	return newAdapter(append([]Option{
+		WithClientID(QwenCodeClientID),
 		WithDeviceCodeURL(s.URL + devicePath),
 		WithTokenURL(s.URL + tokenPath),
-		WithNow(clock.Now),
-		WithSleep(clock.Sleep),
+		WithClock(clock.Now),
+		withSleep(clock.Sleep),
 	}, opts...)...)
 }
 
@@ -167,13 +167,13 @@ func TestLoginFailures(t *testing.T) {
 		polls      []reply
 		opts       []Option
 		wantIs     error
-		wantStatus int // of a *bearer.LoginError, when wantIs is nil
+		wantStatus int // of a *provider.LoginError, when wantIs is nil
 		wantCode   string
 		wantStep   string
 	}{
-		{name: "expired_token", device: deviceReply(900), polls: []reply{pending, {400, `{"error":"expired_token"}`}}, wantIs: bearer.ErrDeviceCodeExpired},
-		{name: "access_denied", device: deviceReply(900), polls: []reply{{400, `{"error":"access_denied"}`}}, wantIs: bearer.ErrAccessDenied},
-		{name: "deadline passes while pending", device: deviceReply(7), polls: []reply{pending}, wantIs: bearer.ErrDeviceCodeExpired},
+		{name: "expired_token", device: deviceReply(900), polls: []reply{pending, {400, `{"error":"expired_token"}`}}, wantIs: provider.ErrDeviceCodeExpired},
+		{name: "access_denied", device: deviceReply(900), polls: []reply{{400, `{"error":"access_denied"}`}}, wantIs: provider.ErrAccessDenied},
+		{name: "deadline passes while pending", device: deviceReply(7), polls: []reply{pending}, wantIs: provider.ErrDeviceCodeExpired},
 		{name: "401 invalid device code", device: deviceReply(900), polls: []reply{{401, `{"error":"invalid_grant"}`}}, wantStatus: 401, wantCode: "invalid_grant", wantStep: "token poll"},
 		{name: "500 html", device: deviceReply(900), polls: []reply{{500, `<html>` + deviceCode + `</html>`}}, wantStatus: 500, wantStep: "token poll"},
 		{name: "malformed json", device: deviceReply(900), polls: []reply{{200, `{"access_token":`}}, wantStatus: 200, wantStep: "token poll"},
@@ -198,12 +198,12 @@ func TestLoginFailures(t *testing.T) {
 					t.Errorf("Login = %v, want %v", err, tt.wantIs)
 				}
 			} else {
-				var le *bearer.LoginError
+				var le *provider.LoginError
 				if !errors.As(err, &le) {
-					t.Fatalf("Login = %v, want *bearer.LoginError", err)
+					t.Fatalf("Login = %v, want *provider.LoginError", err)
 				}
 				if le.Status != tt.wantStatus || le.Code != tt.wantCode || le.Step != tt.wantStep {
-					t.Errorf("LoginError = %d %q %q, want %d %q %q", le.Status, le.Code, le.Step, tt.wantStatus, tt.wantCode, tt.wantStep)
+					t.Errorf("provider.LoginError = %d %q %q, want %d %q %q", le.Status, le.Code, le.Step, tt.wantStatus, tt.wantCode, tt.wantStep)
 				}
 			}
 			for _, secret := range []string{deviceCode, accessTok, refreshTok} {
@@ -221,15 +221,15 @@ func TestLoginFailures(t *testing.T) {
 func TestLoginPreconditions(t *testing.T) {
 	s := newOAuthServer(t, deviceReply(900), granted)
 	clock := adaptertest.NewClock(testNow)
-	noClient := New(WithDeviceCodeURL(s.URL+"/device/code"), WithTokenURL(s.URL+"/token"))
-	if _, err := noClient.Login(context.Background(), s.Client(), records.ID{Label: "me"}, io.Discard); !errors.Is(err, bearer.ErrNoClientID) {
-		t.Errorf("Login without a client = %v, want ErrNoClientID", err)
+	noClient := newAdapter(WithDeviceCodeURL(s.URL+"/device/code"), WithTokenURL(s.URL+"/token"))
+	if _, err := noClient.Login(context.Background(), s.Client(), records.ID{Label: "me"}, io.Discard); !errors.Is(err, provider.ErrClientIDRequired) {
+		t.Errorf("Login without a client = %v, want provider.ErrClientIDRequired", err)
 	}
 	a := s.adapter(clock)
 	if _, err := a.Login(context.Background(), s.Client(), records.ID{Label: "me"}, nil); err == nil {
 		t.Error("Login without a prompt writer succeeded")
 	}
-	if _, err := a.Login(context.Background(), s.Client(), records.ID{Provider: "openai", Label: "me"}, io.Discard); !errors.Is(err, bearer.ErrWrongProvider) {
+	if _, err := a.Login(context.Background(), s.Client(), records.ID{Provider: "openai", Label: "me"}, io.Discard); !errors.Is(err, provider.ErrWrongProvider) {
 		t.Errorf("Login for another provider = %v", err)
 	}
 	if _, err := a.Login(context.Background(), s.Client(), records.ID{Label: "a/b"}, io.Discard); !errors.Is(err, records.ErrInvalidID) {
@@ -320,5 +320,13 @@ func TestRefreshFailures(t *testing.T) {
 				t.Errorf("error %q reveals a token", err)
 			}
 		})
+	}
+}
+
+// withSleep sets how Login waits between polls.
+func withSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(a *adapter) error {
+		a.device.Sleep = sleep
+		return nil
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/bearer"
-	"github.com/authvault/authvault/adapters/internal/login"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -48,128 +48,89 @@ func Preset(name string) (clientID string, ok bool) {
 	return id, ok
 }
 
-// QuotaCodes are DashScope error codes that mean a spent quota or an
-// unpaid bill, on top of bearer.DefaultQuotaCodes.
-var QuotaCodes = []string{"Throttling.AllocationQuota", "AllocationQuota.FreeTierOnly", "Arrearage", "PrepaidBillOverdue", "PostpaidBillOverdue"}
+// quotaCodes are DashScope error codes that mean a spent quota or an
+// unpaid bill, on top of the OpenAI-style ones provider.Classifier knows.
+var quotaCodes = []string{"Throttling.AllocationQuota", "AllocationQuota.FreeTierOnly", "Arrearage", "PrepaidBillOverdue", "PostpaidBillOverdue"}
 
-// Adapter is the Qwen adapter. Construct it with New. Safe for concurrent use.
-type Adapter struct {
+// adapter is the Qwen adapter. Safe for concurrent use.
+type adapter struct {
 	err  error
-	http *bearer.Adapter
-	// device is the login's client, poll cadence, clock and User-Agent;
-	// Refresh uses the same client id, clock and User-Agent.
-	device        login.Device
-	deviceCodeURL string
-	tokenURL      string
-	baseURL       string
-	scopes        []string
-	maxInterval   time.Duration
+	http adapters.Adapter // the bearer adapter for Qwen's endpoints
+	// device is the login's client, endpoints, poll cadence, clock and
+	// User-Agent; Refresh uses the same client id, clock and User-Agent.
+	device      provider.DeviceLogin
+	baseURL     string
+	scopes      []string
+	maxInterval time.Duration
 }
 
-// Option configures an Adapter.
-type Option func(*Adapter) error
+// Option configures New and Login.
+type Option func(*adapter) error
 
 // WithClientID sets the OAuth client used by Login, and by Refresh for
-// records that name none.
+// records that name none: your own registration, or the public client of
+// Qwen Code (see Preset), chosen knowingly.
 func WithClientID(id string) Option {
-	return func(a *Adapter) error { return a.device.SetClientID(id) }
-}
-
-// WithPreset sets the OAuth client to a named public client (see Preset).
-func WithPreset(name string) Option {
-	return func(a *Adapter) error { return a.device.SetPreset(Preset, name) }
+	return func(a *adapter) error {
+		if strings.TrimSpace(id) == "" {
+			return &provider.ConfigError{Option: "WithClientID", Reason: "empty client id"}
+		}
+		a.device.ClientID = id
+		return nil
+	}
 }
 
 // WithDeviceCodeURL sets the device authorization endpoint.
 func WithDeviceCodeURL(u string) Option {
-	return urlOption("WithDeviceCodeURL", u, func(a *Adapter) { a.deviceCodeURL = u })
+	return urlOption("WithDeviceCodeURL", u, func(a *adapter) { a.device.DeviceCodeURL = u })
 }
 
 // WithTokenURL sets the token endpoint, for polling and for refreshing
 // records that name none.
 func WithTokenURL(u string) Option {
-	return urlOption("WithTokenURL", u, func(a *Adapter) { a.tokenURL = u })
+	return urlOption("WithTokenURL", u, func(a *adapter) { a.device.TokenURL = u })
 }
 
-// WithBaseURL sets the base URL SDKs are pointed at (default
-// DefaultBaseURL), the prefix Authorize replaces with each account's own.
-func WithBaseURL(u string) Option {
-	return urlOption("WithBaseURL", u, func(a *Adapter) { a.baseURL = u })
-}
-
-func urlOption(name, u string, set func(*Adapter)) Option {
-	return func(a *Adapter) error {
-		if _, err := bearer.ParseBaseURL(u, true); err != nil {
-			return &bearer.ConfigError{Option: name, Reason: err.Error()}
+func urlOption(name, u string, set func(*adapter)) Option {
+	return func(a *adapter) error {
+		if _, err := provider.ParseBaseURL(u, true); err != nil {
+			return &provider.ConfigError{Option: name, Reason: err.Error()}
 		}
 		set(a)
 		return nil
 	}
 }
 
-// WithScopes replaces DefaultScopes for Login.
-func WithScopes(scopes ...string) Option {
-	return func(a *Adapter) error {
-		a.scopes = append([]string(nil), scopes...)
-		return nil
-	}
-}
-
-// WithUserAgent sets the User-Agent of the requests the adapter makes
-// itself (login, refresh), for example the embedding application's name.
-// Default bearer.DefaultUserAgent().
-func WithUserAgent(ua string) Option {
-	return func(a *Adapter) error {
-		if strings.TrimSpace(ua) == "" {
-			return &bearer.ConfigError{Option: "WithUserAgent", Reason: "empty"}
+// WithClock sets the clock. Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(a *adapter) error {
+		if now == nil {
+			return &provider.ConfigError{Option: "WithClock", Reason: "nil clock"}
 		}
-		a.device.UserAgent = ua
+		a.device.Now = now
 		return nil
 	}
-}
-
-// WithPollInterval sets the first poll interval, used when the server gives
-// none (default 2 s, Qwen's own cadence), and the cap slow_down raises it to
-// (default 10 s).
-func WithPollInterval(first, max time.Duration) Option {
-	return func(a *Adapter) error {
-		if first <= 0 || max < first {
-			return &bearer.ConfigError{Option: "WithPollInterval", Reason: "want 0 < first <= max"}
-		}
-		a.device.Interval, a.maxInterval = first, max
-		return nil
-	}
-}
-
-// WithNow sets the clock. Default time.Now.
-func WithNow(now func() time.Time) Option {
-	return func(a *Adapter) error { return a.device.SetNow(now) }
-}
-
-// WithSleep sets how Login waits between polls: sleep must wait d or until
-// ctx is done, and return ctx's error then. Tests pass one that advances a
-// fake clock instead.
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(a *Adapter) error { return a.device.SetSleep(sleep) }
 }
 
 func init() { adapters.Register(New()) }
 
 // New returns an adapter with the given options. An option given an
-// unusable value makes every method return that *bearer.ConfigError.
-func New(opts ...Option) *Adapter {
-	a := &Adapter{
-		device: login.Device{
-			Provider:  Provider,
-			UserAgent: bearer.DefaultUserAgent(),
-			Interval:  2 * time.Second,
-			Now:       time.Now,
+// unusable value makes every method return that *provider.ConfigError.
+func New(opts ...Option) adapters.Adapter { return newAdapter(opts...) }
+
+func newAdapter(opts ...Option) *adapter {
+	a := &adapter{
+		device: provider.DeviceLogin{
+			Provider:      Provider,
+			UserAgent:     provider.DefaultUserAgent(),
+			DeviceCodeURL: DefaultDeviceCodeURL,
+			TokenURL:      DefaultTokenURL,
+			Interval:      2 * time.Second, // Qwen's own cadence
+			Now:           time.Now,
 		},
-		deviceCodeURL: DefaultDeviceCodeURL,
-		tokenURL:      DefaultTokenURL,
-		baseURL:       DefaultBaseURL,
-		scopes:        DefaultScopes,
-		maxInterval:   10 * time.Second,
+		baseURL:     DefaultBaseURL,
+		scopes:      DefaultScopes,
+		maxInterval: 10 * time.Second,
 	}
 	for _, o := range opts {
 		if err := o(a); err != nil && a.err == nil {
@@ -183,12 +144,11 @@ func New(opts ...Option) *Adapter {
 	}
 	bopts := []bearer.Option{
 		bearer.WithBaseURL(a.baseURL),
-		bearer.WithAccountBaseURL(MetaResourceURL, ResourceBaseURL),
-		bearer.WithTokenURL(a.tokenURL),
+		bearer.WithAccountBaseURL(MetaResourceURL, resourceBaseURL),
+		bearer.WithTokenURL(a.device.TokenURL),
 		bearer.WithTokenMeta(MetaResourceURL),
 		bearer.WithClassifier(classifier),
-		bearer.WithUserAgent(a.device.UserAgent),
-		bearer.WithNow(a.device.Now),
+		bearer.WithClock(a.device.Now),
 	}
 	if a.device.ClientID != "" {
 		bopts = append(bopts, bearer.WithClientID(a.device.ClientID))
@@ -202,13 +162,13 @@ func New(opts ...Option) *Adapter {
 }
 
 // Provider returns "qwen".
-func (a *Adapter) Provider() string { return Provider }
+func (a *adapter) Provider() string { return Provider }
 
 // Authorize sends the access token as a bearer token and re-points a
 // request addressed to the default base URL (WithBaseURL) at the account's
 // own base URL, Meta["base_url"], or else its Meta["resource_url"] (see
-// ResourceBaseURL).
-func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
+// resourceBaseURL).
+func (a *adapter) Authorize(req *http.Request, rec *records.Record) error {
 	if a.err != nil {
 		return a.err
 	}
@@ -216,9 +176,9 @@ func (a *Adapter) Authorize(req *http.Request, rec *records.Record) error {
 }
 
 // Origins returns the account's base from Meta["resource_url"] (see
-// ResourceBaseURL), or the default base URL while it has none, and the
+// resourceBaseURL), or the default base URL while it has none, and the
 // origin of the account's own base URL (Meta["base_url"]) when it has one.
-func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
+func (a *adapter) Origins(rec *records.Record) []adapters.Origin {
 	if a.err != nil {
 		return nil
 	}
@@ -226,23 +186,23 @@ func (a *Adapter) Origins(rec *records.Record) []adapters.Origin {
 }
 
 // Classify reads OpenAI-style errors, Retry-After, and DashScope's quota
-// codes (QuotaCodes).
-func (a *Adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
+// codes (Throttling.AllocationQuota, Arrearage…).
+func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return adapters.ScrubOutcome(resp, a.classify(resp, now))
 }
 
 // classify is Classify before ScrubOutcome.
-func (a *Adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
+func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
 	return classifier.Classify(resp, now)
 }
 
-var classifier = bearer.Classifier{Quota: QuotaCodes}
+var classifier = provider.Classifier{Quota: quotaCodes}
 
 // Refresh runs a form-encoded refresh grant and returns the updated copy of
 // rec: new access token, rotated refresh token, expiry, and resource_url
 // when the server sent a usable one (an unusable one is ignored: the
 // refresh token has already rotated, so the refresh must not fail now).
-func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
+func (a *adapter) Refresh(ctx context.Context, client *http.Client, rec *records.Record) (*records.Record, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
@@ -251,7 +211,7 @@ func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records
 		return nil, err
 	}
 	if v, ok := out.Meta[MetaResourceURL]; ok {
-		if _, err := ResourceBaseURL(v); err != nil {
+		if _, err := resourceBaseURL(v); err != nil {
 			if old, had := rec.Meta[MetaResourceURL]; had {
 				out.Meta[MetaResourceURL] = old
 			} else {
@@ -262,19 +222,19 @@ func (a *Adapter) Refresh(ctx context.Context, client *http.Client, rec *records
 	return out, nil
 }
 
-// ResourceBaseURL turns a token response's resource_url into the account's
+// resourceBaseURL turns a token response's resource_url into the account's
 // API base URL: "https://" is put in front when it names no scheme, and
 // "/v1" is used as the path when it names none. The result must be https
 // (or http on a loopback host).
 //
 //	portal.qwen.ai                          → https://portal.qwen.ai/v1
 //	https://dashscope.aliyuncs.com/compatible-mode/v1 → unchanged
-func ResourceBaseURL(resource string) (*url.URL, error) {
+func resourceBaseURL(resource string) (*url.URL, error) {
 	s := strings.TrimSpace(resource)
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
-	u, err := bearer.ParseBaseURL(s, true)
+	u, err := provider.ParseBaseURL(s, true)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +247,7 @@ func ResourceBaseURL(resource string) (*url.URL, error) {
 // Format implements fmt.Formatter: an Adapter prints as its provider id,
 // never its configuration (which may hold a client secret), whatever the
 // verb.
-func (a *Adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+func (a *adapter) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 
 // String returns the adapter's name (text/template prints with it).
-func (a *Adapter) String() string { return "qwen.Adapter{" + a.Provider() + "}" }
+func (a *adapter) String() string { return "qwen.Adapter{" + a.Provider() + "}" }

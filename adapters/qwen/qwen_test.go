@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -31,29 +31,24 @@ func TestRegistered(t *testing.T) {
 
 func TestNewConfigErrors(t *testing.T) {
 	for name, opt := range map[string]Option{
-		"unknown preset":  WithPreset("someone-else"),
-		"empty client":    WithClientID(""),
-		"http token url":  WithTokenURL("http://chat.example/token"),
-		"bad device url":  WithDeviceCodeURL("not a url"),
-		"bad base url":    WithBaseURL("ftp://x"),
-		"bad interval":    WithPollInterval(0, time.Second),
-		"nil clock":       WithNow(nil),
-		"nil sleep":       WithSleep(nil),
-		"empty useragent": WithUserAgent(" "),
+		"empty client":   WithClientID(""),
+		"http token url": WithTokenURL("http://chat.example/token"),
+		"bad device url": WithDeviceCodeURL("not a url"),
+		"nil clock":      WithClock(nil),
 	} {
 		t.Run(name, func(t *testing.T) {
-			a := New(opt)
-			var ce *bearer.ConfigError
+			a := newAdapter(opt)
+			var ce *provider.ConfigError
 			rec := accountRecord("a", "t", nil)
 			req, _ := http.NewRequest("GET", DefaultBaseURL+"/models", nil)
 			if err := a.Authorize(req, rec); !errors.As(err, &ce) {
-				t.Errorf("Authorize = %v, want *bearer.ConfigError", err)
+				t.Errorf("Authorize = %v, want *provider.ConfigError", err)
 			}
 			if _, err := a.Refresh(context.Background(), nil, rec); !errors.As(err, &ce) {
-				t.Errorf("Refresh = %v, want *bearer.ConfigError", err)
+				t.Errorf("Refresh = %v, want *provider.ConfigError", err)
 			}
 			if _, err := a.Login(context.Background(), nil, records.ID{Label: "x"}, io.Discard); !errors.As(err, &ce) {
-				t.Errorf("Login = %v, want *bearer.ConfigError", err)
+				t.Errorf("Login = %v, want *provider.ConfigError", err)
 			}
 		})
 	}
@@ -94,7 +89,7 @@ func TestResourceBaseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			u, err := ResourceBaseURL(tt.in)
+			u, err := resourceBaseURL(tt.in)
 			if tt.wantErr {
 				if err == nil {
 					t.Errorf("ResourceBaseURL = %s, want error", u)
@@ -112,7 +107,7 @@ func TestResourceBaseURL(t *testing.T) {
 }
 
 func TestAuthorize(t *testing.T) {
-	a := New()
+	a := newAdapter()
 	tests := []struct {
 		name    string
 		rec     *records.Record
@@ -157,7 +152,7 @@ func TestAuthorize(t *testing.T) {
 func TestAccountsReachTheirOwnHosts(t *testing.T) {
 	var hosts adaptertest.Hosts
 	one, two := hosts.Server(t, "one"), hosts.Server(t, "two")
-	a := New()
+	a := newAdapter()
 	accounts := []*records.Record{
 		accountRecord("A", "token-A", map[string]string{MetaResourceURL: one.URL}),
 		accountRecord("B", "token-B", map[string]string{MetaResourceURL: two.URL + "/compatible-mode/v1"}),
@@ -196,7 +191,7 @@ func TestClassifyFixtures(t *testing.T) {
 		{"bad_gateway.http", pool.Outcome{Kind: pool.Transient, Status: 502, Reason: "server_error"}},
 		{"hostile_truncated.http", pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited"}},
 	}
-	a := New()
+	a := newAdapter()
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			adaptertest.ClassifyFixture(t, a.Classify, tt.file, testNow, tt.want)
@@ -208,5 +203,5 @@ func TestClassifyHugeBody(t *testing.T) {
 	body := append([]byte(`{"error":{"code":"Throttling.AllocationQuota","message":"`), bytes.Repeat([]byte("q"), 10<<20)...)
 	resp := adaptertest.Response(429, adaptertest.Headers("Retry-After", "7"), body, DefaultBaseURL+"/chat/completions")
 	want := pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited", Until: testNow.Add(7 * time.Second)}
-	adaptertest.Classified(t, New().Classify, resp, body, testNow, want)
+	adaptertest.Classified(t, newAdapter().Classify, resp, body, testNow, want)
 }
