@@ -90,13 +90,13 @@ func TestRegistered(t *testing.T) {
 
 func TestPresets(t *testing.T) {
 	p := Presets()
-	if diff := cmp.Diff(map[string]Client{"claude-code": PresetClaudeCode}, p); diff != "" {
+	if diff := cmp.Diff(map[string]provider.Client{"claude-code": PresetClaudeCode}, p); diff != "" {
 		t.Error(diff)
 	}
 	if PresetClaudeCode.ID != "9d1c250a-e61b-44d9-88ed-5944d1962f5e" || PresetClaudeCode.Doc == "" {
 		t.Errorf("preset %+v", PresetClaudeCode)
 	}
-	p["claude-code"] = Client{}
+	p["claude-code"] = provider.Client{}
 	if Presets()["claude-code"].ID == "" {
 		t.Error("Presets returned shared state")
 	}

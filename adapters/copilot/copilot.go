@@ -136,7 +136,6 @@ type adapter struct {
 	apiBase       *url.URL
 	integrationID string
 	editorVersion string
-	pluginVersion string
 }
 
 // Option configures New and Login.
@@ -179,12 +178,6 @@ func WithIntegrationID(id string) Option {
 // and its version ("myapp/1.2.0"). Default "authvault/<version>".
 func WithEditorVersion(v string) Option {
 	return headerOption("WithEditorVersion", v, func(a *adapter) { a.editorVersion = v })
-}
-
-// WithEditorPluginVersion sets an Editor-Plugin-Version header. Default:
-// none is sent.
-func WithEditorPluginVersion(v string) Option {
-	return headerOption("WithEditorPluginVersion", v, func(a *adapter) { a.pluginVersion = v })
 }
 
 func headerOption(name, v string, set func(*adapter)) Option {
@@ -282,9 +275,6 @@ func (a *adapter) Authorize(req *http.Request, rec *records.Record) error {
 	}
 	req.Header.Set("Copilot-Integration-Id", a.integrationID)
 	req.Header.Set("Editor-Version", a.editorVersion)
-	if a.pluginVersion != "" {
-		req.Header.Set("Editor-Plugin-Version", a.pluginVersion)
-	}
 	if rec.Meta[adapters.MetaBaseURL] != "" {
 		if err := provider.RebaseAccount(req, rec, a.apiBase); err != nil {
 			return fmt.Errorf("%s: %w", Provider, err)

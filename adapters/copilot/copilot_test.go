@@ -43,7 +43,7 @@ func TestNewConfigErrors(t *testing.T) {
 		"http endpoints":     WithEndpoints("github.com", Endpoints{DeviceCodeURL: "http://github.example/a", AccessTokenURL: "https://x.example", CopilotTokenURL: "https://x.example"}),
 		"integration id nl":  WithIntegrationID("a\nb"),
 		"empty editor":       WithEditorVersion(""),
-		"plugin version ctl": WithEditorPluginVersion("\x00"),
+		"editor version ctl": WithEditorVersion("\x00"),
 		"nil clock":          WithClock(nil),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -141,9 +141,9 @@ func TestAuthorize(t *testing.T) {
 		},
 		{
 			name:       "embedding application",
-			opts:       []Option{WithIntegrationID("my-integration"), WithEditorVersion("myapp/2.0"), WithEditorPluginVersion("myapp-copilot/2.0")},
+			opts:       []Option{WithIntegrationID("my-integration"), WithEditorVersion("myapp/2.0")},
 			rec:        copilotRecord("octocorp.ghe.com", "a", "tid=ent", "ghu_x", map[string]string{MetaAPIEndpoint: "https://api.enterprise.githubcopilot.com"}),
-			wantHeader: http.Header{"Authorization": {"Bearer tid=ent"}, "Copilot-Integration-Id": {"my-integration"}, "Editor-Version": {"myapp/2.0"}, "Editor-Plugin-Version": {"myapp-copilot/2.0"}, "Content-Type": {"application/json"}},
+			wantHeader: http.Header{"Authorization": {"Bearer tid=ent"}, "Copilot-Integration-Id": {"my-integration"}, "Editor-Version": {"myapp/2.0"}, "Content-Type": {"application/json"}},
 			wantURL:    "https://api.enterprise.githubcopilot.com/chat/completions",
 		},
 		{

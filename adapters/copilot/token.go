@@ -94,9 +94,6 @@ func (a *adapter) refresh(ctx context.Context, client *http.Client, rec *records
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", a.device.UserAgent)
 	req.Header.Set("Editor-Version", a.editorVersion)
-	if a.pluginVersion != "" {
-		req.Header.Set("Editor-Plugin-Version", a.pluginVersion)
-	}
 	start := a.device.Now()
 	resp, err := httpClient(client).Do(req)
 	if err != nil {

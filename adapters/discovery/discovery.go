@@ -20,8 +20,9 @@ import (
 
 // Defaults.
 const (
-	DefaultTTL     = 12 * time.Hour
-	DefaultMaxBody = 8 << 20
+	DefaultTTL = 12 * time.Hour
+	// maxListBody bounds an answer.
+	maxListBody = 8 << 20
 	// MaxModels bounds how many models one answer may list.
 	MaxModels = 20000
 	// maxIDLen bounds a model id.
@@ -79,24 +80,6 @@ func WithCacheKey(key string) Option { return func(o *options) { o.key = key } }
 // Default DefaultTTL; zero or less revalidates on every call.
 func WithTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
 
-// WithClock sets the clock. Default time.Now.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) {
-		if now != nil {
-			o.now = now
-		}
-	}
-}
-
-// WithMaxBody bounds the answer. Default DefaultMaxBody.
-func WithMaxBody(n int64) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.maxBody = n
-		}
-	}
-}
-
 // WithCacheErrors receives cache failures (a failing Load or Store, an
 // unreadable entry), which otherwise pass silently: the cache is best
 // effort.
@@ -106,7 +89,7 @@ func WithCacheErrors(f func(error)) Option { return func(o *options) { o.cacheEr
 // client (http.DefaultClient when nil), from the cache when one is given
 // and fresh. The result is the caller's to modify.
 func Models(ctx context.Context, client *http.Client, baseURL string, opts ...Option) ([]Model, error) {
-	o := options{ttl: DefaultTTL, now: time.Now, maxBody: DefaultMaxBody, cacheErrs: func(error) {}}
+	o := options{ttl: DefaultTTL, now: time.Now, maxBody: maxListBody, cacheErrs: func(error) {}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -286,7 +269,7 @@ type entry struct {
 func (o *options) load(ctx context.Context, target string) *entry {
 	data, err := o.cache.Load(ctx, o.key)
 	if err != nil {
-		o.cacheErrs(&CacheError{Op: "load", Key: o.key, Err: err})
+		o.cacheErrs(&cacheError{Op: "load", Key: o.key, Err: err})
 		return nil
 	}
 	if data == nil {
@@ -296,7 +279,7 @@ func (o *options) load(ctx context.Context, target string) *entry {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil || e.V != entryVersion || e.URL != target || e.Models == nil {
-		o.cacheErrs(&CacheError{Op: "load", Key: o.key, Err: fmt.Errorf("%w: unusable cache entry", ErrMalformed)})
+		o.cacheErrs(&cacheError{Op: "load", Key: o.key, Err: fmt.Errorf("%w: unusable cache entry", ErrMalformed)})
 		return nil
 	}
 	return &e
@@ -308,19 +291,19 @@ func (o *options) store(ctx context.Context, e *entry) {
 		err = o.cache.Store(ctx, o.key, data)
 	}
 	if err != nil {
-		o.cacheErrs(&CacheError{Op: "store", Key: o.key, Err: err})
+		o.cacheErrs(&cacheError{Op: "store", Key: o.key, Err: err})
 	}
 }
 
-// CacheError is a cache failure, passed to the WithCacheErrors hook.
-type CacheError struct {
+// cacheError is a cache failure, passed to the WithCacheErrors hook.
+type cacheError struct {
 	Op  string // "load" or "store"
 	Key string
 	Err error
 }
 
-func (e *CacheError) Error() string {
+func (e *cacheError) Error() string {
 	return "model list cache " + e.Op + " " + e.Key + ": " + e.Err.Error()
 }
 
-func (e *CacheError) Unwrap() error { return e.Err }
+func (e *cacheError) Unwrap() error { return e.Err }

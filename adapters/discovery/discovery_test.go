@@ -162,7 +162,7 @@ func TestModelsCache(t *testing.T) {
 			cache := &MemoryCache{}
 			for i, st := range tt.steps {
 				c.Advance(st.advance)
-				got, err := Models(context.Background(), s.Client(), s.URL+"/v1", WithCache(cache), WithClock(c.Now))
+				got, err := Models(context.Background(), s.Client(), s.URL+"/v1", WithCache(cache), withClock(c.Now))
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
@@ -216,13 +216,13 @@ func TestModelsErrors(t *testing.T) {
 		{name: "control character id", reply: reply{200, nil, `{"data":[{"id":"gpt\u001b[2J"}]}`}, wantIs: ErrMalformed},
 		{name: "long id", reply: reply{200, nil, `{"data":[{"id":"` + strings.Repeat("m", 300) + `"}]}`}, wantIs: ErrMalformed},
 		{name: "too many", reply: reply{200, nil, `{"data":[` + strings.Repeat(`{"id":"m"},`, MaxModels) + `{"id":"m"}]}`}, wantIs: ErrMalformed},
-		{name: "too large", reply: reply{200, nil, listV1}, opts: []Option{WithMaxBody(16)}, wantIs: ErrMalformed},
+		{name: "too large", reply: reply{200, nil, listV1}, opts: []Option{withMaxBody(16)}, wantIs: ErrMalformed},
 		{name: "unconditional 304", reply: reply{304, nil, ""}, wantIs: ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newModelServer(t, tt.reply)
-			opts := append([]Option{WithClock(func() time.Time { return testNow })}, tt.opts...)
+			opts := append([]Option{withClock(func() time.Time { return testNow })}, tt.opts...)
 			_, err := Models(context.Background(), s.Client(), s.URL+"/v1", opts...)
 			if tt.wantState != nil {
 				var se *StatusError
@@ -284,7 +284,7 @@ func TestModelsUnusableCacheEntries(t *testing.T) {
 			cache.Store(context.Background(), "models "+target, []byte(tt.entry(target)))
 			var reported []error
 			got, err := Models(context.Background(), s.Client(), s.URL+"/v1", WithCache(cache),
-				WithClock(func() time.Time { return testNow }), WithCacheErrors(func(err error) { reported = append(reported, err) }))
+				withClock(func() time.Time { return testNow }), WithCacheErrors(func(err error) { reported = append(reported, err) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -319,7 +319,7 @@ func TestModelsCacheFailuresAreBestEffort(t *testing.T) {
 	}
 	var ops []string
 	for _, err := range reported {
-		var ce *CacheError
+		var ce *cacheError
 		if !errors.As(err, &ce) || !errors.Is(err, boom) || ce.Key != "acct-A" {
 			t.Errorf("reported %v", err)
 			continue
@@ -370,3 +370,9 @@ func TestModelsResultIsACopy(t *testing.T) {
 		t.Error("modifying a result changed the cache")
 	}
 }
+
+// withClock sets the clock Models reads the age of cached lists with.
+func withClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// withMaxBody bounds the answer.
+func withMaxBody(n int64) Option { return func(o *options) { o.maxBody = n } }

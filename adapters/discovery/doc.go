@@ -19,7 +19,7 @@
 // served without a request. An older one is revalidated with a conditional
 // request (If-None-Match with the stored ETag, If-Modified-Since with the
 // stored Last-Modified); a 304 answer renews the stored list's TTL without
-// downloading it again. The clock is injectable (WithClock).
+// downloading it again.
 //
 // Cache is two methods, Load and Store, so any store fits: MemoryCache for
 // one process, CacheFuncs to wrap two functions (for example the vault's
@@ -27,7 +27,7 @@
 // is best effort: a failing Load is a miss, a failing Store is reported to
 // the WithCacheErrors hook and does not fail the call.
 //
-// Answers are read bounded (WithMaxBody, default 8 MiB) and checked: a list
+// Answers are read bounded (8 MiB) and checked: a list
 // without "data", or with an id that is empty, over 256 bytes or holds
 // control characters, is ErrMalformed. A non-2xx answer is a *StatusError
 // with the status, the error code when the body has a short one, and the

@@ -34,10 +34,10 @@ const (
 	MetaEmail = "email"
 )
 
-// DefaultScopes returns the scopes requested at login: Cloud Platform
+// defaultScopes returns the scopes requested at login: Cloud Platform
 // (Gemini through Vertex AI and Code Assist) and the account's email and
 // profile.
-func DefaultScopes() []string {
+func defaultScopes() []string {
 	return []string{
 		"https://www.googleapis.com/auth/cloud-platform",
 		"https://www.googleapis.com/auth/userinfo.email",

@@ -57,7 +57,7 @@ func TestAuthorizeRefuses(t *testing.T) {
 
 func TestRegisteredAndPresets(t *testing.T) {
 	adaptertest.Registered(t, ProviderID)
-	if diff := cmp.Diff(map[string]Client{"gemini-cli": PresetGeminiCLI}, Presets()); diff != "" {
+	if diff := cmp.Diff(map[string]provider.Client{"gemini-cli": PresetGeminiCLI}, Presets()); diff != "" {
 		t.Error(diff)
 	}
 	if PresetGeminiCLI.DeviceFlow || PresetGeminiCLI.Secret == "" || PresetGeminiCLI.Doc == "" {

@@ -35,7 +35,8 @@ type LoginConfig struct {
 	// AuthURL and TokenURL default to Google's (endpoints.Google). A
 	// non-default TokenURL is stored in the record for Refresh.
 	AuthURL, TokenURL string
-	// Scopes default to DefaultScopes().
+	// Scopes default to Cloud Platform (Gemini through Vertex AI and Code
+	// Assist) and the account's email and profile.
 	Scopes []string
 	// RedirectMode picks the loopback listener (127.0.0.1 receives the
 	// browser's redirect to http://127.0.0.1:PORT/oauth2callback, as
@@ -88,7 +89,7 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 		Scopes:       cfg.Scopes,
 	}
 	if len(oc.Scopes) == 0 {
-		oc.Scopes = DefaultScopes()
+		oc.Scopes = defaultScopes()
 	}
 	paste := cfg.PasteRedirectURI
 	if paste == "" && isPreset {
@@ -128,7 +129,8 @@ type DeviceConfig struct {
 	ClientID, ClientSecret string
 	// DeviceAuthURL and TokenURL default to Google's.
 	DeviceAuthURL, TokenURL string
-	// Scopes default to DefaultScopes(). Google's device flow allows
+	// Scopes default to Cloud Platform (Gemini through Vertex AI and Code
+	// Assist) and the account's email and profile. Google's device flow allows
 	// only some scopes (email, profile, openid, Drive files, YouTube…);
 	// check the client's.
 	Scopes []string
@@ -164,7 +166,7 @@ func LoginDevice(ctx context.Context, cfg DeviceConfig) (*records.Record, error)
 	}
 	scopes := cfg.Scopes
 	if len(scopes) == 0 {
-		scopes = DefaultScopes()
+		scopes = defaultScopes()
 	}
 	clock := clockOr(cfg.Now)
 	tokenURL := cmp.Or(cfg.TokenURL, defaultEndpoint.TokenURL)

@@ -23,7 +23,7 @@ func loginServer(t *testing.T) *oauthtest.Server {
 	srv.Token = func(map[string]string) oauthtest.Reply {
 		return oauthtest.Reply{Status: 200, Body: map[string]any{
 			"access_token": newAccess, "refresh_token": testRefresh, "expires_in": 3599, "token_type": "Bearer",
-			"scope": strings.Join(DefaultScopes(), " "), "id_token": idToken("me@example.com"),
+			"scope": strings.Join(defaultScopes(), " "), "id_token": idToken("me@example.com"),
 		}}
 	}
 	return srv
@@ -34,7 +34,7 @@ func wantRecord(srv *oauthtest.Server, meta map[string]string) *records.Record {
 		Provider: ProviderID, Namespace: "default", Label: "me@example.com", Kind: records.KindOAuth,
 		OAuth: &records.OAuth{
 			Access: newAccess, Refresh: testRefresh, Expiry: now.Add(3599 * time.Second), IDToken: records.Secret(idToken("me@example.com")),
-			Scopes: DefaultScopes(), ClientID: ownClient, TokenURL: srv.TokenURL(),
+			Scopes: defaultScopes(), ClientID: ownClient, TokenURL: srv.TokenURL(),
 		},
 		Meta: meta,
 	}
@@ -53,7 +53,7 @@ func TestLoginLoopback(t *testing.T) {
 		t.Errorf("record (-want +got):\n%s", diff)
 	}
 	az := srv.AuthorizeRequests()[0]
-	for k, v := range map[string]string{"access_type": "offline", "prompt": "consent", "code_challenge_method": "S256", "client_id": ownClient, "scope": strings.Join(DefaultScopes(), " ")} {
+	for k, v := range map[string]string{"access_type": "offline", "prompt": "consent", "code_challenge_method": "S256", "client_id": ownClient, "scope": strings.Join(defaultScopes(), " ")} {
 		if az.Get(k) != v {
 			t.Errorf("authorize %s = %q, want %q", k, az.Get(k), v)
 		}
@@ -165,7 +165,7 @@ func TestLoginDevice(t *testing.T) {
 		t.Errorf("instructions %q, opened %q", out.String(), opened)
 	}
 	dr := srv.DeviceRequests()[0]
-	if dr["client_id"] != ownClient || dr["scope"] != strings.Join(DefaultScopes(), " ") {
+	if dr["client_id"] != ownClient || dr["scope"] != strings.Join(defaultScopes(), " ") {
 		t.Errorf("device request %v", dr)
 	}
 	polls := srv.TokenRequests()

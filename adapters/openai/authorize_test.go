@@ -70,7 +70,7 @@ func TestRegistered(t *testing.T) {
 }
 
 func TestPresets(t *testing.T) {
-	if diff := cmp.Diff(map[string]Client{"codex": PresetCodex}, Presets()); diff != "" {
+	if diff := cmp.Diff(map[string]provider.Client{"codex": PresetCodex}, Presets()); diff != "" {
 		t.Error(diff)
 	}
 	if PresetCodex.ID != "app_EMoamEEZ73f0CkXaXp7hrann" || PresetCodex.Port != 1455 || PresetCodex.Doc == "" {

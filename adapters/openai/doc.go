@@ -21,6 +21,7 @@
 // carry only the credential headers (Authorization, chatgpt-account-id,
 // OpenAI-Organization, OpenAI-Project): no product is impersonated.
 //
-// ParseIDToken reads the account id, plan and email from an id token; the
-// importer of Codex's auth.json uses it too.
+// Login and Refresh read the account id, plan and email from the id token
+// (without verifying its signature: it comes straight from the issuer
+// over TLS) into rec.OAuth.AccountID and Meta "email" and "plan_type".
 package openai

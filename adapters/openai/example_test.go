@@ -36,15 +36,3 @@ func ExampleLogin() {
 	}
 	fmt.Println(rec.Label, rec.Meta["plan_type"])
 }
-
-func ExampleParseIDToken() {
-	// A token as found in Codex's auth.json (signature not checked).
-	const idToken = "eyJhbGciOiJub25lIn0.eyJlbWFpbCI6Im1lQGV4YW1wbGUuY29tIiwiaHR0cHM6Ly9hcGkub3BlbmFpLmNvbS9hdXRoIjp7ImNoYXRncHRfYWNjb3VudF9pZCI6ImFjY3QtMTIzIiwiY2hhdGdwdF9wbGFuX3R5cGUiOiJwbHVzIn19.c2ln"
-	c, err := openai.ParseIDToken(idToken)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(c.Email, c.AccountID, c.PlanType)
-	// Output: me@example.com acct-123 plus
-}

@@ -14,7 +14,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var now = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
 // idToken builds an unsigned id token, as an issuer's would look to
-// ParseIDToken.
+// parseIDToken.
 func idToken(email, account, plan string) string {
 	return oauthtest.JWT(map[string]any{
 		"iss": "https://auth.openai.com", "aud": []string{"app_test"}, "email": email, "exp": now.Add(time.Hour).Unix(),

@@ -7,8 +7,8 @@ import (
 	"github.com/authvault/authvault/adapters/provider"
 )
 
-// Claims are the facts authvault reads from an OpenAI id token.
-type Claims struct {
+// claims are the facts authvault reads from an OpenAI id token.
+type claims struct {
 	// AccountID is the ChatGPT account (workspace) id, sent as
 	// chatgpt-account-id.
 	AccountID string
@@ -32,7 +32,7 @@ type idTokenPayload struct {
 	} `json:"https://api.openai.com/profile"`
 }
 
-// ParseIDToken decodes an OpenAI id token's payload WITHOUT verifying its
+// parseIDToken decodes an OpenAI id token's payload WITHOUT verifying its
 // signature. That is sound for what authvault does with it: the token
 // comes straight from the issuer's token endpoint over TLS (OpenID
 // Connect Core §3.1.3.7), or from a credential file the user owns, and
@@ -40,12 +40,12 @@ type idTokenPayload struct {
 // the token already belongs to; the API checks the access token itself.
 // Never use the claims to grant anything. Errors wrap
 // provider.ErrMalformedJWT and do not quote the token.
-func ParseIDToken(idToken string) (Claims, error) {
+func parseIDToken(idToken string) (claims, error) {
 	var p idTokenPayload
 	if err := provider.DecodeJWTPayload(idToken, &p); err != nil {
-		return Claims{}, err
+		return claims{}, err
 	}
-	c := Claims{AccountID: p.Auth.AccountID, PlanType: p.Auth.PlanType, Email: p.Email}
+	c := claims{AccountID: p.Auth.AccountID, PlanType: p.Auth.PlanType, Email: p.Email}
 	if c.Email == "" {
 		c.Email = p.Profile.Email
 	}
@@ -58,7 +58,7 @@ func ParseIDToken(idToken string) (Claims, error) {
 // tokenExpiry reads the exp claim of a JWT access token, zero when the
 // token is not a JWT or has none.
 func tokenExpiry(token string) time.Time {
-	c, err := ParseIDToken(token)
+	c, err := parseIDToken(token)
 	if err != nil {
 		return time.Time{}
 	}

@@ -49,7 +49,7 @@ func applyTokenFacts(rec *records.Record, tok *provider.TokenResponse) {
 		return
 	}
 	o.IDToken = tok.IDToken
-	c, err := ParseIDToken(tok.IDToken.Reveal())
+	c, err := parseIDToken(tok.IDToken.Reveal())
 	if err != nil {
 		return
 	}

@@ -1,25 +1,6 @@
 package google
 
-// Client is a registered OAuth client that the logins can use.
-type Client struct {
-	// Name selects the preset (vaultkey login --client NAME).
-	Name string
-	// ID is the OAuth client id.
-	ID string
-	// Secret is the client secret Google issues to installed (desktop)
-	// applications. Google documents it as not confidential (it ships
-	// inside every copy of the application); it is not the user's
-	// credential.
-	Secret string
-	// PasteRedirectURI is a page the client may redirect to that shows
-	// the code for pasting; "" when it has none.
-	PasteRedirectURI string
-	// DeviceFlow says the client is of the "TVs and Limited Input
-	// devices" type, the only type Google's device flow accepts.
-	DeviceFlow bool
-	// Doc says whose client it is and what using it implies.
-	Doc string
-}
+import "github.com/authvault/authvault/adapters/provider"
 
 // PresetGeminiCLI is the public installed-application client of Gemini
 // CLI, Google's command-line agent. Google's Gemini CLI documentation
@@ -27,7 +8,7 @@ type Client struct {
 // violates Google's terms of service: select it only where Google's
 // terms allow your use, or register your own desktop client in a Cloud
 // project and pass its id and secret.
-var PresetGeminiCLI = Client{
+var PresetGeminiCLI = provider.Client{
 	Name:             "gemini-cli",
 	ID:               "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com",
 	Secret:           "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",
@@ -36,16 +17,16 @@ var PresetGeminiCLI = Client{
 }
 
 // Presets returns the named clients by name. The map is a fresh copy.
-func Presets() map[string]Client {
-	return map[string]Client{PresetGeminiCLI.Name: PresetGeminiCLI}
+func Presets() map[string]provider.Client {
+	return map[string]provider.Client{PresetGeminiCLI.Name: PresetGeminiCLI}
 }
 
 // presetByID returns the preset with client id id.
-func presetByID(id string) (Client, bool) {
+func presetByID(id string) (provider.Client, bool) {
 	for _, c := range Presets() {
 		if c.ID == id {
 			return c, true
 		}
 	}
-	return Client{}, false
+	return provider.Client{}, false
 }
