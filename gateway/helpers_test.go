@@ -14,7 +14,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
 )
@@ -92,7 +92,7 @@ func addKeys(t *testing.T, v *vault.Vault, provider, base string, labels ...stri
 	for _, l := range labels {
 		rec := &records.Record{Provider: provider, Namespace: records.DefaultNamespace, Label: l,
 			Kind: records.KindAPI, API: &records.APIKey{Key: records.Secret("key-" + l)},
-			Meta: map[string]string{bearer.MetaBaseURL: base}}
+			Meta: map[string]string{adapters.MetaBaseURL: base}}
 		if _, err := v.Put(context.Background(), rec); err != nil {
 			t.Fatal(err)
 		}

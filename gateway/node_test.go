@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/records"
 )
 
@@ -108,7 +108,7 @@ func TestTypeScriptSDKsThroughGateway(t *testing.T) {
 			for _, l := range []string{"first", "second"} {
 				rec := &records.Record{Provider: p.provider, Namespace: ns, Label: l, Kind: records.KindAPI,
 					API:  &records.APIKey{Key: records.Secret(fmt.Sprintf("%s-%s-%s", p.provider, ns, l))},
-					Meta: map[string]string{bearer.MetaBaseURL: p.base}}
+					Meta: map[string]string{adapters.MetaBaseURL: p.base}}
 				if _, err := v.Put(context.Background(), rec); err != nil {
 					t.Fatal(err)
 				}

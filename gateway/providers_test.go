@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -98,7 +98,7 @@ func TestRefreshCountedOnce(t *testing.T) {
 	v, _, _ := newTestVault(t)
 	_, err := v.Put(context.Background(), &records.Record{Provider: "anthropic", Namespace: "default", Label: "sub",
 		Kind: records.KindOAuth, OAuth: &records.OAuth{Access: "at-0", Refresh: "rt-0", Expiry: time.Now().Add(-time.Minute),
-			ClientID: "client", TokenURL: tokenSrv.URL}, Meta: map[string]string{bearer.MetaBaseURL: up.URL}})
+			ClientID: "client", TokenURL: tokenSrv.URL}, Meta: map[string]string{adapters.MetaBaseURL: up.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestRejectedTokenRefreshedInOneRequest(t *testing.T) {
 	v, _, _ := newTestVault(t)
 	_, err := v.Put(context.Background(), &records.Record{Provider: "anthropic", Namespace: "default", Label: "sub",
 		Kind: records.KindOAuth, OAuth: &records.OAuth{Access: "at-old", Refresh: "rt-old", Expiry: time.Now().Add(time.Hour),
-			ClientID: "client", TokenURL: tokenSrv.URL}, Meta: map[string]string{bearer.MetaBaseURL: up.URL}})
+			ClientID: "client", TokenURL: tokenSrv.URL}, Meta: map[string]string{adapters.MetaBaseURL: up.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/anthropic"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/migrate"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -76,7 +77,7 @@ func TestEndlessErrorBodyBounded(t *testing.T) {
 			_, v := newBareVault(t, c)
 			ctx := deadline(t, 60*time.Second)
 			for _, label := range []string{"a", "b"} {
-				if _, err := v.Put(ctx, anthropic.NewAPIKeyRecord(label, c.APIKey+label)); err != nil {
+				if _, err := v.Put(ctx, provider.APIKeyRecord(anthropic.ProviderID, label, c.APIKey+label)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -207,7 +208,7 @@ func TestRetryAfterCapped(t *testing.T) {
 	c := newCanaries(t)
 	_, v := newBareVault(t, c)
 	ctx := context.Background()
-	if _, err := v.Put(ctx, anthropic.NewAPIKeyRecord("a", c.APIKey)); err != nil {
+	if _, err := v.Put(ctx, provider.APIKeyRecord(anthropic.ProviderID, "a", c.APIKey)); err != nil {
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return now }

@@ -212,7 +212,7 @@ func hostedAccounts(t *testing.T, a adapters.Adapter, clock *fakeClock, url stri
 // exchange): the request rotated to account two goes to account two's host.
 func TestProviderCopilotPerAccountHosts(t *testing.T) {
 	clock := newFakeClock()
-	hostedAccounts(t, copilot.New(copilot.WithNow(clock.Now)), clock, copilot.DefaultAPIURL+"/chat/completions", 20,
+	hostedAccounts(t, copilot.New(copilot.WithClock(clock.Now)), clock, copilot.DefaultAPIURL+"/chat/completions", 20,
 		func(label, base string) *records.Record {
 			return &records.Record{Label: label, Kind: records.KindOAuth, OAuth: &records.OAuth{
 				Access: records.Secret("cop-" + label), Refresh: records.Secret("gho_github_" + label), Expiry: clock.Now().Add(20 * time.Minute)},
@@ -224,7 +224,7 @@ func TestProviderCopilotPerAccountHosts(t *testing.T) {
 // Qwen accounts each have their resource_url: the same holds, path included.
 func TestProviderQwenPerAccountHosts(t *testing.T) {
 	clock := newFakeClock()
-	got := hostedAccounts(t, qwen.New(qwen.WithNow(clock.Now)), clock, qwen.DefaultBaseURL+"/chat/completions", 9,
+	got := hostedAccounts(t, qwen.New(qwen.WithClock(clock.Now)), clock, qwen.DefaultBaseURL+"/chat/completions", 9,
 		func(label, base string) *records.Record {
 			return &records.Record{Label: label, Kind: records.KindOAuth, OAuth: &records.OAuth{
 				Access: records.Secret("qwen-" + label), Refresh: records.Secret("qr-" + label), Expiry: clock.Now().Add(time.Hour)},

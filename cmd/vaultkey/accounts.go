@@ -10,7 +10,7 @@ import (
 	"unicode"
 
 	"github.com/authvault/authvault/adapters"
-	"github.com/authvault/authvault/adapters/bearer"
+	providerpkg "github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -264,7 +264,7 @@ func baseURLMeta(provider, baseURL string) (map[string]string, error) {
 		}
 		return nil, nil
 	}
-	u, err := bearer.ParseBaseURL(baseURL, false)
+	u, err := providerpkg.ParseBaseURL(baseURL, false)
 	if err != nil {
 		return nil, cli.Usagef("--base-url: %v", err)
 	}

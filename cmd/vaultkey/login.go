@@ -16,6 +16,7 @@ import (
 	"github.com/authvault/authvault/adapters/cursor"
 	"github.com/authvault/authvault/adapters/google"
 	"github.com/authvault/authvault/adapters/openai"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/adapters/qwen"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
@@ -454,9 +455,9 @@ func (l *login) loopbackPort() int {
 }
 
 func (l *login) anthropic(ctx context.Context) (*records.Record, error) {
-	mode := anthropic.RedirectLoopback
+	mode := provider.RedirectLoopback
 	if l.o.paste {
-		mode = anthropic.RedirectPaste
+		mode = provider.RedirectPaste
 	}
 	return anthropic.Login(ctx, anthropic.LoginConfig{
 		ClientID:         l.clientID,
@@ -473,9 +474,9 @@ func (l *login) anthropic(ctx context.Context) (*records.Record, error) {
 }
 
 func (l *login) openai(ctx context.Context, preset *cli.Client) (*records.Record, error) {
-	mode := openai.RedirectLoopback
+	mode := provider.RedirectLoopback
 	if l.o.paste {
-		mode = openai.RedirectPaste
+		mode = provider.RedirectPaste
 	}
 	// openai.Login's port 0 is the registered port of OpenAI's clients.
 	port := 0
@@ -513,9 +514,9 @@ func (l *login) google(ctx context.Context) (*records.Record, error) {
 			HTTPClient:    l.http,
 		})
 	}
-	mode := google.RedirectLoopback
+	mode := provider.RedirectLoopback
 	if l.o.paste {
-		mode = google.RedirectPaste
+		mode = provider.RedirectPaste
 	}
 	return google.Login(ctx, google.LoginConfig{
 		ClientID:         l.clientID,
@@ -554,7 +555,7 @@ func (l *login) copilot(ctx context.Context) (*records.Record, error) {
 		}
 		opts = append(opts, copilot.WithEndpoints(host, ep))
 	}
-	return copilot.New(opts...).Login(ctx, l.http, l.id, l.e.stderr)
+	return copilot.Login(ctx, l.http, l.id, l.e.stderr, opts...)
 }
 
 func (l *login) qwen(ctx context.Context) (*records.Record, error) {
@@ -565,7 +566,7 @@ func (l *login) qwen(ctx context.Context) (*records.Record, error) {
 	if l.o.tokenURL != "" {
 		opts = append(opts, qwen.WithTokenURL(l.o.tokenURL))
 	}
-	return qwen.New(opts...).Login(ctx, l.http, l.id, l.e.stderr)
+	return qwen.Login(ctx, l.http, l.id, l.e.stderr, opts...)
 }
 
 // saveLogin checks and stores the record a login produced, replacing the

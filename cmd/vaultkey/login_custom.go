@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/authvault/authvault/adapters/bearer"
+	providerpkg "github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/records"
 )
@@ -46,7 +46,7 @@ func runCustomLogin(e *env, provider string, o *loginOptions) error {
 		return err
 	}
 	for _, u := range []struct{ name, v string }{{"auth-url", o.authURL}, {"token-url", o.tokenURL}} {
-		if _, err := bearer.ParseBaseURL(u.v, true); err != nil {
+		if _, err := providerpkg.ParseBaseURL(u.v, true); err != nil {
 			return cli.Usagef("--%s: %v", u.name, err)
 		}
 	}
@@ -201,7 +201,7 @@ func codeLogin(ctx context.Context, e *env, o *loginOptions, secret string) (*oa
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: loginHTTPTimeout})
 	tok, err := cfg.Exchange(hctx, res.code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return nil, bearer.RefreshFailure("login", err)
+		return nil, providerpkg.RefreshFailure("login", err)
 	}
 	if tok.AccessToken == "" {
 		return nil, errors.New("the token endpoint answered no access token")
@@ -212,7 +212,7 @@ func codeLogin(ctx context.Context, e *env, o *loginOptions, secret string) (*oa
 // cleanCode keeps an OAuth error code printable and short: it is shown,
 // and a hostile server chooses it.
 func cleanCode(s string) string {
-	if !bearer.IsIdentifier(s) {
+	if providerpkg.Code(s) == "" {
 		return "invalid_error_code"
 	}
 	return s

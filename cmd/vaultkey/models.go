@@ -22,6 +22,7 @@ import (
 	"github.com/authvault/authvault/adapters/discovery"
 	"github.com/authvault/authvault/adapters/google"
 	"github.com/authvault/authvault/adapters/openai"
+	providerpkg "github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/adapters/qwen"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
@@ -126,7 +127,7 @@ func runModels(e *env, provider string, o *modelsOptions) error {
 		return cli.Usagef("%v", err)
 	}
 	if o.baseURL != "" {
-		if _, err := bearer.ParseBaseURL(o.baseURL, false); err != nil {
+		if _, err := providerpkg.ParseBaseURL(o.baseURL, false); err != nil {
 			return cli.Usagef("--base-url: %v", err)
 		}
 	}
@@ -153,7 +154,7 @@ func runModels(e *env, provider string, o *modelsOptions) error {
 	}
 	if !named {
 		if base == "" {
-			base = rec.Meta[bearer.MetaBaseURL]
+			base = rec.Meta[adapters.MetaBaseURL]
 		}
 		if base == "" {
 			return fmt.Errorf("%s is not a provider vaultkey knows the API of: pass --base-url URL (its OpenAI-compatible base), or set the account's Meta base_url", provider)

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/authvault/authvault/adapters/bearer"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/gateway"
 	"github.com/authvault/authvault/internal/cli"
 )
@@ -102,7 +102,7 @@ func loopbackAddr(addr string) (bool, error) {
 	if err != nil {
 		return false, cli.Usagef("--listen %q: %v", addr, err)
 	}
-	return host != "" && bearer.IsLoopback(host), nil
+	return host != "" && provider.IsLoopback(host), nil
 }
 
 func runServe(e *env, o serveOptions) error {
