@@ -31,10 +31,26 @@
 //     *RefreshError whose Permanent field says the account needs a new
 //     login.
 //
-// Implement the interface to support another provider, and Register the
-// value (or hand it to authvault.WithAdapter); adapters/bearer is a
-// generic bearer-token adapter to start from, for any provider that takes
-// "Authorization: Bearer" and answers OpenAI-style errors.
+// Each provider package's New returns its Adapter; the concrete types
+// are unexported, since the transport needs only the interface. Logins
+// are package functions (anthropic.Login, copilot.Login…).
+//
+// # Shared pieces and custom providers
+//
+// adapters/provider holds what the provider packages share: the OAuth
+// code and device logins, token refresh, the errors every login and
+// refresh ends with (provider.ErrAccessDenied, *provider.LoginError…,
+// matched with errors.Is and errors.As whatever the provider), rate-limit
+// hint parsing (Retry-After, reset headers, provider.Classifier for
+// OpenAI-style APIs), and the credential helpers (bearer header, an
+// account's own base URL). API-key records of any provider are
+// provider.APIKeyRecord.
+//
+// For a provider that takes "Authorization: Bearer" and answers
+// OpenAI-style errors, adapters/bearer is the adapter: bearer.New with
+// the provider's base URL, then Register it (or hand it to
+// authvault.WithAdapter). For anything else, implement the interface with
+// the pieces of adapters/provider and Register the value.
 //
 // # What adapters guarantee
 //

@@ -3,17 +3,21 @@
 //
 // Importing the package registers New() under the provider id
 // "anthropic" (see adapters.Lookup); the transport then calls
-// Authorize, Classify and Refresh. Use New with options only to point
-// Refresh at another token endpoint or to supply a client id for records
-// that carry none.
+// Authorize, Classify and Refresh. New returns the same
+// adapter, for a transport built by hand.
 //
 // To add an account:
 //
-//   - API key: NewAPIKeyRecord(label, key), then store it in the vault.
+//   - API key: provider.APIKeyRecord(ProviderID, label, key), then store it in the vault.
 //   - OAuth: Login(ctx, LoginConfig{ClientID: …}) runs the authorization
 //     code flow with PKCE, through a loopback redirect or by pasting the
 //     "code#state" text Anthropic's code page shows, and returns a record
 //     to label and store.
+//
+// Login's errors are those of every adapter's login, in adapters/provider:
+// provider.ErrClientIDRequired, provider.ErrStateMismatch, an
+// *provider.AuthorizationError (provider.ErrAccessDenied when the user
+// declined), or the token endpoint's *provider.TokenError.
 //
 // OAuth client registration is explicit: Login refuses to run without a
 // ClientID, and authvault ships no client of its own. PresetClaudeCode
@@ -26,5 +30,5 @@
 //
 // Classify reads retry-after, the anthropic-ratelimit-*-reset headers,
 // the subscription anthropic-ratelimit-unified-* windows, 529
-// overloaded_error, and spend-limit errors; see Classify for the mapping.
+// overloaded_error, and spend-limit errors.
 package anthropic

@@ -262,7 +262,7 @@ func (a *adapter) check(rec *records.Record) error {
 
 // Authorize sends the Copilot token as a bearer token with the
 // Copilot-Integration-Id and Editor-Version headers, and points a request
-// addressed to the API URL (WithAPIURL) at the account's own base URL
+// addressed to the API URL (DefaultAPIURL) at the account's own base URL
 // (Meta["base_url"]) or else its API endpoint (Meta["api_endpoint"];
 // requests are left where they are when the record has neither). A record whose Copilot token has not
 // been obtained yet gets provider.ErrNoCredential: Refresh it.

@@ -1,11 +1,12 @@
 // Package copilot is the adapter for GitHub Copilot accounts, on github.com
 // and on GitHub Enterprise hosts.
 //
-// Importing the package registers an Adapter for provider "copilot" with
+// Importing the package registers New() for provider "copilot" with
 // honest defaults: requests say they come from authvault
-// (Copilot-Integration-Id "authvault", Editor-Version "authvault/<version>");
-// an embedding application should name itself with WithIntegrationID,
-// WithEditorVersion and WithUserAgent. Nothing here claims to be an editor it
+// (Copilot-Integration-Id "authvault", Editor-Version "authvault/<version>",
+// User-Agent "authvault/<version>"); an embedding application should name
+// itself with WithIntegrationID and WithEditorVersion, handing its
+// New(…) to authvault.WithAdapter. Nothing here claims to be an editor it
 // is not.
 //
 // # Record layout
@@ -32,7 +33,9 @@
 // explicitly configured OAuth client (WithClientID; GitHub's own Copilot
 // editor client is offered only as the named preset "github-copilot"),
 // prints the code to a writer, then exchanges the GitHub token for a Copilot
-// token and returns the record. Refresh repeats the exchange:
+// token and returns the record. It ends like every device login:
+// provider.ErrAccessDenied, provider.ErrDeviceCodeExpired, or a
+// *provider.LoginError. Refresh repeats the exchange:
 // GET copilot_internal/v2/token with "Authorization: token <GitHub token>".
 // A 403 there means the GitHub account has no Copilot seat: Refresh returns
 // a Permanent *adapters.RefreshError wrapping ErrNoCopilotAccess.

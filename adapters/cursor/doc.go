@@ -3,7 +3,7 @@
 // variable, created under Cursor Dashboard → Integrations) and accepted by
 // its public REST APIs at https://api.cursor.com.
 //
-// Importing the package registers an Adapter for provider "cursor".
+// Importing the package registers New() for provider "cursor".
 // Accounts are API-key records; Authorize sends the key as
 // "Authorization: Bearer <key>" (or, with WithBasicAuth, as the HTTP Basic
 // user name with an empty password, the form Cursor's API overview shows).

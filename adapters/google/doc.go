@@ -4,18 +4,22 @@
 //
 // Importing the package registers New() under the provider id "google"
 // (see adapters.Lookup); the transport then calls Authorize, Classify and
-// Refresh. Use New with options only to point Refresh at another token
-// endpoint or to supply a client for records that carry none.
+// Refresh. New returns the same adapter, for a transport built by hand.
 //
 // To add an account:
 //
-//   - API key: NewAPIKeyRecord(label, key).
+//   - API key: provider.APIKeyRecord(ProviderID, label, key).
 //   - OAuth: Login(ctx, LoginConfig{ClientID: …, ClientSecret: …}) runs
 //     Google's installed-application flow (loopback redirect with PKCE),
 //     or LoginDevice for clients of the "TVs and Limited Input devices"
 //     type, and returns a record to label and store. For Code Assist
 //     accounts put the Cloud project id in Meta["project_id"]; the Code
 //     Assist API takes it in the request body, which is the caller's.
+//
+// Login's errors are those of every adapter's login, in adapters/provider:
+// provider.ErrClientIDRequired, provider.ErrStateMismatch, an
+// *provider.AuthorizationError (provider.ErrAccessDenied when the user
+// declined), or the token endpoint's *provider.TokenError.
 //
 // OAuth client registration is explicit: logins refuse to run without a
 // ClientID. Google issues installed (desktop) applications a client

@@ -1,29 +1,65 @@
-// Package oauthflow holds the OAuth 2.0 client pieces that provider
-// adapters share: PKCE and state generation, a loopback redirect
-// listener, the paste-the-code form, token endpoint requests (form or
-// JSON bodies) with typed, secret-free errors, the device authorization
-// grant (RFC 8628) with an injectable sleep, and unverified JWT payload
-// decoding.
+// Package provider holds what authvault's provider adapters share: the
+// OAuth logins and refresh, their typed errors, rate-limit hint parsing,
+// and the credential helpers. The adapters in adapters/anthropic, openai,
+// google, qwen, copilot, cursor and bearer are built from it; an adapter
+// for another provider can be too.
 //
-// An adapter's login runs a CodeFlow (authorization code + PKCE, with a
-// loopback or pasted redirect; authRequest builds the authorization URL
-// for adapters that do not use golang.org/x/oauth2 for it) or
-// RequestDeviceCode followed by PollDeviceToken, then turns the
-// TokenResponse into a record (Apply copies the tokens, expiry and
-// scopes). PollDeviceToken is the one device flow of all adapters: a
-// provider's slow_down rule (Qwen multiplies the interval, GitHub names
-// it) is its SlowDown hook, and its clock and sleep are injectable.
+// Callers of the adapters meet this package through its errors: every
+// adapter's login and refresh end with the same values, whatever the
+// provider, so one errors.Is or errors.As covers them all.
 //
-// An adapter's Refresh runs a RefreshGrant (ResolveRefresh: which client,
-// which endpoint; then PostToken; failures mapped with AsRefreshError),
-// or golang.org/x/oauth2 with FromRetrieveError.
+//   - ErrClientIDRequired: a login was started without an OAuth client.
+//   - ErrAccessDenied: the user declined (an *AuthorizationError with the
+//     code access_denied is this error too).
+//   - ErrDeviceCodeExpired: a device code was not approved in time.
+//   - ErrStateMismatch, ErrMissingCode: a redirect or paste that does not
+//     answer the login in progress.
+//   - *LoginError: a login step the provider refused, with the step, the
+//     HTTP status and the OAuth error code.
+//   - *TokenError: a token endpoint's OAuth error answer.
+//   - ErrNoCredential, ErrUnsupportedKind, ErrWrongProvider,
+//     ErrInvalidToken: records Authorize cannot send.
+//   - ErrInvalidBaseURL, *ConfigError: a URL or an option value an adapter
+//     cannot use.
 //
-// The errors are shared by every adapter's login: ErrClientIDRequired,
-// ErrAccessDenied (also an *AuthorizationError with the code
-// access_denied), ErrDeviceCodeExpired, and the typed *TokenError and
-// *malformedResponseError. Provider packages re-export them.
+// API-key accounts of any provider are built with APIKeyRecord; OAuth
+// clients offered as presets are Client values.
 //
-// Errors never contain a token, code, verifier or secret: the values sent
-// are scrubbed from any text the server echoes back, and free text from
-// servers is shortened and stripped of control characters.
+// # Writing an adapter
+//
+// Logins: CodeFlow runs the authorization code grant with PKCE up to the
+// code, through a loopback redirect listener or a pasted code (Redirect);
+// the adapter exchanges the Grant with PostToken and turns the
+// TokenResponse into a record (TokenResponse.Apply). DeviceLogin is the
+// device authorization grant (RFC 8628) as Copilot and Qwen run it, built
+// on RequestDeviceCode and PollDeviceToken, whose clock, sleep and
+// slow_down rule are injectable.
+//
+// Refresh: RefreshGrant sends a refresh_token grant and applies the
+// answer; ResolveRefresh finds the client and endpoint a record's tokens
+// belong to; AsRefreshError, FromRetrieveError (for golang.org/x/oauth2)
+// and RefreshFailure map failures to the *adapters.RefreshError that
+// Adapter.Refresh returns.
+//
+// Classify: ErrorResponse settles successes and hands over the bounded
+// error body; RetryAfter, Resets (per-limit reset headers), GoDuration,
+// RFC3339, Timestamp, RetryIn, Seconds and Unix read the provider's
+// signals into a time, capped by Cap to pool.MaxRetryAfter; Code keeps
+// only identifier-shaped codes for a reason. Classifier is the whole
+// Classify of OpenAI-compatible APIs.
+//
+// Authorize: SetCredential (API key or access token), SetBearer, and
+// RebaseAccount / RebaseRequest to move a request to an account's own
+// base URL (ParseBaseURL). Requests the adapters make themselves say who
+// sends them (DefaultUserAgent); none claims to be another product.
+//
+// # What it guarantees
+//
+// Errors never contain a token, code, verifier or secret: the values a
+// request sent are cut from any text a server echoes back, free text is
+// shortened and stripped of control characters, and codes are kept only
+// when they look like identifiers. Bodies are read bounded. Hint parsers
+// are strict about the form they accept and never panic: a malformed,
+// negative or overflowing value is no hint (the pool backs off on its
+// own), a time in the past means now.
 package provider
