@@ -76,8 +76,10 @@ func (g RefreshGrant) Run(ctx context.Context, client *http.Client, rec *records
 }
 
 // RefreshFailure turns an error from a golang.org/x/oauth2 token request
-// (a refresh, or a code exchange) into an *adapters.RefreshError without copying the response body or the
-// server's description (either could echo a credential).
+// (a refresh, or a code exchange) into an *adapters.RefreshError without
+// copying the response body or the server's description (either could
+// echo a credential). It is the rule for servers authvault knows nothing
+// about (adapters/bearer); AsRefreshError is the one for known codes.
 //
 // An *oauth2.RetrieveError is Permanent when the server refused the grant
 // for good: any 4xx, or an error code on a 2xx, except 429 and the codes

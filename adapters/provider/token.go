@@ -267,8 +267,11 @@ func jsonSeconds(raw json.RawMessage) time.Duration {
 	return time.Duration(f * float64(time.Second))
 }
 
-// AsRefreshError maps a PostToken (or golang.org/x/oauth2) failure to the
-// *adapters.RefreshError that Adapter.Refresh returns.
+// AsRefreshError maps a PostToken failure (or a golang.org/x/oauth2 one
+// passed through FromRetrieveError) to the *adapters.RefreshError that
+// Adapter.Refresh returns: Permanent for the codes that mean the grant is
+// dead (invalid_grant, refresh_token_reused…) and a bare 401. The
+// description the server gave, cleaned, becomes its Err.
 func AsRefreshError(provider string, err error) error {
 	var te *TokenError
 	if errors.As(err, &te) {
