@@ -188,7 +188,7 @@ func (r authRequest) URL(redirectURI, state string, p PKCE) (string, error) {
 	q.Set("redirect_uri", redirectURI)
 	q.Set("scope", r.Scope)
 	q.Set("code_challenge", p.Challenge)
-	q.Set("code_challenge_method", Method)
+	q.Set("code_challenge_method", PKCEMethod)
 	q.Set("state", state)
 	u.RawQuery = q.Encode()
 	return u.String(), nil

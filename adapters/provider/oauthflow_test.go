@@ -153,7 +153,7 @@ func TestJSONSeconds(t *testing.T) {
 }
 
 func TestPostTokenErrors(t *testing.T) {
-	big := `{"access_token":"` + strings.Repeat("x", MaxResponse) + `"}`
+	big := `{"access_token":"` + strings.Repeat("x", maxResponse) + `"}`
 	cases := []struct {
 		name      string
 		status    int
@@ -399,7 +399,7 @@ func TestCodeFlowLoopback(t *testing.T) {
 	f := &CodeFlow{
 		LoopbackPath: "/cb",
 		AuthorizeURL: func(redirect, state string, p PKCE) (string, error) {
-			return as.URL + "/authorize?" + url.Values{"redirect_uri": {redirect}, "state": {state}, "code_challenge": {p.Challenge}, "code_challenge_method": {Method}}.Encode(), nil
+			return as.URL + "/authorize?" + url.Values{"redirect_uri": {redirect}, "state": {state}, "code_challenge": {p.Challenge}, "code_challenge_method": {PKCEMethod}}.Encode(), nil
 		},
 		Open: func(u string) error {
 			status, _ := get(t, u)

@@ -15,8 +15,8 @@ type PKCE struct {
 	Challenge string
 }
 
-// Method is the PKCE challenge method: always S256, never plain.
-const Method = "S256"
+// PKCEMethod is the PKCE challenge method: always S256, never plain.
+const PKCEMethod = "S256"
 
 // NewPKCE returns a fresh verifier (32 random bytes) and its challenge.
 func NewPKCE() PKCE {

@@ -17,8 +17,8 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// MaxResponse bounds how much of a token or device endpoint answer is read.
-const MaxResponse = 1 << 20
+// maxResponse bounds how much of a token or device endpoint answer is read.
+const maxResponse = 1 << 20
 
 // maxExpiresIn bounds a token lifetime taken from a server: a token that
 // claims to live longer is treated as living this long.
@@ -177,15 +177,15 @@ func post(ctx context.Context, client *http.Client, req Request) (int, []byte, e
 		return 0, nil, fmt.Errorf("OAuth endpoint request: %w", err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
 		return 0, nil, fmt.Errorf("reading OAuth endpoint response (HTTP %d): %w", resp.StatusCode, err)
 	}
-	if len(b) > MaxResponse {
+	if len(b) > maxResponse {
 		if resp.StatusCode/100 == 2 {
-			return 0, nil, &malformedResponseError{Status: resp.StatusCode, Reason: fmt.Sprintf("body larger than %d bytes", MaxResponse)}
+			return 0, nil, &malformedResponseError{Status: resp.StatusCode, Reason: fmt.Sprintf("body larger than %d bytes", maxResponse)}
 		}
-		b = b[:MaxResponse]
+		b = b[:maxResponse]
 	}
 	if te := parseError(resp.StatusCode, b, req.secrets()); te != nil {
 		return resp.StatusCode, b, te

@@ -42,7 +42,7 @@ func (a *adapter) Login(ctx context.Context, client *http.Client, id records.ID,
 	d.DeviceParams = url.Values{
 		"scope":                 {strings.Join(a.scopes, " ")},
 		"code_challenge":        {pkce.Challenge},
-		"code_challenge_method": {provider.Method},
+		"code_challenge_method": {provider.PKCEMethod},
 	}
 	d.PollParams = url.Values{"code_verifier": {pkce.Verifier}}
 	tok, err := d.Run(ctx, client, prompt)
