@@ -31,8 +31,8 @@ const (
 	MetaResourceURL = "resource_url"
 )
 
-// DefaultScopes are the scopes a login asks for.
-var DefaultScopes = []string{"openid", "profile", "email", "model.completion"}
+// defaultScopes are the scopes a login asks for.
+var defaultScopes = []string{"openid", "profile", "email", "model.completion"}
 
 // QwenCodeClientID is the public OAuth client of Qwen Code (QwenLM's
 // qwen-code CLI). It belongs to that product, not to authvault: use it only
@@ -129,7 +129,7 @@ func newAdapter(opts ...Option) *adapter {
 			Now:           time.Now,
 		},
 		baseURL:     DefaultBaseURL,
-		scopes:      DefaultScopes,
+		scopes:      defaultScopes,
 		maxInterval: 10 * time.Second,
 	}
 	for _, o := range opts {
