@@ -36,7 +36,8 @@ type Option func(*adapter) error
 
 // WithBaseURL sets the provider's base URL, the one callers point their SDK
 // at (for example "https://api.together.xyz/v1"). It is what a per-account
-// base URL replaces: see Rebase. Plain http is accepted (local servers).
+// base URL replaces: see provider.RebaseRequest. Plain http is accepted
+// (local servers).
 func WithBaseURL(base string) Option {
 	return func(a *adapter) error {
 		u, err := provider.ParseBaseURL(base, false)
@@ -49,8 +50,8 @@ func WithBaseURL(base string) Option {
 }
 
 // WithAccountBaseURL says which Meta key holds an account's own base URL
-// (default adapters.MetaBaseURL) and how to parse it. parse may be nil, which means
-// provider.ParseBaseURL(value, false).
+// (default adapters.MetaBaseURL) and how to parse it. parse may be nil,
+// which means provider.ParseBaseURL(value, false).
 func WithAccountBaseURL(metaKey string, parse func(string) (*url.URL, error)) Option {
 	return func(a *adapter) error {
 		if metaKey == "" {
