@@ -154,7 +154,7 @@ func TestCapAndAfter(t *testing.T) {
 	}
 }
 
-func TestEarliestlatest(t *testing.T) {
+func TestEarliestLatest(t *testing.T) {
 	a, b := now.Add(time.Minute), now.Add(time.Hour)
 	if got := earliest(time.Time{}, b, a); !got.Equal(a) {
 		t.Errorf("Earliest = %v", got)
