@@ -47,9 +47,11 @@ OAuth authorization server: give --base-url, --auth-url, --token-url,
 --client-id and --label (and --client-secret-file for a confidential
 client, --scope for its scopes). The login is the authorization code flow
 with PKCE through a listener on 127.0.0.1 (redirect URI
-http://127.0.0.1:PORT/callback). The record keeps the token URL, the
-client id and the client secret, sealed, so every program using the vault
-refreshes the account with no configuration of its own.
+http://127.0.0.1:PORT/callback); with --device-url instead of --auth-url,
+it is the device flow (RFC 8628): enter the code shown on any device. The
+record keeps the token URL, the client id and the client secret, sealed,
+so every program using the vault refreshes the account with no
+configuration of its own.
 
 OAuth client. Every login needs an OAuth client registration, and vaultkey
 has none of its own: pass the client id you registered with the provider
@@ -127,7 +129,8 @@ record for refreshes where the provider's adapter supports it):
   --auth-url URL      anthropic, google: the authorization endpoint
   --token-url URL     anthropic, google, qwen: the token endpoint; copilot:
                       GitHub's access token endpoint
-  --device-url URL    google, copilot, qwen: the device authorization endpoint
+  --device-url URL    google, copilot, qwen, a custom provider: the device
+                      authorization endpoint
   --api-url URL       copilot: the GitHub API base whose
                       /copilot_internal/v2/token gives Copilot tokens (e.g.
                       https://HOST/api/v3 for GitHub Enterprise Server;
@@ -143,7 +146,9 @@ Examples:
   vaultkey login copilot --client-id Iv1.0123456789abcdef --label work
   vaultkey login google --client-id ID.apps.googleusercontent.com --client-secret GOCSPX-…
   vaultkey login corpai --base-url https://llm.corp.example/v1 --auth-url https://sso.corp.example/authorize \
-      --token-url https://sso.corp.example/token --client-id vaultkey --client-secret-file - --label me < secret.txt`,
+      --token-url https://sso.corp.example/token --client-id vaultkey --client-secret-file - --label me < secret.txt
+  vaultkey login corpai --base-url https://llm.corp.example/v1 --device-url https://sso.corp.example/device \
+      --token-url https://sso.corp.example/token --client-id vaultkey --label me`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		o := &loginOptions{}
 		fs.StringVar(&o.client, "client", "", "")
@@ -280,7 +285,7 @@ func runLogin(e *env, provider string, o *loginOptions) error {
 	}
 	if _, ok := loginFlags[provider]; !ok {
 		if _, known := adapters.Lookup(provider); known || !o.set["base-url"] {
-			return cli.Usagef("no login for %q (logins: %s; a custom provider: --base-url with --auth-url, --token-url, --client-id; other providers: vaultkey accounts add-key)", provider, loginProviders())
+			return cli.Usagef("no login for %q (logins: %s; a custom provider: --base-url with --auth-url or --device-url, --token-url, --client-id; other providers: vaultkey accounts add-key)", provider, loginProviders())
 		}
 		return runCustomLogin(e, provider, o)
 	}

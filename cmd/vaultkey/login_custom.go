@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -23,29 +24,41 @@ import (
 )
 
 // customLoginFlags are the flags a custom provider's login takes.
-var customLoginFlags = []string{"base-url", "auth-url", "token-url", "client-id", "client-secret-file", "scope",
+var customLoginFlags = []string{"base-url", "auth-url", "device-url", "token-url", "client-id", "client-secret-file", "scope",
 	"label", "namespace", "port", "no-browser", "dir"}
 
 // runCustomLogin signs an account of a custom OpenAI-compatible provider
-// in with the authorization code flow and PKCE, a browser coming back to
-// a listener on 127.0.0.1. The record keeps everything a refresh needs:
-// token URL, client id and (sealed) client secret, and the base URL.
+// in: with the authorization code flow and PKCE, a browser coming back to
+// a listener on 127.0.0.1 (--auth-url), or with the device flow
+// (--device-url). The record keeps everything a refresh needs: token URL,
+// client id and (sealed) client secret, and the base URL.
 func runCustomLogin(e *env, provider string, o *loginOptions) error {
 	for name := range o.set {
 		if !contains(customLoginFlags, name) {
 			return cli.Usagef("--%s does not apply to a custom provider", name)
 		}
 	}
-	for _, f := range []struct{ name, v string }{{"auth-url", o.authURL}, {"token-url", o.tokenURL}, {"client-id", o.clientID}, {"label", o.label}} {
+	device := o.deviceURL != ""
+	switch {
+	case device && o.authURL != "":
+		return cli.Usagef("--auth-url and --device-url exclude each other: one login flow")
+	case device && (o.set["port"] || o.set["no-browser"]):
+		return cli.Usagef("--device-url takes no --port or --no-browser: the device flow opens no listener and no browser")
+	}
+	authFlag, authURL := "auth-url", o.authURL
+	if device {
+		authFlag, authURL = "device-url", o.deviceURL
+	}
+	for _, f := range []struct{ name, v string }{{authFlag, authURL}, {"token-url", o.tokenURL}, {"client-id", o.clientID}, {"label", o.label}} {
 		if f.v == "" {
-			return cli.Usagef("a custom provider's login needs --%s (and --base-url, --auth-url, --token-url, --client-id, --label)", f.name)
+			return cli.Usagef("a custom provider's login needs --%s (and --base-url, --auth-url or --device-url, --token-url, --client-id, --label)", f.name)
 		}
 	}
 	meta, err := baseURLMeta(provider, o.baseURL)
 	if err != nil {
 		return err
 	}
-	for _, u := range []struct{ name, v string }{{"auth-url", o.authURL}, {"token-url", o.tokenURL}} {
+	for _, u := range []struct{ name, v string }{{authFlag, authURL}, {"token-url", o.tokenURL}} {
 		if _, err := providerpkg.ParseBaseURL(u.v, true); err != nil {
 			return cli.Usagef("--%s: %v", u.name, err)
 		}
@@ -72,7 +85,11 @@ func runCustomLogin(e *env, provider string, o *loginOptions) error {
 	defer u.Close()
 	ctx, cancel := context.WithTimeout(e.ctx, loginTimeout)
 	defer cancel()
-	tok, err := codeLogin(ctx, e, o, string(secret))
+	login := codeLogin
+	if device {
+		login = deviceLogin
+	}
+	tok, err := login(ctx, e, provider, o, string(secret))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && e.ctx.Err() == nil {
 			return fmt.Errorf("%s login: not completed within %v", provider, loginTimeout)
@@ -121,9 +138,31 @@ func readClientSecret(e *env, path string) ([]byte, error) {
 	return []byte(s), nil
 }
 
+// deviceLogin runs the device authorization flow (RFC 8628): it shows
+// the user where to enter the code and polls the token endpoint until
+// they approve. A confidential client's secret goes with every request.
+func deviceLogin(ctx context.Context, e *env, provider string, o *loginOptions, secret string) (*oauth2.Token, error) {
+	d := &providerpkg.DeviceLogin{Provider: provider, ClientID: o.clientID, DeviceCodeURL: o.deviceURL, TokenURL: o.tokenURL,
+		DeviceParams: url.Values{}, PollParams: url.Values{}}
+	if o.scope != "" {
+		d.DeviceParams.Set("scope", o.scope)
+	}
+	if secret != "" {
+		d.DeviceParams.Set("client_secret", secret)
+		d.PollParams.Set("client_secret", secret)
+	}
+	tr, err := d.Run(ctx, &http.Client{Timeout: loginHTTPTimeout}, e.stderr)
+	if err != nil {
+		return nil, err
+	}
+	var got records.OAuth
+	tr.Apply(&got, time.Now())
+	return &oauth2.Token{AccessToken: got.Access.Reveal(), RefreshToken: got.Refresh.Reveal(), Expiry: got.Expiry}, nil
+}
+
 // codeLogin runs the authorization code flow with PKCE through a loopback
 // listener and exchanges the code.
-func codeLogin(ctx context.Context, e *env, o *loginOptions, secret string) (*oauth2.Token, error) {
+func codeLogin(ctx context.Context, e *env, _ string, o *loginOptions, secret string) (*oauth2.Token, error) {
 	port := 0
 	if o.port > 0 {
 		port = o.port

@@ -476,3 +476,60 @@ func TestLoginCustomProvider(t *testing.T) {
 		t.Errorf("stored record: %+v %+v", rec, rec.OAuth)
 	}
 }
+
+// A custom provider with a device authorization endpoint: the device
+// flow, the client secret with every request, and a record holding what a
+// refresh needs, as the code flow's does.
+func TestLoginCustomProviderDevice(t *testing.T) {
+	t.Parallel()
+	access, refresh, secret := "corp-device-access-CANARY", "corp-device-refresh-CANARY", "corp-device-secret-CANARY"
+	s, f := newLoginSandbox(t, access, refresh, secret)
+	const deviceGrant = "urn:ietf:params:oauth:grant-type:device_code"
+	poll := oauthtest.Script(oauthtest.Reply{Status: 400, Body: map[string]string{"error": "authorization_pending"}},
+		oauthtest.Reply{Status: 200, Body: map[string]any{"access_token": access, "refresh_token": refresh, "expires_in": 3600, "token_type": "Bearer"}})
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = func(p map[string]string) oauthtest.Reply {
+			if p["grant_type"] != deviceGrant {
+				return oauthtest.Reply{Status: 400, Body: map[string]string{"error": "unsupported_grant_type"}}
+			}
+			return poll(p)
+		}
+	})
+	base := []string{"login", "corpai", "--base-url", "https://llm.corp.example/v1", "--token-url", f.TokenURL(), "--client-id", "vk", "--label", "tv"}
+	// One flow at a time, and the device flow opens no listener.
+	if r := s.run(2, append(base, "--device-url", f.DeviceURL(), "--auth-url", f.AuthorizeURL())...); !strings.Contains(r.stderr, "exclude each other") {
+		t.Errorf("both flows:\n%s", r)
+	}
+	if r := s.run(2, append(base, "--device-url", f.DeviceURL(), "--port", "8080")...); !strings.Contains(r.stderr, "takes no --port") {
+		t.Errorf("--device-url with --port:\n%s", r)
+	}
+	if r := s.run(2, append(base, "--device-url", "http://sso.corp.example/device")...); !strings.Contains(r.stderr, "--device-url") {
+		t.Errorf("a plain-http device endpoint:\n%s", r)
+	}
+	if len(f.DeviceRequests()) != 0 {
+		t.Fatal("a refused login asked for a device code")
+	}
+
+	p := s.start(append(base, "--device-url", f.DeviceURL(), "--client-secret-file", "-", "--scope", "openid llm")...)
+	io.WriteString(p.stdin, secret+"\n")
+	p.stdin.Close()
+	p.waitLine(regexp.MustCompile(`enter the code WXYZ-1234`))
+	r := p.wait(0)
+	if r.stdout != "logged in: corpai/default/tv\n" || !strings.Contains(r.stderr, oauthtest.VerificationURL) {
+		t.Fatalf("device login:\n%s", r)
+	}
+	d := f.DeviceRequests()
+	if len(d) != 1 || d[0]["client_id"] != "vk" || d[0]["client_secret"] != secret || d[0]["scope"] != "openid llm" {
+		t.Errorf("device requests: %d", len(d))
+	}
+	polls := f.TokenRequests()
+	if len(polls) != 2 || polls[1]["device_code"] != fakeDeviceCode || polls[1]["client_secret"] != secret {
+		t.Errorf("polls: %d", len(polls))
+	}
+	rec := getRecord(t, s, "corpai/default/tv")
+	if rec.Kind != records.KindOAuth || rec.OAuth.Access.Reveal() != access || rec.OAuth.Refresh.Reveal() != refresh ||
+		rec.OAuth.ClientID != "vk" || rec.OAuth.TokenURL != f.TokenURL() || rec.OAuth.ClientSecret.Reveal() != secret ||
+		rec.Meta["base_url"] != "https://llm.corp.example/v1" || rec.OAuth.Expiry.IsZero() {
+		t.Errorf("stored record: %+v %+v", rec, rec.OAuth)
+	}
+}
