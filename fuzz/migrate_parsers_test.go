@@ -23,46 +23,55 @@ func FuzzMigrateOpenCode(f *testing.F) {
 	f.Add([]byte(`{"anthropic":{"type":"oauth","refresh":"sk-ant-ort01-fuzzrefresh","access":"sk-ant-oat01-fuzzaccess","expires":1767250000000}}`))
 	f.Add([]byte(`{"https://a.example/":{"type":"wellknown","key":"A_TOKEN","token":"wellknown-fuzz-token"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkParser(t, migrate.SourceOpenCode, "auth.json", migrate.ParseOpenCode, data)
+		checkParser(t, migrate.SourceOpenCode, "auth.json", parserOf(migrate.SourceOpenCode), data)
 	})
 }
 
 func FuzzMigrateClaudeCode(f *testing.F) {
 	f.Add([]byte(`{"claudeAiOauth":{"accessToken":"sk-ant-oat01-fuzzaccess","refreshToken":"sk-ant-ort01-fuzzrefresh","expiresAt":1767254400000}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkParser(t, migrate.SourceClaudeCode, ".credentials.json", migrate.ParseClaudeCode, data)
+		checkParser(t, migrate.SourceClaudeCode, ".credentials.json", parserOf(migrate.SourceClaudeCode), data)
 	})
 }
 
 func FuzzMigrateCodex(f *testing.F) {
 	f.Add([]byte(`{"OPENAI_API_KEY":"sk-proj-fuzz-api-key","tokens":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkParser(t, migrate.SourceCodex, "auth.json", migrate.ParseCodex, data)
+		checkParser(t, migrate.SourceCodex, "auth.json", parserOf(migrate.SourceCodex), data)
 	})
 }
 
 func FuzzMigrateGeminiCLI(f *testing.F) {
 	f.Add([]byte(`{"access_token":"ya29.fuzz-access","refresh_token":"1//fuzz-refresh-token","expiry_date":1767229199000}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkParser(t, migrate.SourceGeminiCLI, "oauth_creds.json", migrate.ParseGeminiCLI, data)
+		checkParser(t, migrate.SourceGeminiCLI, "oauth_creds.json", parserOf(migrate.SourceGeminiCLI), data)
 	})
 }
 
 func FuzzMigrateQwenCode(f *testing.F) {
 	f.Add([]byte(`{"access_token":"qwen-fuzz-access","refresh_token":"qwen-fuzz-refresh","resource_url":"portal.qwen.ai"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkParser(t, migrate.SourceQwenCode, "oauth_creds.json", migrate.ParseQwenCode, data)
+		checkParser(t, migrate.SourceQwenCode, "oauth_creds.json", parserOf(migrate.SourceQwenCode), data)
 	})
 }
 
 func FuzzMigrateCopilot(f *testing.F) {
 	f.Add([]byte(`{"github.com:Iv1.abc":{"user":"octocat","oauth_token":"ghu_fuzzCopilotToken","githubAppId":"Iv1.abc"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkParser(t, migrate.SourceCopilot, "apps.json", migrate.ParseCopilot, data)
+		checkParser(t, migrate.SourceCopilot, "apps.json", parserOf(migrate.SourceCopilot), data)
 	})
 }
 
 type parseFunc func(path string, data []byte) ([]migrate.Found, []migrate.Problem)
+
+// parserOf returns the parser of the source called name.
+func parserOf(name string) parseFunc {
+	s, ok := migrate.SourceByName(name)
+	if !ok {
+		panic("no migration source " + name)
+	}
+	return s.Parse
+}
 
 func checkParser(t *testing.T, source, path string, parse parseFunc, data []byte) {
 	found, problems := parse(path, data)
@@ -253,7 +262,7 @@ func rotate(s string) string {
 // blame one whose fixed wording happens to match a token.
 func TestMigrateLeakCheck(t *testing.T) {
 	echo := func(path string, data []byte) ([]migrate.Found, []migrate.Problem) {
-		_, problems := migrate.ParseCodex(path, data)
+		_, problems := parserOf(migrate.SourceCodex)(path, data)
 		if len(problems) > 0 {
 			problems[0].Key = string(data)
 		}
@@ -267,8 +276,8 @@ func TestMigrateLeakCheck(t *testing.T) {
 	}{
 		{"echo", echo, `{"tokens": {"refresh_token": "tok-0123456789abcdef"}}`, true},
 		{"echo of a short token", echo, `{"tokens": {"refresh_token": "tok-01"}}`, false},
-		{"wording", migrate.ParseCodex, `{"x": {"refresh_token": "tokens nor OPENAI_API_KEY"}}`, false},
-		{"real parser", migrate.ParseCodex, `{"tokens": {"refresh_token": ["tok-0123456789abcdef"]}}`, false},
+		{"wording", parserOf(migrate.SourceCodex), `{"x": {"refresh_token": "tokens nor OPENAI_API_KEY"}}`, false},
+		{"real parser", parserOf(migrate.SourceCodex), `{"tokens": {"refresh_token": ["tok-0123456789abcdef"]}}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

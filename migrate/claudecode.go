@@ -4,7 +4,7 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// ParseClaudeCode parses Claude Code's ~/.claude/.credentials.json:
+// parseClaudeCode parses Claude Code's ~/.claude/.credentials.json:
 //
 //	{"claudeAiOauth": {"accessToken": …, "refreshToken": …, "expiresAt": <ms>,
 //	                   "scopes": […], "subscriptionType": …, …}}
@@ -12,7 +12,7 @@ import (
 // into one anthropic OAuth record with Meta "plan" = subscriptionType.
 // accessToken and refreshToken are required. The file names no account,
 // so the label is "claude-code". Fields not listed are ignored.
-func ParseClaudeCode(path string, data []byte) ([]Found, []Problem) {
+func parseClaudeCode(path string, data []byte) ([]Found, []Problem) {
 	return parseDoc(SourceClaudeCode, path, data, func(c *checker, root object, _ []string) []Found {
 		o, p := c.object(root, "", "claudeAiOauth", true)
 		if o == nil {

@@ -10,7 +10,7 @@ import (
 // account id and plan.
 const openAIAuthClaim = "https://api.openai.com/auth"
 
-// ParseCodex parses Codex's $CODEX_HOME/auth.json:
+// parseCodex parses Codex's $CODEX_HOME/auth.json:
 //
 //	{"auth_mode": …, "OPENAI_API_KEY": <string or null>,
 //	 "tokens": {"id_token", "access_token", "refresh_token", "account_id"} or null,
@@ -24,7 +24,7 @@ const openAIAuthClaim = "https://api.openai.com/auth"
 // token's "exp" claim when it is a JWT. OPENAI_API_KEY gives an openai
 // API record, labelled like the OAuth one plus "-api" when both are
 // present. last_refresh becomes Found.Modified.
-func ParseCodex(path string, data []byte) ([]Found, []Problem) {
+func parseCodex(path string, data []byte) ([]Found, []Problem) {
 	return parseDoc(SourceCodex, path, data, func(c *checker, root object, _ []string) []Found {
 		c.str(root, "", "auth_mode", false) // checked, not needed: the fields present say which mode
 		apiKey := c.secret(root, "", "OPENAI_API_KEY", false)

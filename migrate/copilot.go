@@ -6,7 +6,7 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// ParseCopilot parses GitHub Copilot's ~/.config/github-copilot/hosts.json
+// parseCopilot parses GitHub Copilot's ~/.config/github-copilot/hosts.json
 // or apps.json (one format covers both):
 //
 //	hosts.json: {"github.com": {"user": …, "oauth_token": …}}
@@ -18,7 +18,7 @@ import (
 // "default" for github.com, the host name for GitHub Enterprise. The
 // label and account id are the GitHub user, else "copilot"; ClientID is
 // githubAppId. Bad entries are reported by their key and skipped.
-func ParseCopilot(path string, data []byte) ([]Found, []Problem) {
+func parseCopilot(path string, data []byte) ([]Found, []Problem) {
 	return parseDoc(SourceCopilot, path, data, func(c *checker, root object, keys []string) []Found {
 		var found []Found
 		for _, key := range keys {

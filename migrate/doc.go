@@ -15,22 +15,92 @@
 //	removed, err := migrate.RemoveSources(plan)       // only with --remove-source
 //
 // To read one source, or a file at an unusual place, use SourceByName and
-// its Discover or ReadFile method; Sources lists them all with their
-// default paths. The Parse* functions parse content already in memory.
+// its Discover or ReadFile method; its Parse method parses content already
+// in memory. Sources lists them all with their default paths.
 //
 // Code written for one account per provider stores its refreshed tokens
 // with SetLegacy.
 //
 // # Sources
 //
-// opencode (OpenCode auth.json or OPENCODE_AUTH_CONTENT), claude-code
-// (Claude Code .credentials.json), codex (Codex auth.json), gemini-cli
-// (Gemini CLI oauth_creds.json), qwen-code (Qwen Code oauth_creds.json)
-// and copilot (GitHub Copilot apps.json and hosts.json). Each Parse*
-// function documents its format, and how provider ids, namespaces and
-// labels are derived. Labels are the account's email or id when the
-// source names one, else the source's name; Options.Label and
-// Options.Namespace override them.
+// Labels are the account's email or id when the source names one, else the
+// source's name; Options.Label and Options.Namespace override them.
+//
+// opencode reads OpenCode's auth.json, or the content of
+// OPENCODE_AUTH_CONTENT when that is set: an object keyed by provider id
+// whose values are
+//
+//	{"type": "oauth", "refresh", "access", "expires": <ms>, "accountId"?, "enterpriseUrl"?}
+//	{"type": "api", "key", "metadata"?: {string: string}}
+//	{"type": "wellknown", "key": <env variable name>, "token"}
+//
+// Keys lose their trailing slashes, as OpenCode's own reader strips them.
+// "github-copilot" and "github-copilot-enterprise" become "copilot", in
+// the namespace of the enterpriseUrl's host when there is one (Refresh is
+// the GitHub token; Access and Expiry are kept only when they hold a
+// Copilot token distinct from it); any other key that is a valid authvault
+// provider id (lower-case [a-z0-9._-]) is kept. A well-known entry keyed by
+// a URL gets the provider id of the URL's host (its lower-cased host name,
+// with "-<port>" appended when it names a port) and WellKnown.Key = the
+// URL; its "key" field, the variable OpenCode exports the token in, goes to
+// Meta "env". Labels are the entry's accountId, else "opencode"; API
+// metadata becomes Meta. Entries that fail to decode, OpenCode drops
+// silently; here each is reported by its key and skipped, and the rest are
+// imported.
+//
+// claude-code reads Claude Code's ~/.claude/.credentials.json:
+//
+//	{"claudeAiOauth": {"accessToken": …, "refreshToken": …, "expiresAt": <ms>,
+//	                   "scopes": […], "subscriptionType": …, …}}
+//
+// into one anthropic OAuth record with Meta "plan" = subscriptionType.
+// accessToken and refreshToken are required. The file names no account, so
+// the label is "claude-code".
+//
+// codex reads Codex's $CODEX_HOME/auth.json:
+//
+//	{"auth_mode": …, "OPENAI_API_KEY": <string or null>,
+//	 "tokens": {"id_token", "access_token", "refresh_token", "account_id"} or null,
+//	 "last_refresh": <RFC 3339>}
+//
+// tokens give an openai OAuth record; the id token's payload supplies the
+// label ("email" claim), the account id when tokens.account_id is absent,
+// and Meta "email" and "plan" (claim "https://api.openai.com/auth":
+// chatgpt_account_id, chatgpt_plan_type). The expiry is the access token's
+// "exp" claim when it is a JWT. OPENAI_API_KEY gives an openai API record,
+// labelled like the OAuth one plus "-api" when both are present.
+// last_refresh becomes Found.Modified.
+//
+// gemini-cli reads Gemini CLI's ~/.gemini/oauth_creds.json:
+//
+//	{"access_token", "refresh_token", "scope", "token_type", "id_token", "expiry_date": <ms>}
+//
+// into one google OAuth record. access_token and refresh_token are
+// required. The id token's payload gives the label and Meta "email"
+// ("email" claim) and the account id ("sub"); without one the label is
+// "gemini-cli". scope is split on spaces.
+//
+// qwen-code reads Qwen Code's ~/.qwen/oauth_creds.json:
+//
+//	{"access_token", "refresh_token", "token_type", "resource_url", "expiry_date": <ms>}
+//
+// into one qwen OAuth record labelled "qwen-code" (the file names no
+// account), with Meta "resource_url": the host (or https URL) of the
+// account's API, which the adapter sends requests to. access_token and
+// refresh_token are required.
+//
+// copilot reads GitHub Copilot's ~/.config/github-copilot/apps.json and
+// hosts.json (one format covers both):
+//
+//	hosts.json: {"github.com": {"user": …, "oauth_token": …}}
+//	apps.json:  {"github.com:Iv1.xxx": {"user": …, "oauth_token": …, "githubAppId": "Iv1.xxx"}}
+//
+// Each entry gives a copilot OAuth record whose Refresh is the GitHub token
+// (the copilot adapter exchanges it for short-lived Copilot tokens, so
+// Access is empty and Expiry zero). The namespace is the host: "default"
+// for github.com, the host name for GitHub Enterprise. The label and
+// account id are the GitHub user, else "copilot"; ClientID is githubAppId.
+// Bad entries are reported by their key and skipped.
 //
 // # Guarantees
 //

@@ -6,7 +6,7 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// ParseGeminiCLI parses Gemini CLI's ~/.gemini/oauth_creds.json:
+// parseGeminiCLI parses Gemini CLI's ~/.gemini/oauth_creds.json:
 //
 //	{"access_token", "refresh_token", "scope", "token_type", "id_token", "expiry_date": <ms>}
 //
@@ -14,7 +14,7 @@ import (
 // required. The id token's payload (decoded, not verified) gives the
 // label and Meta "email" ("email" claim) and the account id ("sub");
 // without one the label is "gemini-cli". scope is split on spaces.
-func ParseGeminiCLI(path string, data []byte) ([]Found, []Problem) {
+func parseGeminiCLI(path string, data []byte) ([]Found, []Problem) {
 	return parseDoc(SourceGeminiCLI, path, data, func(c *checker, root object, _ []string) []Found {
 		oauth := &records.OAuth{
 			Access:  c.secret(root, "", "access_token", true),

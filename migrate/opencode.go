@@ -10,7 +10,7 @@ import (
 // maxMetaEntries is the records package's bound on Meta.
 const maxMetaEntries = 64
 
-// ParseOpenCode parses OpenCode's auth.json (or the content of
+// parseOpenCode parses OpenCode's auth.json (or the content of
 // OPENCODE_AUTH_CONTENT): an object keyed by provider id whose values are
 //
 //	{"type": "oauth", "refresh", "access", "expires": <ms>, "accountId"?, "enterpriseUrl"?}
@@ -33,7 +33,7 @@ const maxMetaEntries = 64
 // metadata becomes Meta. Entries that fail to decode, OpenCode drops
 // silently; here each is reported by its key and skipped, and the rest are
 // imported.
-func ParseOpenCode(path string, data []byte) ([]Found, []Problem) {
+func parseOpenCode(path string, data []byte) ([]Found, []Problem) {
 	return parseDoc(SourceOpenCode, path, data, func(c *checker, root object, keys []string) []Found {
 		var found []Found
 		seen := map[string]bool{}

@@ -36,7 +36,7 @@ func TestParseFixtures(t *testing.T) {
 		wantProblems []problemKey
 	}{
 		{
-			file: "claude-code/.credentials.json", parse: ParseClaudeCode,
+			file: "claude-code/.credentials.json", parse: parseClaudeCode,
 			want: []Found{{Record: oauthRec("anthropic", "default", "claude-code", records.OAuth{
 				Access:  "sk-ant-oat01-CANARY-claude-access-4b1d",
 				Refresh: "sk-ant-ort01-CANARY-claude-refresh-8e2f",
@@ -45,7 +45,7 @@ func TestParseFixtures(t *testing.T) {
 			}, map[string]string{"plan": "max"})}},
 		},
 		{
-			file: "codex/auth.json", parse: ParseCodex,
+			file: "codex/auth.json", parse: parseCodex,
 			want: []Found{{Modified: codexModified, Record: oauthRec("openai", "default", "ada@example.com", records.OAuth{
 				Access: records.Secret(codexAccess), Refresh: "CANARY-codex-refresh-rt_7Hq2",
 				IDToken: records.Secret(codexID), AccountID: "acct-0a1b2c3d",
@@ -53,14 +53,14 @@ func TestParseFixtures(t *testing.T) {
 			}, map[string]string{"email": "ada@example.com", "plan": "plus"})}},
 		},
 		{
-			file: "codex/auth-apikey.json", parse: ParseCodex,
+			file: "codex/auth-apikey.json", parse: parseCodex,
 			want: []Found{{Record: &records.Record{
 				Provider: "openai", Namespace: "default", Label: "codex", Kind: records.KindAPI,
 				API: &records.APIKey{Key: "sk-proj-CANARY-codex-apikey-9f8e"},
 			}}},
 		},
 		{
-			file: "codex/auth-both.json", parse: ParseCodex,
+			file: "codex/auth-both.json", parse: parseCodex,
 			want: []Found{
 				{Modified: time.Date(2026, 1, 2, 8, 30, 0, 0, time.UTC), Record: oauthRec("openai", "default", "ada@example.com", records.OAuth{
 					Access: records.Secret(codexAccess), Refresh: "CANARY-codex-refresh-both-rt_9",
@@ -74,7 +74,7 @@ func TestParseFixtures(t *testing.T) {
 			},
 		},
 		{
-			file: "gemini-cli/oauth_creds.json", parse: ParseGeminiCLI,
+			file: "gemini-cli/oauth_creds.json", parse: parseGeminiCLI,
 			want: []Found{{Record: oauthRec("google", "default", "grace@example.com", records.OAuth{
 				Access: "ya29.CANARY-gemini-access-a0B1c2", Refresh: "1//CANARY-gemini-refresh-Zy98",
 				IDToken: records.Secret(geminiID), AccountID: "109876543210987654321",
@@ -87,19 +87,19 @@ func TestParseFixtures(t *testing.T) {
 			}, map[string]string{"email": "grace@example.com"})}},
 		},
 		{
-			file: "qwen-code/oauth_creds.json", parse: ParseQwenCode,
+			file: "qwen-code/oauth_creds.json", parse: parseQwenCode,
 			want: []Found{{Record: oauthRec("qwen", "default", "qwen-code", records.OAuth{
 				Access: "CANARY-qwen-access-Qx81", Refresh: "CANARY-qwen-refresh-Qr42", Expiry: ms(1767240000000),
 			}, map[string]string{"resource_url": "portal.qwen.ai"})}},
 		},
 		{
-			file: "copilot/hosts.json", parse: ParseCopilot,
+			file: "copilot/hosts.json", parse: parseCopilot,
 			want: []Found{{Record: oauthRec("copilot", "default", "octocat", records.OAuth{
 				Refresh: "gho_CANARYcopilotHostsToken0001", AccountID: "octocat",
 			}, nil)}},
 		},
 		{
-			file: "copilot/apps.json", parse: ParseCopilot,
+			file: "copilot/apps.json", parse: parseCopilot,
 			want: []Found{
 				{Record: oauthRec("copilot", "default", "hubot", records.OAuth{
 					Refresh: "ghu_CANARYcopilotAppsToken0002", AccountID: "hubot", ClientID: "Iv1.b507a08c87ecfe98",
@@ -110,7 +110,7 @@ func TestParseFixtures(t *testing.T) {
 			},
 		},
 		{
-			file: "opencode/auth.json", parse: ParseOpenCode,
+			file: "opencode/auth.json", parse: parseOpenCode,
 			want: []Found{
 				{Record: oauthRec("anthropic", "default", "opencode", records.OAuth{
 					Refresh: "sk-ant-ort01-CANARY-opencode-anthropic-refresh", Access: "sk-ant-oat01-CANARY-opencode-anthropic-access",
@@ -139,7 +139,7 @@ func TestParseFixtures(t *testing.T) {
 			},
 		},
 		{
-			file: "opencode/partial.json", parse: ParseOpenCode,
+			file: "opencode/partial.json", parse: parseOpenCode,
 			want: []Found{{Record: oauthRec("anthropic", "default", "opencode", records.OAuth{
 				Refresh: "sk-ant-ort01-CANARY-partial-anthropic-refresh", Access: "sk-ant-oat01-CANARY-partial-anthropic-access",
 				Expiry: ms(1767250000000),

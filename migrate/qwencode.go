@@ -7,7 +7,7 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// ParseQwenCode parses Qwen Code's ~/.qwen/oauth_creds.json:
+// parseQwenCode parses Qwen Code's ~/.qwen/oauth_creds.json:
 //
 //	{"access_token", "refresh_token", "token_type", "resource_url", "expiry_date": <ms>}
 //
@@ -15,7 +15,7 @@ import (
 // account), with Meta "resource_url": the host (or https URL) of the
 // account's API, which the adapter sends requests to. access_token and
 // refresh_token are required.
-func ParseQwenCode(path string, data []byte) ([]Found, []Problem) {
+func parseQwenCode(path string, data []byte) ([]Found, []Problem) {
 	return parseDoc(SourceQwenCode, path, data, func(c *checker, root object, _ []string) []Found {
 		oauth := &records.OAuth{
 			Access:  c.secret(root, "", "access_token", true),

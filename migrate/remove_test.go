@@ -179,7 +179,7 @@ func TestRemoveSourcesNeedsApply(t *testing.T) {
 // even when its Path names a real file.
 func TestRemoveSourcesOnlyReadFiles(t *testing.T) {
 	_, paths := homeWithAll(t)
-	found, _ := ParseCodex(paths["codex"], fixture(t, "codex/auth.json"))
+	found, _ := parseCodex(paths["codex"], fixture(t, "codex/auth.json"))
 	plan, err := NewPlan(nil, found, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -43,27 +43,27 @@ func Sources() []Source {
 		{
 			Name: SourceOpenCode, Description: "OpenCode auth.json",
 			paths: func(e Env) []string { return []string{join(e.dataHome(), "opencode", "auth.json")} },
-			parse: ParseOpenCode, contentVar: OpenCodeContentVar,
+			parse: parseOpenCode, contentVar: OpenCodeContentVar,
 		},
 		{
 			Name: SourceClaudeCode, Description: "Claude Code .credentials.json",
 			paths: func(e Env) []string { return []string{join(e.claudeHome(), ".credentials.json")} },
-			parse: ParseClaudeCode,
+			parse: parseClaudeCode,
 		},
 		{
 			Name: SourceCodex, Description: "Codex auth.json",
 			paths: func(e Env) []string { return []string{join(e.codexHome(), "auth.json")} },
-			parse: ParseCodex,
+			parse: parseCodex,
 		},
 		{
 			Name: SourceGeminiCLI, Description: "Gemini CLI oauth_creds.json",
 			paths: func(e Env) []string { return []string{e.underHome(".gemini", "oauth_creds.json")} },
-			parse: ParseGeminiCLI,
+			parse: parseGeminiCLI,
 		},
 		{
 			Name: SourceQwenCode, Description: "Qwen Code oauth_creds.json",
 			paths: func(e Env) []string { return []string{e.underHome(".qwen", "oauth_creds.json")} },
-			parse: ParseQwenCode,
+			parse: parseQwenCode,
 		},
 		{
 			Name: SourceCopilot, Description: "GitHub Copilot apps.json and hosts.json",
@@ -71,7 +71,7 @@ func Sources() []Source {
 				dir := join(e.configHome(), "github-copilot")
 				return []string{join(dir, "apps.json"), join(dir, "hosts.json")}
 			},
-			parse: ParseCopilot,
+			parse: parseCopilot,
 		},
 	}
 }

@@ -109,11 +109,12 @@ func TestCanaryFormatting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found, problems := migrate.ParseOpenCode("auth.json", []byte(fmt.Sprintf(
+	src, _ := migrate.SourceByName(migrate.SourceOpenCode)
+	found, problems := src.Parse("auth.json", []byte(fmt.Sprintf(
 		`{"anthropic":{"type":"oauth","refresh":%q,"access":%q,"expires":4102444800000},"openai":{"type":"api","key":%q}}`,
 		f.c.Refresh, f.c.Access, f.c.APIKey)))
 	if len(problems) > 0 || len(found) != 2 {
-		t.Fatalf("ParseOpenCode: %v", problems)
+		t.Fatalf("parsing opencode: %v", problems)
 	}
 	plan, err := migrate.NewPlan(nil, found, migrate.Options{})
 	if err != nil {
