@@ -82,13 +82,9 @@ func TestOpenRotatesEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(k string) string {
-		if k == keysource.EnvKey {
-			return key
-		}
-		return ""
-	}}}}
-	c, err := Open(ctx, "acme", WithDir(dir), WithKeys(chain), WithAdapter(a), WithOrigins(srv.URL))
+	// The default chain finds the key in the environment.
+	t.Setenv(keysource.EnvKey, key)
+	c, err := Open(ctx, "acme", WithDir(dir), WithAdapter(a), WithOrigins(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +102,7 @@ func TestOpenRotatesEndToEnd(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	v, err := OpenVault(ctx, dir, chain)
+	v, err := OpenVault(ctx, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,18 +126,14 @@ func TestOpenErrors(t *testing.T) {
 	// An unknown provider whose accounts name no base URL: a typo, refused
 	// with the list of known providers.
 	dir0, key0 := newVault(t)
-	chain0 := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(k string) string {
-		if k == keysource.EnvKey {
-			return key0
-		}
-		return ""
-	}}}}
-	if _, err := Open(ctx, "acme", WithDir(dir0), WithKeys(chain0)); err == nil || !strings.Contains(err.Error(), `unknown provider "acme"`) ||
+	// The default chain finds the key in the environment.
+	t.Setenv(keysource.EnvKey, key0)
+	if _, err := Open(ctx, "acme", WithDir(dir0)); err == nil || !strings.Contains(err.Error(), `unknown provider "acme"`) ||
 		!strings.Contains(err.Error(), "anthropic, copilot, cursor, google, openai, qwen") {
 		t.Errorf("unknown provider: %v", err)
 	}
 	// With a base URL it is a custom provider.
-	c, err := Open(ctx, "acme", WithDir(dir0), WithKeys(chain0), WithBaseURL("https://api.acme.example/v1"))
+	c, err := Open(ctx, "acme", WithDir(dir0), WithBaseURL("https://api.acme.example/v1"))
 	if err != nil {
 		t.Fatalf("custom provider with WithBaseURL: %v", err)
 	}
@@ -152,7 +144,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	dir, _ := newVault(t)
 	empty := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(string) string { return "" }}}}
-	if _, err := Open(ctx, "acme", WithAdapter(a), WithDir(dir), WithKeys(empty)); err == nil || !strings.Contains(err.Error(), "AUTHVAULT_KEY") {
+	if _, err := OpenVault(ctx, dir, empty); err == nil || !strings.Contains(err.Error(), "AUTHVAULT_KEY") {
 		t.Errorf("no key: %v", err)
 	}
 }
@@ -190,13 +182,9 @@ func TestCustomOAuthAccountNeedsNoCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(k string) string {
-		if k == keysource.EnvKey {
-			return id.String()
-		}
-		return ""
-	}}}}
-	c, err := Open(ctx, "corpai", WithDir(dir), WithKeys(chain))
+	// The default chain finds the key in the environment.
+	t.Setenv(keysource.EnvKey, id.String())
+	c, err := Open(ctx, "corpai", WithDir(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

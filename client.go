@@ -26,12 +26,10 @@ type options struct {
 	dir       string
 	namespace string
 	vault     *vault.Vault
-	keys      *keysource.Chain
 	adapter   adapters.Adapter
 	poolOpts  []pool.Option
 	trOpts    []transport.Option
 	logger    *slog.Logger
-	vaultOpts []vault.Option
 	baseURL   string
 }
 
@@ -54,9 +52,6 @@ func WithNamespace(ns string) Option { return func(o *options) { o.namespace = n
 // WithVault uses an already open vault; Close does not close it.
 func WithVault(v *vault.Vault) Option { return func(o *options) { o.vault = v } }
 
-// WithKeys finds the vault key with chain instead of keysource.Default.
-func WithKeys(chain *keysource.Chain) Option { return func(o *options) { o.keys = chain } }
-
 // WithAdapter uses a instead of the adapter registered for the provider.
 func WithAdapter(a adapters.Adapter) Option { return func(o *options) { o.adapter = a } }
 
@@ -69,11 +64,6 @@ func WithPoolOptions(opts ...pool.Option) Option {
 // max wait, observer, session and model functions).
 func WithTransportOptions(opts ...transport.Option) Option {
 	return func(o *options) { o.trOpts = append(o.trOpts, opts...) }
-}
-
-// WithVaultOptions passes options to vault.Open.
-func WithVaultOptions(opts ...vault.Option) Option {
-	return func(o *options) { o.vaultOpts = append(o.vaultOpts, opts...) }
 }
 
 // WithOrigins binds more origins to every account, besides those its
@@ -135,7 +125,7 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 				return nil, err
 			}
 		}
-		v, err := OpenVault(ctx, dir, o.keys, o.vaultOpts...)
+		v, err := OpenVault(ctx, dir, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -303,12 +293,6 @@ func HTTPClient(ctx context.Context, provider string, opts ...Option) (*http.Cli
 		return nil, err
 	}
 	return c.HTTP, nil
-}
-
-// NewHTTPClient builds the client from explicit parts: a pool (on a
-// vault) and the provider's adapter.
-func NewHTTPClient(p *pool.Pool, a adapters.Adapter, opts ...transport.Option) *http.Client {
-	return &http.Client{Transport: transport.New(p, a, opts...)}
 }
 
 // Format implements fmt.Formatter: a Client prints as its pool's key,

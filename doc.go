@@ -18,8 +18,9 @@
 // chain (AUTHVAULT_KEY, AUTHVAULT_KEY_FILE or AUTHVAULT_KEY_CMD; the OS
 // keyring; the key file), the pool of the provider's accounts in the
 // "default" namespace, and the provider's registered adapter. Open does the
-// same and returns the parts, to close them or to read the pool's state;
-// NewHTTPClient takes the parts explicitly.
+// same and returns the parts, to close them or to read the pool's state.
+// A vault opened with a key chain of the program's own (OpenVault) is
+// passed to either with WithVault.
 //
 // A credential is sent only to the origins bound to its account: the
 // provider's documented API, and the account's own base URL (vaultkey
@@ -43,7 +44,6 @@
 // refreshes in the vault's event log (package eventlog), beside any
 // observer given with WithTransportOptions or WithLogger, written behind
 // the requests; `vaultkey accounts events` and `vaultkey ui` show them.
-// NewHTTPClient records none unless given transport.WithObserver(log.Observe).
 //
 // Accounts are added and managed with the vaultkey command. The packages
 // underneath: records (the credential and its encoding), vault (encrypted

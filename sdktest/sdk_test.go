@@ -17,7 +17,6 @@ import (
 	openaioption "github.com/openai/openai-go/v3/option"
 
 	"github.com/authvault/authvault"
-	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
 )
@@ -44,10 +43,8 @@ func newClient(t *testing.T, provider, origin string) *authvault.Client {
 			t.Fatal(err)
 		}
 	}
-	v.Close()
-	env := map[string]string{keysource.EnvKey: id.String()}
-	chain := &keysource.Chain{Sources: []keysource.Source{&keysource.Env{Getenv: func(k string) string { return env[k] }}}}
-	c, err := authvault.Open(ctx, provider, authvault.WithDir(dir), authvault.WithKeys(chain), authvault.WithOrigins(origin))
+	t.Cleanup(func() { v.Close() })
+	c, err := authvault.Open(ctx, provider, authvault.WithVault(v), authvault.WithOrigins(origin))
 	if err != nil {
 		t.Fatal(err)
 	}
