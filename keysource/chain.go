@@ -58,7 +58,7 @@ const PendingSuffix = ".next"
 // another one. Either way the error is a *NoKeyError naming every source
 // consulted and why it gave no key.
 func (c *Chain) Resolve(ctx context.Context) (ids []age.Identity, from Source, err error) {
-	var attempts []Attempt
+	var attempts []attempt
 	for _, s := range c.Sources {
 		ids, err := s.Identities(ctx)
 		if err == nil && len(ids) == 0 {
@@ -67,18 +67,18 @@ func (c *Chain) Resolve(ctx context.Context) (ids []age.Identity, from Source, e
 		if err == nil {
 			return ids, s, nil
 		}
-		attempts = append(attempts, Attempt{Source: s, Err: err})
+		attempts = append(attempts, attempt{source: s, err: err})
 		if !absent(err) || ctx.Err() != nil {
 			break
 		}
 	}
-	return nil, nil, &NoKeyError{Attempts: attempts}
+	return nil, nil, &NoKeyError{attempts: attempts}
 }
 
-// An Attempt is one source consulted by [Chain.Resolve] and why it gave no key.
-type Attempt struct {
-	Source Source
-	Err    error
+// An attempt is one source consulted by [Chain.Resolve] and why it gave no key.
+type attempt struct {
+	source Source
+	err    error
 }
 
 // NoKeyError is returned by [Chain.Resolve] when no source produced a usable
@@ -89,23 +89,23 @@ type Attempt struct {
 // It unwraps to each attempt's error, so errors.Is(err, ErrIncorrectPassphrase)
 // and errors.As(err, new(*CommandError)) work on it.
 type NoKeyError struct {
-	Attempts []Attempt
+	attempts []attempt
 }
 
 func (e *NoKeyError) Error() string {
-	if len(e.Attempts) == 0 {
+	if len(e.attempts) == 0 {
 		return "no vault key: no key sources configured"
 	}
 	var b strings.Builder
 	b.WriteString("no vault key: ")
-	for i, a := range e.Attempts {
+	for i, a := range e.attempts {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		msg := a.Err.Error()
+		msg := a.err.Error()
 		if mayHoldKey(msg) {
 			// Sources are written not to do this; a third-party one might.
-			msg = a.Source.Name() + ": failed (error withheld: it may contain key material)"
+			msg = a.source.Name() + ": failed (error withheld: it may contain key material)"
 		}
 		b.WriteString(msg)
 	}
@@ -113,9 +113,9 @@ func (e *NoKeyError) Error() string {
 }
 
 func (e *NoKeyError) Unwrap() []error {
-	errs := make([]error, len(e.Attempts))
-	for i, a := range e.Attempts {
-		errs[i] = a.Err
+	errs := make([]error, len(e.attempts))
+	for i, a := range e.attempts {
+		errs[i] = a.err
 	}
 	return errs
 }
@@ -123,8 +123,8 @@ func (e *NoKeyError) Unwrap() []error {
 // Absent reports whether every attempt merely found no key (or could not
 // look), as opposed to finding a key that could not be used.
 func (e *NoKeyError) Absent() bool {
-	for _, a := range e.Attempts {
-		if !absent(a.Err) {
+	for _, a := range e.attempts {
+		if !absent(a.err) {
 			return false
 		}
 	}

@@ -246,7 +246,7 @@ func TestDefaultNoKeyMessage(t *testing.T) {
 		t.Fatalf("error:\n got %v\nwant %s", err, want)
 	}
 	var nk *NoKeyError
-	if !errors.As(err, &nk) || !nk.Absent() || len(nk.Attempts) != 3 {
+	if !errors.As(err, &nk) || !nk.Absent() || len(nk.attempts) != 3 {
 		t.Errorf("want a *NoKeyError with three absent attempts, got %#v", err)
 	}
 	var ua *UnavailableError

@@ -84,7 +84,7 @@ type CommandError struct {
 	Program string
 	// Err says what went wrong: an *exec.ExitError or *exec.Error, an
 	// error wrapping context.DeadlineExceeded or context.Canceled, or what is
-	// wrong with the output (wrapping a *ParseError).
+	// wrong with the output.
 	Err error
 	// Stderr is the start of what the command wrote to standard error, with
 	// white space collapsed. When that output might contain key material it

@@ -157,9 +157,9 @@ func TestEnv(t *testing.T) {
 			env:     map[string]string{EnvKeyCommand: helperCommand(t, "garbage")},
 			wantErr: "output is not an age identity: line 1: unknown identity type",
 			check: func(t *testing.T, err error) {
-				var pe *ParseError
+				var pe *parseError
 				if !errors.As(err, &pe) {
-					t.Errorf("error does not wrap a *ParseError")
+					t.Errorf("error does not wrap a *parseError")
 				}
 			},
 		},

@@ -339,9 +339,9 @@ func TestFileStoreRefusesInvalidKey(t *testing.T) {
 	f := &File{Path: path}
 	for _, identity := range []string{"", "hello", corrupt(x.encoded), x.recipient} {
 		err := f.Store(context.Background(), identity)
-		var pe *ParseError
+		var pe *parseError
 		if !errors.As(err, &pe) {
-			t.Errorf("Store(invalid) = %v, want a *ParseError", err)
+			t.Errorf("Store(invalid) = %v, want a *parseError", err)
 		}
 		assertNoSecret(t, err, x.encoded, corrupt(x.encoded))
 	}

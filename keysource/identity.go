@@ -67,9 +67,9 @@ func GenerateIdentity(kind Kind) (identity age.Identity, encoded, recipient stri
 	}
 }
 
-// ParseError reports why identity data could not be parsed. It never holds
+// parseError reports why identity data could not be parsed. It never holds
 // key material: only a line number and what is wrong with that line.
-type ParseError struct {
+type parseError struct {
 	// Line is the 1-based line of the offending identity, or 0 when the
 	// problem concerns the whole input (empty, too long, not UTF-8).
 	Line int
@@ -78,14 +78,14 @@ type ParseError struct {
 	Err error
 }
 
-func (e *ParseError) Error() string {
+func (e *parseError) Error() string {
 	if e.Line == 0 {
 		return e.Err.Error()
 	}
 	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
 }
 
-func (e *ParseError) Unwrap() error { return e.Err }
+func (e *parseError) Unwrap() error { return e.Err }
 
 var (
 	errNoIdentities = errors.New("no identities found")
@@ -109,8 +109,9 @@ var (
 // that need to talk to the user (a PIN, a touch) do so through the terminal,
 // as the age command does.
 //
-// The error is a *[ParseError] and never contains key material. ParseIdentities
-// does not keep or modify data; the caller may zero it afterwards.
+// The error names the offending line and what is wrong with it, and never
+// contains key material. ParseIdentities does not keep or modify data; the
+// caller may zero it afterwards.
 func ParseIdentities(data []byte) ([]age.Identity, error) {
 	return parseIdentities(data, true)
 }
@@ -119,10 +120,10 @@ func ParseIdentities(data []byte) ([]age.Identity, error) {
 // plugin binary exists, for validating a key that is about to be stored.
 func parseIdentities(data []byte, needPlugin bool) ([]age.Identity, error) {
 	if len(data) > maxKeyData {
-		return nil, &ParseError{Err: errTooLong}
+		return nil, &parseError{Err: errTooLong}
 	}
 	if !utf8.Valid(data) {
-		return nil, &ParseError{Err: errNotUTF8}
+		return nil, &parseError{Err: errNotUTF8}
 	}
 	var ids []age.Identity
 	for n := 1; len(data) > 0; n++ {
@@ -134,12 +135,12 @@ func parseIdentities(data []byte, needPlugin bool) ([]age.Identity, error) {
 		}
 		id, err := parseIdentity(line, needPlugin)
 		if err != nil {
-			return nil, &ParseError{Line: n, Err: err}
+			return nil, &parseError{Line: n, Err: err}
 		}
 		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
-		return nil, &ParseError{Err: errNoIdentities}
+		return nil, &parseError{Err: errNoIdentities}
 	}
 	return ids, nil
 }

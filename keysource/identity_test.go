@@ -136,9 +136,9 @@ func TestParseIdentities(t *testing.T) {
 				if !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("error %q does not contain %q", err, tt.wantErr)
 				}
-				var pe *ParseError
+				var pe *parseError
 				if !errors.As(err, &pe) {
-					t.Fatalf("error is %T, want *ParseError", err)
+					t.Fatalf("error is %T, want *parseError", err)
 				}
 				if pe.Line != tt.wantLine {
 					t.Errorf("Line = %d, want %d", pe.Line, tt.wantLine)

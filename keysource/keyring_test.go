@@ -169,9 +169,9 @@ func TestKeyringErrors(t *testing.T) {
 	t.Run("invalid key not stored", func(t *testing.T) {
 		mem := &memKeyring{}
 		err := (&Keyring{Account: "v", backend: mem}).Store(ctx, corrupt(x.encoded))
-		var pe *ParseError
+		var pe *parseError
 		if !errors.As(err, &pe) {
-			t.Fatalf("error %v, want *ParseError", err)
+			t.Fatalf("error %v, want *parseError", err)
 		}
 		assertNoSecret(t, err, corrupt(x.encoded))
 		if len(mem.entries) != 0 {
