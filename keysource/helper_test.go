@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 )
@@ -44,7 +44,14 @@ func TestHelperProcess(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "debug: read", os.Getenv(helperKeyEnv))
 		os.Exit(1)
 	case "hang":
-		time.Sleep(time.Hour)
+		// A command that never answers: it waits on a pipe nothing
+		// writes to, until it is killed.
+		r, w, err := os.Pipe()
+		if err != nil {
+			os.Exit(2)
+		}
+		r.Read(make([]byte, 1))
+		runtime.KeepAlive(w)
 	case "garbage":
 		fmt.Println("Welcome to the key service! Your key is below.")
 	case "empty":
