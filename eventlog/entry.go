@@ -77,9 +77,9 @@ func cleanReason(s string) string {
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// Label returns the label of the account ID id of the entry's pool, or
+// label returns the label of the account ID id of the entry's pool, or
 // id itself when it is not one of the pool's.
-func (e Entry) Label(id string) string {
+func (e Entry) label(id string) string {
 	if l, ok := strings.CutPrefix(id, e.Pool+"/"); ok {
 		return l
 	}
@@ -99,31 +99,31 @@ func (e Entry) Summary() string {
 	why := e.why()
 	switch e.Kind {
 	case Rotate:
-		return e.Label(e.From) + " → " + e.Label(e.Account) + why
+		return e.label(e.From) + " → " + e.label(e.Account) + why
 	case Cooldown:
-		s := e.Label(e.Account) + " cooling"
+		s := e.label(e.Account) + " cooling"
 		if d := e.Until.Sub(e.Time); d > 0 {
 			s += " " + Duration(d)
 		}
 		return s + why
 	case Refresh:
 		if e.Adopted {
-			return e.Label(e.Account) + " token refreshed (by another process)"
+			return e.label(e.Account) + " token refreshed (by another process)"
 		}
-		return e.Label(e.Account) + " token refreshed"
+		return e.label(e.Account) + " token refreshed"
 	case RefreshFailed:
-		return e.Label(e.Account) + " token refresh failed" + why
+		return e.label(e.Account) + " token refresh failed" + why
 	case OutOfService:
-		return e.Label(e.Account) + " out of service" + why
+		return e.label(e.Account) + " out of service" + why
 	case Unreadable:
-		return e.Label(e.Account) + " unreadable, skipped" + why
+		return e.label(e.Account) + " unreadable, skipped" + why
 	case Exhausted:
 		if d := e.Until.Sub(e.Time); !e.Until.IsZero() && d > 0 {
 			return "no account can serve; the soonest is ready in " + Duration(d)
 		}
 		return "no account can serve"
 	}
-	return string(e.Kind) + " " + e.Label(e.Account) + why
+	return string(e.Kind) + " " + e.label(e.Account) + why
 }
 
 // why is " (STATUS REASON)", or less when either is unknown.

@@ -160,21 +160,30 @@ func TestWritesBehindWithoutClose(t *testing.T) {
 	v := newVault(t).open(t)
 	l := eventlog.New(v, key)
 	defer l.Close()
+	waiting := make(chan time.Duration, 1)
+	fire := make(chan time.Time)
+	eventlog.SetAfter(l, func(d time.Duration) <-chan time.Time {
+		waiting <- d
+		return fire
+	})
 	f := eventlog.NewFollower(v)
 	l.Observe(transport.Event{Kind: transport.EventRotate, Time: t0, Account: id("two"), From: id("one"), Status: 429})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := f.Next(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) == 1 && got[0].Kind == eventlog.Rotate {
-			return
-		}
-		if len(got) != 0 || time.Now().After(deadline) {
-			t.Fatalf("follower got %+v", got)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if d := <-waiting; d != eventlog.WriteDelay {
+		t.Fatalf("the writer waits %v, want %v", d, eventlog.WriteDelay)
+	}
+	done := eventlog.WriterDone(l)
+	// Nothing is written before the delay has passed.
+	if got, err := f.Next(context.Background()); err != nil || len(got) != 0 {
+		t.Fatalf("before the delay: %+v, %v", got, err)
+	}
+	fire <- t0
+	<-done
+	got, err := f.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Kind != eventlog.Rotate {
+		t.Fatalf("follower got %+v", got)
 	}
 }
 
@@ -202,7 +211,7 @@ func TestFollowerReturnsOnlyNewEntries(t *testing.T) {
 		}
 		var out []string
 		for _, e := range got {
-			out = append(out, e.Label(e.Account))
+			out = append(out, strings.TrimPrefix(e.Account, e.Pool+"/"))
 		}
 		return out
 	}
@@ -392,7 +401,7 @@ func TestProcessesShareOneSequence(t *testing.T) {
 		if e.Seq != uint64(i+1) {
 			t.Fatalf("entry %d has seq %d", i, e.Seq)
 		}
-		count[e.Label(e.Account)]++
+		count[strings.TrimPrefix(e.Account, e.Pool+"/")]++
 	}
 	if len(got) != 3*per || count["p1"] != per || count["p2"] != per || count["p3"] != per {
 		t.Fatalf("%d entries: %v", len(got), count)

@@ -13,15 +13,6 @@ import (
 	"github.com/authvault/authvault/vault"
 )
 
-// Store is what the log needs from a vault. *vault.Vault implements it.
-type Store interface {
-	ReadState(ctx context.Context, name string) ([]byte, vault.StateStamp, error)
-	StateChanged(name string, since vault.StateStamp) bool
-	UpdateState(ctx context.Context, name string, fn func(old []byte) ([]byte, error)) (vault.StateStamp, error)
-}
-
-var _ Store = (*vault.Vault)(nil)
-
 // writeDelay is how long the writer waits for more events before a
 // write: a burst of rotations becomes one write, and a reader polling
 // once a second still sees an event within about a second.
@@ -33,7 +24,7 @@ const writeTimeout = 10 * time.Second
 // Log queues the events of the transports it observes and writes them,
 // behind, to the vault's event log. It is safe for concurrent use.
 type Log struct {
-	store Store
+	store *vault.Vault
 	pool  string
 
 	mu      sync.Mutex
@@ -44,13 +35,16 @@ type Log struct {
 	err     error         // the last write's
 
 	writeMu sync.Mutex // one write at a time
+
+	// after is time.After; tests wait on a clock of their own.
+	after func(time.Duration) <-chan time.Time
 }
 
-// New returns a log writing to store's event log. key is the pool of the
+// New returns a log writing to v's event log. key is the pool of the
 // transport it observes: events that name no account (Exhausted) are
 // filed under it.
-func New(store Store, key pool.Key) *Log {
-	return &Log{store: store, pool: key.String(), wake: make(chan struct{}, 1)}
+func New(v *vault.Vault, key pool.Key) *Log {
+	return &Log{store: v, pool: key.String(), wake: make(chan struct{}, 1), after: time.After}
 }
 
 // Observe queues e, unless it is an attempt (those are not logged). It
@@ -124,11 +118,9 @@ func (l *Log) entry(e transport.Event) (Entry, bool) {
 func (l *Log) writer(done chan struct{}) {
 	defer close(done)
 	for {
-		t := time.NewTimer(writeDelay)
 		select {
-		case <-t.C:
+		case <-l.after(writeDelay):
 		case <-l.wake:
-			t.Stop()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		err := l.write(ctx)

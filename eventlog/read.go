@@ -7,15 +7,15 @@ import (
 	"github.com/authvault/authvault/vault"
 )
 
-// Read returns the entries of store's event log, oldest first: none when
+// Read returns the entries of v's event log, oldest first: none when
 // there is no log yet. A log that fails authentication is
 // vault.ErrTampered; one that does not parse, ErrCorrupt.
-func Read(ctx context.Context, store Store) ([]Entry, error) {
-	es, _, err := read(ctx, store)
+func Read(ctx context.Context, v *vault.Vault) ([]Entry, error) {
+	es, _, err := read(ctx, v)
 	return es, err
 }
 
-func read(ctx context.Context, store Store) ([]Entry, vault.StateStamp, error) {
+func read(ctx context.Context, store *vault.Vault) ([]Entry, vault.StateStamp, error) {
 	b, st, err := store.ReadState(ctx, StateName)
 	if errors.Is(err, vault.ErrNotFound) {
 		return nil, st, nil
@@ -32,15 +32,15 @@ func read(ctx context.Context, store Store) ([]Entry, vault.StateStamp, error) {
 
 // Follower returns the entries written to a log since its last call.
 type Follower struct {
-	store   Store
+	store   *vault.Vault
 	stamp   vault.StateStamp
 	seq     uint64
 	started bool
 }
 
-// NewFollower returns a follower of store's event log whose first Next
+// NewFollower returns a follower of v's event log whose first Next
 // returns every entry kept.
-func NewFollower(store Store) *Follower { return &Follower{store: store} }
+func NewFollower(v *vault.Vault) *Follower { return &Follower{store: v} }
 
 // Next returns the entries written since the last call, oldest first.
 // When the log has not changed it costs one stat. Entries dropped from
