@@ -24,9 +24,9 @@ const (
 	maxRateLimitValue   = 128
 )
 
-// RateLimitHeaders returns the rate-limit headers of h, lower-case, or
+// rateLimitHeaders returns the rate-limit headers of h, lower-case, or
 // nil when it has none. Values are bounded; no other header is kept.
-func RateLimitHeaders(h http.Header) map[string]string {
+func rateLimitHeaders(h http.Header) map[string]string {
 	var out map[string]string
 	for k, vs := range h {
 		if len(vs) == 0 || len(out) >= maxRateLimitHeaders {

@@ -12,16 +12,11 @@ import (
 	"github.com/authvault/authvault/vault"
 )
 
-// StateWriter is what a Recorder needs; *vault.Vault implements it.
-type StateWriter interface {
-	UpdateState(ctx context.Context, name string, fn func(old []byte) ([]byte, error)) (vault.StateStamp, error)
-}
-
 // Recorder collects usage in memory and adds it to the vault's blob on
 // Flush, under the vault's lock: several processes recording at once
 // lose none of each other's counts. It is safe for concurrent use.
 type Recorder struct {
-	store StateWriter
+	store *vault.Vault
 
 	mu      sync.Mutex
 	pending *Usage
@@ -29,9 +24,9 @@ type Recorder struct {
 	flushing sync.Mutex
 }
 
-// NewRecorder returns a Recorder writing to s.
-func NewRecorder(s StateWriter) *Recorder {
-	return &Recorder{store: s, pending: empty()}
+// NewRecorder returns a Recorder writing to v.
+func NewRecorder(v *vault.Vault) *Recorder {
+	return &Recorder{store: v, pending: empty()}
 }
 
 // Exchange is one request as the gateway saw it.
@@ -71,11 +66,11 @@ func (r *Recorder) Record(x Exchange) {
 	}
 }
 
-// SeeRateLimit keeps the rate-limit headers of h (see RateLimitHeaders)
+// SeeRateLimit keeps the rate-limit headers of h (the rate-limit headers of Anthropic, OpenAI and Codex, bounded)
 // as the account's latest, seen at now. A response without any changes
 // nothing.
 func (r *Recorder) SeeRateLimit(id records.ID, h http.Header, now time.Time) {
-	hs := RateLimitHeaders(h)
+	hs := rateLimitHeaders(h)
 	if hs == nil {
 		return
 	}

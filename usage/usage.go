@@ -53,16 +53,11 @@ func empty() *Usage {
 	return &Usage{Accounts: map[string]*Account{}, Clients: map[string]*Counts{}}
 }
 
-// StateReader is what Read needs; *vault.Vault implements it.
-type StateReader interface {
-	ReadState(ctx context.Context, name string) ([]byte, vault.StateStamp, error)
-}
-
 // Read returns the usage recorded in the vault; an empty Usage when there
 // is none yet. A blob that fails authentication is vault.ErrTampered, one
 // that does not decode ErrCorrupt.
-func Read(ctx context.Context, s StateReader) (*Usage, error) {
-	data, _, err := s.ReadState(ctx, StateName)
+func Read(ctx context.Context, v *vault.Vault) (*Usage, error) {
+	data, _, err := v.ReadState(ctx, StateName)
 	if errors.Is(err, vault.ErrNotFound) {
 		return empty(), nil
 	}
