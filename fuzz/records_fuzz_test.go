@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/records"
 )
 
@@ -66,7 +67,7 @@ const validEnvelopeHex = "415642310172d25ab09b0e6069a02ee07cb997572253976a5243f2
 // FuzzSealedEnvelope: arbitrary bytes never panic and never open; a valid
 // blob with any byte changed never opens.
 func FuzzSealedEnvelope(f *testing.F) {
-	keys, err := records.DeriveKeys(bytes.Repeat([]byte{9}, records.DataKeySize), "fuzz-vault")
+	keys, err := envelope.DeriveKeys(bytes.Repeat([]byte{9}, envelope.DataKeySize), "fuzz-vault")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func FuzzSealedEnvelope(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if pt, err := keys.Open(records.BlobRecord, "records/x", valid); err != nil || string(pt) != `{"v":1}` {
+	if pt, err := keys.Open(envelope.BlobRecord, "records/x", valid); err != nil || string(pt) != `{"v":1}` {
 		f.Fatalf("the fixed blob does not open: %v", err)
 	}
 	f.Add([]byte{}, -1, byte(0))
@@ -85,7 +86,7 @@ func FuzzSealedEnvelope(f *testing.F) {
 	f.Add(valid, len(valid)-1, byte(0x80))
 	f.Add([]byte("AVB1\x01r"), 3, byte(1))
 	f.Fuzz(func(t *testing.T, data []byte, pos int, flip byte) {
-		if _, err := keys.Open(records.BlobRecord, "records/x", data); err == nil && !bytes.Equal(data, valid) {
+		if _, err := keys.Open(envelope.BlobRecord, "records/x", data); err == nil && !bytes.Equal(data, valid) {
 			t.Fatal("arbitrary bytes opened")
 		}
 		if pos < 0 || flip == 0 {
@@ -93,7 +94,7 @@ func FuzzSealedEnvelope(f *testing.F) {
 		}
 		c := bytes.Clone(valid)
 		c[pos%len(c)] ^= flip
-		if _, err := keys.Open(records.BlobRecord, "records/x", c); err == nil {
+		if _, err := keys.Open(envelope.BlobRecord, "records/x", c); err == nil {
 			t.Fatalf("blob with byte %d changed opened", pos%len(c))
 		}
 	})

@@ -1,5 +1,5 @@
 // Package records defines what a credential is in authvault, and how it is
-// encoded and sealed. It has no I/O: package vault stores records, and
+// encoded. It has no I/O: package vault stores records, and
 // everything above the vault reads them.
 //
 // A Record is one account's credential: its identity (Provider, Namespace,
@@ -27,16 +27,10 @@
 //
 // # The sealed envelope
 //
-// DeriveKeys derives from a vault's 32-byte data key, with HKDF-SHA256,
-// one key per purpose (records, manifest, state, the header MAC, file
-// names). Keys.Seal then encrypts a blob with AES-256-GCM under a random
-// nonce, in an envelope of magic, version and blob kind, and binds the
-// vault id, the kind and the blob's name into the additional data, so
-// that Keys.Open refuses a blob moved to another name, swapped with
-// another kind or replayed into another vault (ErrTampered). Keys.FileName
-// maps a record id to an HMAC, so file names reveal no account.
-//
-// Most programs never call the envelope functions: package vault does.
-// They are here, beside the codec, so that the format of a vault's files
-// is defined in one place and fuzzed (see the fuzz package).
+// Package vault seals every blob it stores (records, the manifest, state)
+// in an authenticated envelope bound to the vault, the blob's kind and its
+// name; SECURITY.md describes the format. A blob that does not open is
+// ErrTampered (modified, moved, swapped or under another key),
+// ErrEnvelopeFormat (not an envelope) or ErrEnvelopeVersion (a version
+// this build does not read).
 package records

@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-// Records, their credential sections and Keys print without their secrets
+// Records and their credential sections print without their secrets
 // whatever the verb. Secret redacts itself, but fmt cannot call it for every
 // verb: with a verb it does not accept for a pointer (%s, %q…) it prints the
 // pointed-to struct with Format methods disabled. So these types format
@@ -49,6 +49,3 @@ func (APIKey) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "{key:%s}", Redacted)
 
 // Format implements fmt.Formatter.
 func (w WellKnown) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "{key:%s token:%s}", w.Key, Redacted) }
-
-// Format implements fmt.Formatter: Keys never print.
-func (Keys) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("records.Keys{" + Redacted + "}")) }

@@ -18,9 +18,6 @@ const (
 	KindWellKnown Kind = "wellknown" // a token for a well-known auth URL
 )
 
-// Valid reports whether k is one of the known kinds.
-func (k Kind) Valid() bool { return k == KindOAuth || k == KindAPI || k == KindWellKnown }
-
 // OAuth holds an OAuth 2.0 token set and what is needed to refresh it.
 type OAuth struct {
 	Access    Secret

@@ -23,6 +23,7 @@ import (
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/anthropic"
 	"github.com/authvault/authvault/adapters/provider"
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/migrate"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -387,7 +388,7 @@ func TestOversizedRecordRefused(t *testing.T) {
 	f := newFixture(t)
 	f.v.Close()
 	h, _ := readHeader(t, f.dir)
-	keys, err := records.DeriveKeys(f.dataKey(t), h.VaultID)
+	keys, err := envelope.DeriveKeys(f.dataKey(t), h.VaultID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +399,7 @@ func TestOversizedRecordRefused(t *testing.T) {
 	pt := fmt.Sprintf(`{"v":1,"provider":"openai","namespace":"default","label":"bob@example.com","kind":"api","api":{"key":%q},"generation":%d}`,
 		strings.Repeat("k", records.MaxRecordSize), e.Generation)
 	base := "records/" + keys.FileName("record\x00"+idAPI.String())
-	blob, err := keys.Seal(records.BlobRecord, base, []byte(pt))
+	blob, err := keys.Seal(envelope.BlobRecord, base, []byte(pt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +418,7 @@ func TestManifestClaimingBillionRecords(t *testing.T) {
 	f := newFixture(t)
 	f.v.Close()
 	h, _ := readHeader(t, f.dir)
-	keys, err := records.DeriveKeys(f.dataKey(t), h.VaultID)
+	keys, err := envelope.DeriveKeys(f.dataKey(t), h.VaultID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +427,7 @@ func TestManifestClaimingBillionRecords(t *testing.T) {
 		pt = binary.AppendUvarint(pt, 10)
 		pt = binary.AppendUvarint(pt, count)
 		pt = append(pt, make([]byte, 64)...)
-		blob, err := keys.Seal(records.BlobManifest, "manifest.avm", pt)
+		blob, err := keys.Seal(envelope.BlobManifest, "manifest.avm", pt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -468,7 +469,7 @@ func TestManifestClaimingBillionRecords(t *testing.T) {
 		"unknown kind":    manifest(5, append(entry("a", 1)[:len(entry("a", 1))-2], 'x', 1, 0)),
 		"label too long":  manifest(5, entry(strings.Repeat("l", 256), 1)),
 	} {
-		blob, err := keys.Seal(records.BlobManifest, "manifest.avm", pt)
+		blob, err := keys.Seal(envelope.BlobManifest, "manifest.avm", pt)
 		if err != nil {
 			t.Fatal(err)
 		}

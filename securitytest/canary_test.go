@@ -31,6 +31,7 @@ import (
 	"github.com/authvault/authvault/adapters/openai"
 	"github.com/authvault/authvault/adapters/qwen"
 	"github.com/authvault/authvault/eventlog"
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/migrate"
 	"github.com/authvault/authvault/pool"
@@ -144,7 +145,7 @@ func TestCanaryFormatting(t *testing.T) {
 		{"*authvault.Client", client},
 		{"*bearer.Adapter", bearerAdapter},
 		{"*vault.Vault", f.v},
-		{"*records.Keys", mustKeys(t, f)},
+		{"*envelope.Keys", mustKeys(t, f)},
 	}
 	for _, tc := range values {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,10 +168,10 @@ func TestCanaryFormatting(t *testing.T) {
 	})
 }
 
-func mustKeys(t *testing.T, f *fixture) *records.Keys {
+func mustKeys(t *testing.T, f *fixture) *envelope.Keys {
 	t.Helper()
 	h, _ := readHeader(t, f.dir)
-	k, err := records.DeriveKeys(f.dataKey(t), h.VaultID)
+	k, err := envelope.DeriveKeys(f.dataKey(t), h.VaultID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/armor"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/keysource"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -246,7 +247,7 @@ func TestFormatEnvelope(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", rf, err)
 		}
-		if len(blob) != len(pt)+records.EnvelopeOverhead || records.EnvelopeOverhead != 34 {
+		if len(blob) != len(pt)+envelope.Overhead || envelope.Overhead != 34 {
 			t.Errorf("%s: %d bytes for %d of plaintext: overhead is not 34", rf, len(blob), len(pt))
 		}
 		if !bytes.HasPrefix(pt, []byte(`{"v":1,"provider":"`+id.Provider+`",`)) {
@@ -392,7 +393,7 @@ func TestFormatVersionsRefused(t *testing.T) {
 	f := newFixture(t)
 	h, raw := readHeader(t, f.dir)
 	dek := f.dataKey(t)
-	keys, err := records.DeriveKeys(dek, h.VaultID)
+	keys, err := envelope.DeriveKeys(dek, h.VaultID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +432,7 @@ func TestFormatVersionsRefused(t *testing.T) {
 		pt := binary.AppendUvarint(nil, 2)
 		pt = binary.AppendUvarint(pt, 9)
 		pt = binary.AppendUvarint(pt, 0)
-		blob, err := keys.Seal(records.BlobManifest, "manifest.avm", pt)
+		blob, err := keys.Seal(envelope.BlobManifest, "manifest.avm", pt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -447,7 +448,7 @@ func TestFormatVersionsRefused(t *testing.T) {
 		e := entryOf(t, v, idAPI)
 		base := "records/" + opaqueName(t, dek, h.VaultID, "record\x00"+idAPI.String())
 		pt := fmt.Sprintf(`{"v":2,"provider":"openai","namespace":"default","label":"bob@example.com","kind":"api","api":{"key":"k"},"generation":%d}`, e.Generation)
-		blob, err := keys.Seal(records.BlobRecord, base, []byte(pt))
+		blob, err := keys.Seal(envelope.BlobRecord, base, []byte(pt))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,7 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/armor"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
@@ -409,7 +410,7 @@ func TestRollbackAndDeletionDetected(t *testing.T) {
 		// holding another id, or a generation the manifest does not name.
 		f := newFixture(t)
 		h, _ := readHeader(t, f.dir)
-		keys, err := records.DeriveKeys(f.dataKey(t), h.VaultID)
+		keys, err := envelope.DeriveKeys(f.dataKey(t), h.VaultID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,7 +426,7 @@ func TestRollbackAndDeletionDetected(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			blob, err := keys.Seal(records.BlobRecord, base, pt)
+			blob, err := keys.Seal(envelope.BlobRecord, base, pt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -550,7 +551,7 @@ func TestForgedVaultNotDetected(t *testing.T) {
 	// The attacker's side: the public header only.
 	dek := make([]byte, 32)
 	rand.Read(dek)
-	keys, err := records.DeriveKeys(dek, h.VaultID)
+	keys, err := envelope.DeriveKeys(dek, h.VaultID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -582,7 +583,7 @@ func TestForgedVaultNotDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "records/" + keys.FileName("record\x00"+rec.ID().String())
-	blob, err := keys.Seal(records.BlobRecord, base, pt)
+	blob, err := keys.Seal(envelope.BlobRecord, base, pt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +597,7 @@ func TestForgedVaultNotDetected(t *testing.T) {
 	m = append(m, 'a')
 	m = binary.AppendUvarint(m, 1)
 	m = binary.AppendVarint(m, 0)
-	man, err := keys.Seal(records.BlobManifest, "manifest.avm", m)
+	man, err := keys.Seal(envelope.BlobManifest, "manifest.avm", m)
 	if err != nil {
 		t.Fatal(err)
 	}

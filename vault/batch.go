@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/records"
 )
 
@@ -16,7 +17,7 @@ import (
 type Batch struct {
 	ctx  context.Context
 	v    *Vault
-	keys *records.Keys
+	keys *envelope.Keys
 	man  *manifest
 	gen  uint64
 	base Stamp // manifest.avm as of the lock, for a FencedStore commit
@@ -29,7 +30,7 @@ type Batch struct {
 // Reads through the Batch see the disk as of the lock, plus fn's own
 // staged changes.
 func (v *Vault) Batch(ctx context.Context, fn func(b *Batch) error) error {
-	return v.locked(ctx, func(keys *records.Keys, man *manifest, base Stamp) error {
+	return v.locked(ctx, func(keys *envelope.Keys, man *manifest, base Stamp) error {
 		// The record files as of the lock: an authenticated one newer
 		// than the manifest means the manifest was rolled back, and no
 		// commit may bury that evidence.
@@ -64,7 +65,7 @@ func (v *Vault) Batch(ctx context.Context, fn func(b *Batch) error) error {
 // across processes), the header re-read and the manifest as of the lock:
 // fn gets the current keys, a copy of the manifest it may change, and
 // the manifest's stamp for a FencedStore commit.
-func (v *Vault) locked(ctx context.Context, fn func(keys *records.Keys, man *manifest, base Stamp) error) error {
+func (v *Vault) locked(ctx context.Context, fn func(keys *envelope.Keys, man *manifest, base Stamp) error) error {
 	if err := v.check(); err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func (v *Vault) locked(ctx context.Context, fn func(keys *records.Keys, man *man
 	if err == nil {
 		_, err = v.loadManifestLocked()
 	}
-	var keys *records.Keys
+	var keys *envelope.Keys
 	var man *manifest
 	if err == nil {
 		keys, man = v.keys, v.man.clone()
@@ -186,7 +187,7 @@ func (b *Batch) commit() error {
 			return &RecordError{ID: id, Err: err}
 		}
 		base := recordBase(keys, id)
-		blob, err := keys.Seal(records.BlobRecord, base, pt)
+		blob, err := keys.Seal(envelope.BlobRecord, base, pt)
 		clear(pt)
 		if err != nil {
 			return err
@@ -256,12 +257,12 @@ func manifestBase(store Store) (Stamp, error) {
 
 // commitManifest writes manifest.avm, on condition that it is still the
 // version base when the store can make the write conditional.
-func commitManifest(store Store, keys *records.Keys, man *manifest, base Stamp) error {
+func commitManifest(store Store, keys *envelope.Keys, man *manifest, base Stamp) error {
 	fenced, ok := store.(FencedStore)
 	if !ok {
 		return writeManifest(store, keys, manifestName, man)
 	}
-	blob, err := keys.Seal(records.BlobManifest, manifestName, man.marshal())
+	blob, err := keys.Seal(envelope.BlobManifest, manifestName, man.marshal())
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/records"
 )
 
@@ -40,7 +41,7 @@ type recordFileOf struct {
 // classify sorts the listed record files against man: orphans (named by
 // no entry, and not newer than man or not authentic), and the authentic
 // files newer than man.
-func classify(store Store, keys *records.Keys, man *manifest, files []string) (orphans []string, newer []recordFileOf) {
+func classify(store Store, keys *envelope.Keys, man *manifest, files []string) (orphans []string, newer []recordFileOf) {
 	live := make(map[string]uint64, len(man.Entries))
 	for id, e := range man.Entries {
 		live[recordBase(keys, id)] = e.Generation
@@ -67,12 +68,12 @@ func classify(store Store, keys *records.Keys, man *manifest, files []string) (o
 // readRecordFile reads and authenticates the record file name, whose
 // record's id is not known: the envelope is bound to base, and the
 // record inside must be the one base names, at generation gen.
-func readRecordFile(store Store, keys *records.Keys, name, base string, gen uint64) (*records.Record, error) {
+func readRecordFile(store Store, keys *envelope.Keys, name, base string, gen uint64) (*records.Record, error) {
 	blob, err := store.Read(name)
 	if err != nil {
 		return nil, err
 	}
-	pt, err := keys.Open(records.BlobRecord, base, blob)
+	pt, err := keys.Open(envelope.BlobRecord, base, blob)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func rollbackError(man *manifest, newer []recordFileOf) error {
 
 // checkNewer returns the ErrRollback of rollbackError for the listed
 // record files.
-func checkNewer(store Store, keys *records.Keys, man *manifest, files []string) error {
+func checkNewer(store Store, keys *envelope.Keys, man *manifest, files []string) error {
 	_, newer := classify(store, keys, man, files)
 	return rollbackError(man, newer)
 }
@@ -112,7 +113,7 @@ func checkNewer(store Store, keys *records.Keys, man *manifest, files []string) 
 // debrisFiles lists the debris as of man: temporary files in the vault
 // directory, records/ and state/, and orphaned record files (files is the
 // listing of records/).
-func debrisFiles(store Store, keys *records.Keys, man *manifest, files []string) ([]string, error) {
+func debrisFiles(store Store, keys *envelope.Keys, man *manifest, files []string) ([]string, error) {
 	orphans, _ := classify(store, keys, man, files)
 	var out []string
 	for _, dir := range []string{"", recordsDir, stateDir} {
@@ -136,7 +137,7 @@ func debrisFiles(store Store, keys *records.Keys, man *manifest, files []string)
 // the vault's clock) and returns how many files it removed. Stores that
 // cannot tell a blob's age (a shared store, whose writes are fenced)
 // have all of it removed.
-func (v *Vault) tidy(keys *records.Keys, man *manifest, files []string, age time.Duration) (int, error) {
+func (v *Vault) tidy(keys *envelope.Keys, man *manifest, files []string, age time.Duration) (int, error) {
 	debris, err := debrisFiles(v.store, keys, man, files)
 	if err != nil {
 		return 0, err
@@ -167,7 +168,7 @@ func (v *Vault) tidy(keys *records.Keys, man *manifest, files []string, age time
 // was rolled back. It returns the number of files removed.
 func (v *Vault) Sweep(ctx context.Context) (int, error) {
 	removed := 0
-	err := v.locked(ctx, func(keys *records.Keys, man *manifest, _ Stamp) error {
+	err := v.locked(ctx, func(keys *envelope.Keys, man *manifest, _ Stamp) error {
 		files, err := v.store.List(recordsDir)
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/records"
 )
 
@@ -22,7 +23,7 @@ func sealRecordFile(t *testing.T, tv *testVault, r *records.Record, gen uint64) 
 		t.Fatal(err)
 	}
 	base := recordBase(tv.keys, r.ID())
-	blob, err := tv.keys.Seal(records.BlobRecord, base, pt)
+	blob, err := tv.keys.Seal(envelope.BlobRecord, base, pt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/internal/fsync"
 	"github.com/authvault/authvault/records"
 )
@@ -60,9 +61,9 @@ func blobLimit(name string) int64 {
 	case name == headerName:
 		return maxHeaderSize
 	case strings.HasPrefix(name, recordsDir+"/"):
-		return int64(records.MaxRecordSize + records.EnvelopeOverhead)
+		return int64(records.MaxRecordSize + envelope.Overhead)
 	case strings.HasPrefix(name, stateDir+"/"):
-		return int64(MaxStateSize + maxStateName + 16 + records.EnvelopeOverhead)
+		return int64(MaxStateSize + maxStateName + 16 + envelope.Overhead)
 	default:
 		return maxManifestSize
 	}

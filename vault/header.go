@@ -16,7 +16,7 @@ import (
 	"filippo.io/age/armor"
 	"filippo.io/age/plugin"
 
-	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/internal/envelope"
 )
 
 // FormatVersion is the vault layout version written by this package.
@@ -96,11 +96,11 @@ func unwrapDataKey(armored string, identities []age.Identity) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: data key slot: %v", ErrCorrupt, err)
 	}
-	dek, err := io.ReadAll(io.LimitReader(r, records.DataKeySize+1))
+	dek, err := io.ReadAll(io.LimitReader(r, envelope.DataKeySize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: data key slot: %v", ErrTampered, err)
 	}
-	if len(dek) != records.DataKeySize {
+	if len(dek) != envelope.DataKeySize {
 		return nil, fmt.Errorf("%w: data key is %d bytes", ErrCorrupt, len(dek))
 	}
 	return dek, nil
@@ -140,12 +140,12 @@ func (h *header) marshal() ([]byte, error) {
 }
 
 // seal computes the MAC under keys.
-func (h *header) seal(keys *records.Keys) {
+func (h *header) seal(keys *envelope.Keys) {
 	h.MAC = base64.StdEncoding.EncodeToString(keys.MAC(h.macInput()))
 }
 
 // check verifies the MAC under keys.
-func (h *header) check(keys *records.Keys) error {
+func (h *header) check(keys *envelope.Keys) error {
 	mac, err := base64.StdEncoding.DecodeString(h.MAC)
 	if err != nil || !keys.CheckMAC(h.macInput(), mac) {
 		return fmt.Errorf("%s: %w", headerName, ErrTampered)

@@ -8,6 +8,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/records"
 )
 
@@ -81,7 +82,7 @@ func (v *Vault) rewrap(ctx context.Context, allowClassic bool, edit func([]strin
 	})
 }
 
-func (v *Vault) writeHeader(h *header, keys *records.Keys, dek []byte) error {
+func (v *Vault) writeHeader(h *header, keys *envelope.Keys, dek []byte) error {
 	hb, err := h.marshal()
 	if err != nil {
 		return err
@@ -153,9 +154,9 @@ func (v *Vault) Rekey(ctx context.Context, recipients []age.Recipient, opts Reke
 		v.mu.Lock()
 		h := *v.hdr
 		v.mu.Unlock()
-		dek := make([]byte, records.DataKeySize)
+		dek := make([]byte, envelope.DataKeySize)
 		randRead(dek)
-		nkeys, err := records.DeriveKeys(dek, h.VaultID)
+		nkeys, err := envelope.DeriveKeys(dek, h.VaultID)
 		if err != nil {
 			return err
 		}
@@ -191,7 +192,7 @@ func (v *Vault) Rekey(ctx context.Context, recipients []age.Recipient, opts Reke
 				return err
 			}
 			nbase := recordBase(nkeys, id)
-			blob, err := nkeys.Seal(records.BlobRecord, nbase, pt)
+			blob, err := nkeys.Seal(envelope.BlobRecord, nbase, pt)
 			clear(pt)
 			if err != nil {
 				return err
@@ -210,7 +211,7 @@ func (v *Vault) Rekey(ctx context.Context, recipients []age.Recipient, opts Reke
 			if err != nil {
 				return err
 			}
-			pt, err := b.keys.Open(records.BlobState, f, blob)
+			pt, err := b.keys.Open(envelope.BlobState, f, blob)
 			if err != nil {
 				continue // a leftover of an earlier rotation, or junk: not ours to carry over
 			}
@@ -219,7 +220,7 @@ func (v *Vault) Rekey(ctx context.Context, recipients []age.Recipient, opts Reke
 				continue
 			}
 			nf := stateFile(nkeys, name)
-			nblob, err := nkeys.Seal(records.BlobState, nf, pt)
+			nblob, err := nkeys.Seal(envelope.BlobState, nf, pt)
 			clear(pt)
 			if err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/records"
 )
 
@@ -31,7 +32,7 @@ type RepairChange struct {
 // that saw the rolled-back one.
 func (v *Vault) Repair(ctx context.Context, dryRun bool) ([]RepairChange, error) {
 	var changes []RepairChange
-	err := v.locked(ctx, func(keys *records.Keys, man *manifest, base Stamp) error {
+	err := v.locked(ctx, func(keys *envelope.Keys, man *manifest, base Stamp) error {
 		files, err := v.store.List(recordsDir)
 		if err != nil {
 			return err

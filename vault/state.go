@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"unicode/utf8"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/records"
 )
 
@@ -36,13 +37,13 @@ func validStateName(name string) error {
 	return nil
 }
 
-func stateFile(keys *records.Keys, name string) string {
+func stateFile(keys *envelope.Keys, name string) string {
 	return stateDir + "/" + keys.FileName("state\x00"+name) + ".avs"
 }
 
 // stateFileOf returns the file name of the state blob name under keys,
 // remembered: StateChanged runs on every pool Acquire.
-func (v *Vault) stateFileOf(keys *records.Keys, name string) string {
+func (v *Vault) stateFileOf(keys *envelope.Keys, name string) string {
 	v.stateNamesMu.Lock()
 	defer v.stateNamesMu.Unlock()
 	if v.stateNamesKeys != keys {
@@ -72,11 +73,11 @@ func decodeState(pt []byte) (name string, data []byte, err error) {
 	return string(pt[k : k+int(n)]), pt[k+int(n):], nil
 }
 
-func (v *Vault) currentKeys() (*records.Keys, error) { return v.keysOf(false) }
+func (v *Vault) currentKeys() (*envelope.Keys, error) { return v.keysOf(false) }
 
 // keysOf returns the current keys; force re-reads the header itself (for
 // writers, and after a blob failed to open).
-func (v *Vault) keysOf(force bool) (*records.Keys, error) {
+func (v *Vault) keysOf(force bool) (*envelope.Keys, error) {
 	if err := v.check(); err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ func (v *Vault) keysOf(force bool) (*records.Keys, error) {
 	return v.keys, nil
 }
 
-func readState(store Store, keys *records.Keys, name string) ([]byte, StateStamp, error) {
+func readState(store Store, keys *envelope.Keys, name string) ([]byte, StateStamp, error) {
 	file := stateFile(keys, name)
 	st, err := store.Stamp(file)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -116,8 +117,8 @@ func readState(store Store, keys *records.Keys, name string) ([]byte, StateStamp
 
 // openState authenticates and decodes blob, read from file, the state
 // blob called name.
-func openState(keys *records.Keys, name, file string, blob []byte) ([]byte, error) {
-	pt, err := keys.Open(records.BlobState, file, fromSlotFile(blob))
+func openState(keys *envelope.Keys, name, file string, blob []byte) ([]byte, error) {
+	pt, err := keys.Open(envelope.BlobState, file, fromSlotFile(blob))
 	if err != nil {
 		return nil, fmt.Errorf("state %q: %w", name, err)
 	}
@@ -220,7 +221,7 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 		if len(data) > MaxStateSize {
 			return nil, fmt.Errorf("vault: state %q is %d bytes, limit %d", name, len(data), MaxStateSize)
 		}
-		return keys.Seal(records.BlobState, file, encodeState(name, data))
+		return keys.Seal(envelope.BlobState, file, encodeState(name, data))
 	}
 	var st Stamp
 	if su, ok := v.store.(stateUpdater); ok {

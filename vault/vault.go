@@ -17,6 +17,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/authvault/authvault/internal/envelope"
 	"github.com/authvault/authvault/records"
 )
 
@@ -33,7 +34,7 @@ type Vault struct {
 	// outside it, under the store lock, so readers are never blocked by a
 	// slow fsync in another goroutine.
 	mu        sync.RWMutex
-	keys      *records.Keys
+	keys      *envelope.Keys
 	dek       *dataKey // kept to re-wrap it for a new key slot; cleared on Close
 	hdr       *header
 	hdrRaw    []byte // vault.json as last read or written
@@ -48,7 +49,7 @@ type Vault struct {
 
 	stateNamesMu   sync.Mutex
 	stateNames     map[string]string
-	stateNamesKeys *records.Keys
+	stateNamesKeys *envelope.Keys
 }
 
 // Filter selects records by provider and namespace; empty fields match all.
@@ -102,7 +103,7 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	dek := make([]byte, records.DataKeySize)
+	dek := make([]byte, envelope.DataKeySize)
 	randRead(dek)
 	h := &header{Format: FormatVersion, VaultID: newVaultID(), Created: o.now().UTC().Truncate(time.Second)}
 	for _, r := range recipients {
@@ -115,7 +116,7 @@ func Create(ctx context.Context, dir string, recipients []age.Recipient, opts ..
 	if h.DataKey, err = wrapDataKey(dek, recipients); err != nil {
 		return nil, err
 	}
-	keys, err := records.DeriveKeys(dek, h.VaultID)
+	keys, err := envelope.DeriveKeys(dek, h.VaultID)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +233,7 @@ func (v *Vault) readHeaderLocked(force bool) error {
 	if err != nil {
 		return err
 	}
-	keys, err := records.DeriveKeys(dek, h.VaultID)
+	keys, err := envelope.DeriveKeys(dek, h.VaultID)
 	if err != nil {
 		clear(dek)
 		return err
@@ -297,7 +298,7 @@ func (v *Vault) setManifestLocked(man *manifest, st Stamp) {
 // readManifest reads and opens the manifest. During a key rotation the new
 // manifest waits as manifest.next.avm until the new header is in place:
 // when the current one does not open with keys, the next one is tried.
-func (v *Vault) readManifest(keys *records.Keys) (*manifest, Stamp, error) {
+func (v *Vault) readManifest(keys *envelope.Keys) (*manifest, Stamp, error) {
 	man, st, err := readManifestFile(v.store, keys, manifestName)
 	if err == nil || !(errors.Is(err, ErrTampered) || errors.Is(err, fs.ErrNotExist)) {
 		return man, st, err
@@ -311,7 +312,7 @@ func (v *Vault) readManifest(keys *records.Keys) (*manifest, Stamp, error) {
 	return nil, Stamp{}, err
 }
 
-func readManifestFile(store Store, keys *records.Keys, name string) (*manifest, Stamp, error) {
+func readManifestFile(store Store, keys *envelope.Keys, name string) (*manifest, Stamp, error) {
 	st, err := store.Stamp(name)
 	if err != nil {
 		return nil, Stamp{}, err
@@ -320,7 +321,7 @@ func readManifestFile(store Store, keys *records.Keys, name string) (*manifest, 
 	if err != nil {
 		return nil, Stamp{}, err
 	}
-	pt, err := keys.Open(records.BlobManifest, manifestName, blob)
+	pt, err := keys.Open(envelope.BlobManifest, manifestName, blob)
 	if err != nil {
 		return nil, Stamp{}, fmt.Errorf("%s: %w", manifestName, err)
 	}
@@ -331,8 +332,8 @@ func readManifestFile(store Store, keys *records.Keys, name string) (*manifest, 
 	return man, st, nil
 }
 
-func writeManifest(store Store, keys *records.Keys, name string, man *manifest) error {
-	blob, err := keys.Seal(records.BlobManifest, manifestName, man.marshal())
+func writeManifest(store Store, keys *envelope.Keys, name string, man *manifest) error {
+	blob, err := keys.Seal(envelope.BlobManifest, manifestName, man.marshal())
 	if err != nil {
 		return err
 	}
@@ -341,7 +342,7 @@ func writeManifest(store Store, keys *records.Keys, name string, man *manifest) 
 
 // recordBase is the record's opaque storage name without generation: the
 // name its envelope is bound to.
-func recordBase(keys *records.Keys, id records.ID) string {
+func recordBase(keys *envelope.Keys, id records.ID) string {
 	return recordsDir + "/" + keys.FileName("record\x00"+id.String())
 }
 
@@ -504,11 +505,11 @@ func (v *Vault) get(ctx context.Context, id records.ID) (*records.Record, error)
 
 // readRecord reads, authenticates and checks the record id at generation
 // gen, bypassing every cache.
-func readRecord(store Store, keys *records.Keys, id records.ID, gen uint64) (*records.Record, error) {
+func readRecord(store Store, keys *envelope.Keys, id records.ID, gen uint64) (*records.Record, error) {
 	return readRecordAt(store, keys, id, recordBase(keys, id), gen)
 }
 
-func readRecordAt(store Store, keys *records.Keys, id records.ID, base string, gen uint64) (*records.Record, error) {
+func readRecordAt(store Store, keys *envelope.Keys, id records.ID, base string, gen uint64) (*records.Record, error) {
 	blob, err := store.Read(recordFile(base, gen))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &RecordError{ID: id, Err: ErrMissing}
@@ -516,7 +517,7 @@ func readRecordAt(store Store, keys *records.Keys, id records.ID, base string, g
 	if err != nil {
 		return nil, &RecordError{ID: id, Err: err}
 	}
-	pt, err := keys.Open(records.BlobRecord, base, blob)
+	pt, err := keys.Open(envelope.BlobRecord, base, blob)
 	if err != nil {
 		return nil, &RecordError{ID: id, Err: err}
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/internal/envelope"
 )
 
 // Report is what Verify found besides problems.
@@ -31,7 +31,7 @@ func (v *Vault) Verify(ctx context.Context) (*Report, error) {
 	}
 	v.mu.Lock()
 	err := v.loadHeaderLocked()
-	var keys *records.Keys
+	var keys *envelope.Keys
 	if err == nil {
 		keys = v.keys
 	}
