@@ -6,22 +6,23 @@ import (
 	"fmt"
 
 	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/vault"
 )
 
-// Target is the vault a migration reads and writes. FromVault adapts a
-// *vault.Vault; tests and other stores implement it directly.
-type Target interface {
+// store is the vault a migration reads and writes: vaultStore for a
+// *vault.Vault, an in-memory one in tests.
+type store interface {
 	// Records returns the records of provider ("" for all), in the
 	// vault's list order.
 	Records(ctx context.Context, provider string) ([]*records.Record, error)
 	// Commit runs fn as one all-or-nothing change: every Put that fn
 	// makes is committed together when fn returns nil, and none is when
 	// fn or the commit fails.
-	Commit(ctx context.Context, fn func(Txn) error) error
+	Commit(ctx context.Context, fn func(txn) error) error
 }
 
-// Txn is the view of a vault inside Target.Commit.
-type Txn interface {
+// txn is the view of a vault inside store.Commit.
+type txn interface {
 	// Records returns the records of provider ("" for all) as the change
 	// sees them, in the vault's list order.
 	Records(provider string) ([]*records.Record, error)
@@ -34,13 +35,17 @@ type Txn interface {
 // changed, or a record the plan counts on was deleted. Plan again.
 var ErrConflict = errors.New("migrate: the vault changed since the plan was made")
 
-// Apply writes the plan's Add and Update records to target in one commit:
+// Apply writes the plan's Add and Update records to v in one commit:
 // either all of them land or none does. Inside the commit it checks that
 // the vault still is as the plan saw it (ErrConflict otherwise), so a
 // concurrent change is never overwritten. A plan with nothing to write is
 // only checked. After Apply succeeds, RemoveSources may remove the plan's
 // source files.
-func Apply(ctx context.Context, target Target, plan *Plan) error {
+func Apply(ctx context.Context, v *vault.Vault, plan *Plan) error {
+	return apply(ctx, vaultStore{v}, plan)
+}
+
+func apply(ctx context.Context, target store, plan *Plan) error {
 	if plan == nil {
 		return errors.New("migrate: nil plan")
 	}
@@ -55,7 +60,7 @@ func Apply(ctx context.Context, target Target, plan *Plan) error {
 		plan.applied = true
 		return nil
 	}
-	err := target.Commit(ctx, func(tx Txn) error {
+	err := target.Commit(ctx, func(tx txn) error {
 		current, err := tx.Records("")
 		if err != nil {
 			return fmt.Errorf("migrate: reading the vault: %w", err)

@@ -20,7 +20,7 @@ func ids(rs []*records.Record) []string {
 }
 
 // migrateOnce runs Discover, NewPlan and Apply against target.
-func migrateOnce(t *testing.T, env Env, target Target) *Plan {
+func migrateOnce(t *testing.T, env Env, target store) *Plan {
 	t.Helper()
 	ctx := context.Background()
 	found, problems := Discover(env)
@@ -31,11 +31,11 @@ func migrateOnce(t *testing.T, env Env, target Target) *Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := NewPlan(existing, found, Options{})
+	plan, err := newPlan(existing, found, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(ctx, target, plan); err != nil {
+	if err := apply(ctx, target, plan); err != nil {
 		t.Fatal(err)
 	}
 	return plan
@@ -143,13 +143,13 @@ func TestApplyConflict(t *testing.T) {
 				fnd("claude-code", claude, t1),
 				fnd("qwen-code", oauth("qwen", "qwen-code", "CANARY-qa", "CANARY-qb", t0), t0),
 			}
-			plan, err := NewPlan(existing, found, Options{})
+			plan, err := newPlan(existing, found, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			target.beforeCommit = tt.change
 			before := target.commits
-			err = Apply(context.Background(), target, plan)
+			err = apply(context.Background(), target, plan)
 			if !errors.Is(err, ErrConflict) {
 				t.Fatalf("Apply = %v, want ErrConflict", err)
 			}
@@ -169,18 +169,18 @@ func TestApplyNothingToWrite(t *testing.T) {
 	claude := oauth("anthropic", "claude-code", "CANARY-a1", "CANARY-r1", t2)
 	target := newMemTarget(claude)
 	existing, _ := target.Records(context.Background(), "")
-	plan, err := NewPlan(existing, []Found{fnd("claude-code", claude, t0)}, Options{})
+	plan, err := newPlan(existing, []Found{fnd("claude-code", claude, t0)}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(context.Background(), target, plan); err != nil {
+	if err := apply(context.Background(), target, plan); err != nil {
 		t.Fatal(err)
 	}
 	if target.commits != 0 {
 		t.Errorf("%d commits, want none", target.commits)
 	}
 	delete(target.recs, claude.ID())
-	if err := Apply(context.Background(), target, plan); !errors.Is(err, ErrConflict) {
+	if err := apply(context.Background(), target, plan); !errors.Is(err, ErrConflict) {
 		t.Errorf("Apply after the record vanished = %v, want ErrConflict", err)
 	}
 }
@@ -192,11 +192,11 @@ func TestApplyCommitFailureLeavesEverything(t *testing.T) {
 	target.failCommit = errCommit
 	ctx := context.Background()
 	found, _ := Discover(env)
-	plan, err := NewPlan(nil, found, Options{})
+	plan, err := newPlan(nil, found, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(ctx, target, plan); !errors.Is(err, errCommit) {
+	if err := apply(ctx, target, plan); !errors.Is(err, errCommit) {
 		t.Fatalf("Apply = %v, want the commit error", err)
 	}
 	if len(target.recs) != 0 {
@@ -223,7 +223,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 
 	found, _ := Discover(env)
 	recs, _ := target.Records(context.Background(), "")
-	plan, err := NewPlan(recs, found, Options{})
+	plan, err := newPlan(recs, found, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,17 +6,16 @@
 // A migration is four steps, each its own function, so that a dry run is
 // simply the first two:
 //
-//	found, problems := migrate.Discover(migrate.OSEnv()) // read every source that exists
-//	target := migrate.FromVault(v)
-//	existing, err := target.Records(ctx, "")
-//	plan, err := migrate.NewPlan(existing, found, migrate.Options{})
+//	found, problems := migrate.Discover(migrate.OSEnv())    // read every source that exists
+//	plan, err := migrate.NewPlan(ctx, v, found, migrate.Options{}) // v: the open *vault.Vault
 //	// --dry-run: print plan.Add, plan.Update, plan.Unchanged, plan.Skipped and problems; stop.
-//	err = migrate.Apply(ctx, target, plan)            // one all-or-nothing vault commit
-//	removed, err := migrate.RemoveSources(plan)       // only with --remove-source
+//	err = migrate.Apply(ctx, v, plan)                       // one all-or-nothing vault commit
+//	removed, err := migrate.RemoveSources(plan)             // only with --remove-source
 //
-// To read one source, or a file at an unusual place, use SourceByName and
-// its Discover or ReadFile method; its Parse method parses content already
-// in memory. Sources lists them all with their default paths.
+// To read one source, pass it to Discover (SourceByName finds it), or
+// read a file at an unusual place with its ReadFile method; its Parse
+// method parses content already in memory. Sources lists them all with
+// their default paths.
 //
 // Code written for one account per provider stores its refreshed tokens
 // with SetLegacy.

@@ -42,24 +42,19 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer v.Close()
-	target := migrate.FromVault(v)
 
 	found, problems := migrate.Discover(migrate.Env{Home: home}) // migrate.OSEnv() for the real one
 	for _, p := range problems {
 		fmt.Println("problem:", p)
 	}
-	existing, err := target.Records(ctx, "")
-	if err != nil {
-		log.Fatal(err)
-	}
-	plan, err := migrate.NewPlan(existing, found, migrate.Options{})
+	plan, err := migrate.NewPlan(ctx, v, found, migrate.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	for _, c := range plan.Add {
 		fmt.Println("add", c.Record.ID(), "from", c.Found.Source, "expires", c.Record.OAuth.Expiry.Format(time.RFC3339))
 	}
-	if err := migrate.Apply(ctx, target, plan); err != nil {
+	if err := migrate.Apply(ctx, v, plan); err != nil {
 		log.Fatal(err)
 	}
 	removed, err := migrate.RemoveSources(plan)
@@ -87,11 +82,10 @@ func ExampleSetLegacy() {
 		log.Fatal(err)
 	}
 	defer v.Close()
-	target := migrate.FromVault(v)
 
-	id, err := migrate.SetLegacy(ctx, target, "anthropic", migrate.LegacyInfo{Access: "access-1", Refresh: "refresh-1"})
+	id, err := migrate.SetLegacy(ctx, v, "anthropic", migrate.LegacyInfo{Access: "access-1", Refresh: "refresh-1"})
 	fmt.Println(id, err)
-	id, err = migrate.SetLegacy(ctx, target, "anthropic", migrate.LegacyInfo{
+	id, err = migrate.SetLegacy(ctx, v, "anthropic", migrate.LegacyInfo{
 		Access: "access-2", Refresh: "refresh-2", Expiry: time.Now().Add(time.Hour), OldRefresh: "refresh-1",
 	})
 	fmt.Println(id, err)

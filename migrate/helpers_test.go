@@ -82,7 +82,7 @@ func homeWithAll(t *testing.T) (Env, map[string]string) {
 
 var fileTime = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
-// memTarget is an in-memory Target that behaves like the vault: one
+// memTarget is an in-memory store that behaves like the vault: one
 // generation per commit, Created kept, Updated set from its clock, list
 // order by provider, namespace, label.
 type memTarget struct {
@@ -141,7 +141,7 @@ func (m *memTarget) Records(ctx context.Context, provider string) ([]*records.Re
 
 func (m *memTarget) all() []*records.Record { return m.list("", m.recs) }
 
-func (m *memTarget) Commit(ctx context.Context, fn func(Txn) error) error {
+func (m *memTarget) Commit(ctx context.Context, fn func(txn) error) error {
 	if m.beforeCommit != nil {
 		m.beforeCommit(m)
 	}

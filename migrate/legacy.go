@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/vault"
 )
 
 // LegacyLabel is the label SetLegacy gives the account it creates.
@@ -41,13 +42,17 @@ var ErrInvalidLegacy = errors.New("migrate: legacy credential must hold either a
 // record keeps its ID, Meta and, for an OAuth update, the fields info
 // does not carry (id token, scopes, client, token URL). It returns the ID
 // written.
-func SetLegacy(ctx context.Context, target Target, provider string, info LegacyInfo) (records.ID, error) {
+func SetLegacy(ctx context.Context, v *vault.Vault, provider string, info LegacyInfo) (records.ID, error) {
+	return setLegacy(ctx, vaultStore{v}, provider, info)
+}
+
+func setLegacy(ctx context.Context, target store, provider string, info LegacyInfo) (records.ID, error) {
 	hasOAuth := info.Access != "" || info.Refresh != ""
 	if hasOAuth == (info.Key != "") {
 		return records.ID{}, ErrInvalidLegacy
 	}
 	var id records.ID
-	err := target.Commit(ctx, func(tx Txn) error {
+	err := target.Commit(ctx, func(tx txn) error {
 		recs, err := tx.Records(provider)
 		if err != nil {
 			return fmt.Errorf("migrate: reading %s records: %w", provider, err)

@@ -66,7 +66,7 @@ func TestSetLegacy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			target := newMemTarget(tt.existing...)
 			before := target.all()
-			id, err := SetLegacy(context.Background(), target, "anthropic", tt.info)
+			id, err := setLegacy(context.Background(), target, "anthropic", tt.info)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,16 +97,16 @@ func TestSetLegacyErrors(t *testing.T) {
 	ctx := context.Background()
 	for _, info := range []LegacyInfo{{}, {Key: "CANARY-k", Access: "CANARY-a"}, {OldRefresh: "CANARY-r"}} {
 		target := newMemTarget()
-		if _, err := SetLegacy(ctx, target, "anthropic", info); !errors.Is(err, ErrInvalidLegacy) {
-			t.Errorf("SetLegacy(%+v) = %v, want ErrInvalidLegacy", info, err)
+		if _, err := setLegacy(ctx, target, "anthropic", info); !errors.Is(err, ErrInvalidLegacy) {
+			t.Errorf("setLegacy(%+v) = %v, want ErrInvalidLegacy", info, err)
 		}
 	}
-	if _, err := SetLegacy(ctx, newMemTarget(), "Not/Valid", LegacyInfo{Key: "CANARY-k"}); !errors.Is(err, records.ErrInvalidID) {
+	if _, err := setLegacy(ctx, newMemTarget(), "Not/Valid", LegacyInfo{Key: "CANARY-k"}); !errors.Is(err, records.ErrInvalidID) {
 		t.Errorf("bad provider: %v", err)
 	}
 	target := newMemTarget()
 	target.failCommit = errCommit
-	if _, err := SetLegacy(ctx, target, "anthropic", LegacyInfo{Key: "CANARY-k"}); !errors.Is(err, errCommit) {
+	if _, err := setLegacy(ctx, target, "anthropic", LegacyInfo{Key: "CANARY-k"}); !errors.Is(err, errCommit) {
 		t.Errorf("failed commit: %v", err)
 	}
 	if len(target.recs) != 0 {

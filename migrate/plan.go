@@ -1,10 +1,12 @@
 package migrate
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/vault"
 )
 
 // Options adjust the records a migration creates.
@@ -78,10 +80,9 @@ const (
 	ReasonKindConflict = "the vault holds this id with another kind"
 )
 
-// NewPlan decides, for every found credential, whether it adds an
-// account, updates one, is already in the vault, or is skipped. existing
-// are the vault's records (Target.Records(ctx, "")); neither they nor
-// found are modified.
+// NewPlan reads v's records and decides, for every found credential,
+// whether it adds an account, updates one, is already in the vault, or is
+// skipped. found is not modified, nor is the vault.
 //
 // A found credential belongs to the vault record holding the same refresh
 // token (or API key, or well-known token), else the one with the same
@@ -94,8 +95,22 @@ const (
 // account id) are imported once: the newest, under the best label any of
 // them has (an email, else an account id).
 //
-// NewPlan only returns an error for invalid Options.
-func NewPlan(existing []*records.Record, found []Found, opts Options) (*Plan, error) {
+// It fails for invalid Options (an error wrapping records.ErrInvalidID)
+// and when the vault cannot be read.
+func NewPlan(ctx context.Context, v *vault.Vault, found []Found, opts Options) (*Plan, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("migrate: options: %w", err)
+	}
+	existing, err := vaultStore{v}.Records(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("migrate: reading the vault: %w", err)
+	}
+	return newPlan(existing, found, opts)
+}
+
+// newPlan is NewPlan on existing, the vault's records in its list order;
+// neither they nor found are modified.
+func newPlan(existing []*records.Record, found []Found, opts Options) (*Plan, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("migrate: options: %w", err)
 	}

@@ -250,7 +250,7 @@ func TestNewPlan(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := cloneAll(tt.existing)
 			foundBefore := cloneFound(tt.found)
-			p, err := NewPlan(tt.existing, tt.found, tt.opts)
+			p, err := newPlan(tt.existing, tt.found, tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -298,7 +298,7 @@ func TestNewPlanUpdateMerges(t *testing.T) {
 	found := fnd("claude-code", oauthRec("anthropic", "default", "claude-code", records.OAuth{
 		Access: "CANARY-a1", Refresh: "CANARY-r1", Expiry: t1,
 	}, map[string]string{"plan": "max"}), t1)
-	p, err := NewPlan([]*records.Record{base}, []Found{found}, Options{})
+	p, err := newPlan([]*records.Record{base}, []Found{found}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,8 +320,8 @@ func TestNewPlanUpdateMerges(t *testing.T) {
 
 func TestNewPlanOptionsErrors(t *testing.T) {
 	for _, opts := range []Options{{Namespace: "a/b"}, {Label: "x\n"}, {Label: ".."}} {
-		if _, err := NewPlan(nil, nil, opts); !errors.Is(err, records.ErrInvalidID) {
-			t.Errorf("NewPlan(%+v) = %v, want ErrInvalidID", opts, err)
+		if _, err := newPlan(nil, nil, opts); !errors.Is(err, records.ErrInvalidID) {
+			t.Errorf("newPlan(%+v) = %v, want ErrInvalidID", opts, err)
 		}
 	}
 }

@@ -103,11 +103,11 @@ func TestRemoveSources(t *testing.T) {
 			target := newMemTarget(existing...)
 			recs, _ := target.Records(context.Background(), "")
 			found, _ := Discover(env)
-			plan, err := NewPlan(recs, found, Options{})
+			plan, err := newPlan(recs, found, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := Apply(context.Background(), target, plan); err != nil {
+			if err := apply(context.Background(), target, plan); err != nil {
 				t.Fatal(err)
 			}
 			if tt.afterPlan != nil {
@@ -159,7 +159,7 @@ func TestRemoveSources(t *testing.T) {
 func TestRemoveSourcesNeedsApply(t *testing.T) {
 	env, paths := homeWithAll(t)
 	found, _ := Discover(env)
-	plan, err := NewPlan(nil, found, Options{})
+	plan, err := newPlan(nil, found, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +180,11 @@ func TestRemoveSourcesNeedsApply(t *testing.T) {
 func TestRemoveSourcesOnlyReadFiles(t *testing.T) {
 	_, paths := homeWithAll(t)
 	found, _ := parseCodex(paths["codex"], fixture(t, "codex/auth.json"))
-	plan, err := NewPlan(nil, found, Options{})
+	plan, err := newPlan(nil, found, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(context.Background(), newMemTarget(), plan); err != nil {
+	if err := apply(context.Background(), newMemTarget(), plan); err != nil {
 		t.Fatal(err)
 	}
 	removed, err := RemoveSources(plan)

@@ -123,10 +123,10 @@ func (s Source) ReadFile(path string) ([]Found, []Problem) {
 	return found, problems
 }
 
-// Discover reads whatever of the source exists under env: its files, or
+// discover reads whatever of the source exists under env: its files, or
 // for OpenCode the content of OPENCODE_AUTH_CONTENT when that is set.
 // Missing files are not problems.
-func (s Source) Discover(env Env) ([]Found, []Problem) {
+func (s Source) discover(env Env) ([]Found, []Problem) {
 	if s.contentVar != "" {
 		if content := env.getenv(s.contentVar); content != "" {
 			return s.parse("$"+s.contentVar, []byte(content))
@@ -145,12 +145,18 @@ func (s Source) Discover(env Env) ([]Found, []Problem) {
 	return found, problems
 }
 
-// Discover reads every source under env, in the order of Sources.
-func Discover(env Env) ([]Found, []Problem) {
+// Discover reads whatever exists of the given sources under env, or of
+// every source (in the order of Sources) when none is given: their files,
+// or for OpenCode the content of OPENCODE_AUTH_CONTENT when that is set.
+// Missing files are not problems.
+func Discover(env Env, sources ...Source) ([]Found, []Problem) {
+	if len(sources) == 0 {
+		sources = Sources()
+	}
 	var found []Found
 	var problems []Problem
-	for _, s := range Sources() {
-		f, ps := s.Discover(env)
+	for _, s := range sources {
+		f, ps := s.discover(env)
 		found = append(found, f...)
 		problems = append(problems, ps...)
 	}

@@ -183,7 +183,7 @@ func TestDiscoverOpenCodeContent(t *testing.T) {
 		return ""
 	}
 	s, _ := SourceByName(SourceOpenCode)
-	found, problems := s.Discover(env)
+	found, problems := s.discover(env)
 	if len(problems) != 0 {
 		t.Fatal(problems)
 	}

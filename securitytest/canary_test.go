@@ -117,7 +117,7 @@ func TestCanaryFormatting(t *testing.T) {
 	if len(problems) > 0 || len(found) != 2 {
 		t.Fatalf("parsing opencode: %v", problems)
 	}
-	plan, err := migrate.NewPlan(nil, found, migrate.Options{})
+	plan, err := migrate.NewPlan(ctx, f.v, found, migrate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,7 +145,7 @@ func runMigrate(e *env, o *migrateOptions) error {
 		if o.path != "" {
 			f, p = src.ReadFile(o.path)
 		} else {
-			f, p = src.Discover(menv)
+			f, p = migrate.Discover(menv, src)
 		}
 		reportFound(e, src, menv, o.path, f, p)
 		found = append(found, f...)
@@ -158,14 +158,12 @@ func runMigrate(e *env, o *migrateOptions) error {
 		e.notef("note: %s", note)
 	}
 
-	target := migrate.FromVault(u.Vault)
-	existing, err := target.Records(e.ctx, "")
+	plan, err := migrate.NewPlan(e.ctx, u.Vault, found, migrate.Options{Namespace: o.namespace, Label: o.label})
+	if errors.Is(err, records.ErrInvalidID) {
+		return cli.Usagef("%v", err)
+	}
 	if err != nil {
 		return err
-	}
-	plan, err := migrate.NewPlan(existing, found, migrate.Options{Namespace: o.namespace, Label: o.label})
-	if err != nil {
-		return cli.Usagef("%v", err)
 	}
 	keepVaultClients(plan)
 
@@ -174,7 +172,7 @@ func runMigrate(e *env, o *migrateOptions) error {
 		if crashAt == "before-commit" {
 			os.Exit(3)
 		}
-		if err := migrate.Apply(e.ctx, target, plan); err != nil {
+		if err := migrate.Apply(e.ctx, u.Vault, plan); err != nil {
 			if errors.Is(err, migrate.ErrConflict) {
 				return fmt.Errorf("%w: another program changed the vault meanwhile; nothing was written: run vaultkey migrate again", err)
 			}

@@ -8,13 +8,11 @@ import (
 	"github.com/authvault/authvault/vault"
 )
 
-// FromVault returns the Target for an open vault: Records lists and
-// decrypts, Commit is one vault Batch.
-func FromVault(v *vault.Vault) Target { return vaultTarget{v} }
+// vaultStore is the store of an open vault: Records lists and decrypts,
+// Commit is one vault Batch.
+type vaultStore struct{ v *vault.Vault }
 
-type vaultTarget struct{ v *vault.Vault }
-
-func (t vaultTarget) Records(ctx context.Context, provider string) ([]*records.Record, error) {
+func (t vaultStore) Records(ctx context.Context, provider string) ([]*records.Record, error) {
 	entries, err := t.v.List(ctx, vault.Filter{Provider: provider})
 	if err != nil {
 		return nil, err
@@ -33,7 +31,7 @@ func (t vaultTarget) Records(ctx context.Context, provider string) ([]*records.R
 	return out, nil
 }
 
-func (t vaultTarget) Commit(ctx context.Context, fn func(Txn) error) error {
+func (t vaultStore) Commit(ctx context.Context, fn func(txn) error) error {
 	return t.v.Batch(ctx, func(b *vault.Batch) error { return fn(batchTxn{b}) })
 }
 

@@ -47,7 +47,7 @@ func TestVaultMigration(t *testing.T) {
 	ctx := context.Background()
 	env, paths := homeWithAll(t)
 	v, reopen := newVault(t)
-	target := FromVault(v)
+	target := vaultStore{v}
 
 	found, problems := Discover(env)
 	if len(problems) != 0 {
@@ -60,7 +60,7 @@ func TestVaultMigration(t *testing.T) {
 
 	// Another handle reads exactly the found records, with the vault's
 	// bookkeeping added.
-	got, err := FromVault(reopen()).Records(ctx, "")
+	got, err := vaultStore{reopen()}.Records(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,15 +106,15 @@ func TestVaultApplyFailureKeepsSources(t *testing.T) {
 	env, paths := homeWithAll(t)
 	contents := readAll(t, paths)
 	v, _ := newVault(t)
-	target := FromVault(v)
+	target := vaultStore{v}
 	found, _ := Discover(env)
-	plan, err := NewPlan(nil, found, Options{})
+	plan, err := newPlan(nil, found, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := Apply(ctx, target, plan); err == nil {
+	if err := apply(ctx, target, plan); err == nil {
 		t.Fatal("Apply with a cancelled context succeeded")
 	}
 	if recs, _ := target.Records(context.Background(), ""); len(recs) != 0 {
@@ -133,7 +133,7 @@ func TestVaultConflict(t *testing.T) {
 	env, _ := homeWithAll(t)
 	v, reopen := newVault(t)
 	found, _ := Discover(env)
-	plan, err := NewPlan(nil, found, Options{})
+	plan, err := newPlan(nil, found, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +141,10 @@ func TestVaultConflict(t *testing.T) {
 	if _, err := reopen().Put(ctx, oauth("anthropic", "claude-code", "CANARY-x", "CANARY-y", t0)); err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(ctx, FromVault(v), plan); !errors.Is(err, ErrConflict) {
+	if err := apply(ctx, vaultStore{v}, plan); !errors.Is(err, ErrConflict) {
 		t.Fatalf("Apply = %v, want ErrConflict", err)
 	}
-	if recs, _ := FromVault(v).Records(ctx, ""); len(recs) != 1 {
+	if recs, _ := (vaultStore{v}).Records(ctx, ""); len(recs) != 1 {
 		t.Errorf("vault holds %v, want only the other process's record", ids(recs))
 	}
 }
@@ -152,15 +152,15 @@ func TestVaultConflict(t *testing.T) {
 func TestVaultSetLegacy(t *testing.T) {
 	ctx := context.Background()
 	v, reopen := newVault(t)
-	target := FromVault(v)
-	id, err := SetLegacy(ctx, target, "anthropic", LegacyInfo{Access: "CANARY-a1", Refresh: "CANARY-r1", Expiry: t1})
+	target := vaultStore{v}
+	id, err := setLegacy(ctx, target, "anthropic", LegacyInfo{Access: "CANARY-a1", Refresh: "CANARY-r1", Expiry: t1})
 	if err != nil || id.String() != "anthropic/default/default" {
 		t.Fatalf("SetLegacy = %v, %v", id, err)
 	}
 	if _, err := v.Put(ctx, oauth("anthropic", "zz-second", "CANARY-a2", "CANARY-r2", t1)); err != nil {
 		t.Fatal(err)
 	}
-	id, err = SetLegacy(ctx, target, "anthropic", LegacyInfo{Access: "CANARY-a3", Refresh: "CANARY-r3", Expiry: t2, OldRefresh: "CANARY-r2"})
+	id, err = setLegacy(ctx, target, "anthropic", LegacyInfo{Access: "CANARY-a3", Refresh: "CANARY-r3", Expiry: t2, OldRefresh: "CANARY-r2"})
 	if err != nil || id.String() != "anthropic/default/zz-second" {
 		t.Fatalf("SetLegacy = %v, %v", id, err)
 	}
