@@ -127,11 +127,11 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 	}
 	now := time.Now()
 	if asJSON {
-		err = cli.WriteJSON(e.stdout, withUsage(e, u.Vault, cli.AccountsJSON(accts, now, cli.WithKinds(kinds))))
+		err = cli.WriteJSON(e.stdout, withUsage(e, u.Vault, cli.AccountsJSON(accts, now, kinds)))
 	} else if len(accts) == 0 {
 		e.notef("no accounts%s yet: add an API key with: vaultkey accounts add-key PROVIDER --label NAME", forProvider(provider))
 	} else {
-		err = cli.WriteAccountsTable(e.stdout, accts, now, cli.WithKinds(kinds))
+		err = cli.WriteAccountsTable(e.stdout, accts, now, kinds)
 		if err == nil {
 			err = writeQuota(e, u.Vault, accts, now)
 		}
@@ -274,7 +274,7 @@ func baseURLMeta(provider, baseURL string) (map[string]string, error) {
 // readAPIKey reads an API key from standard input or the terminal and
 // checks it is one token.
 func readAPIKey(e *env, id records.ID) ([]byte, error) {
-	key, err := cli.ReadSecret(e.stdin, e.stderr, "API key for "+id.String()+": ")
+	key, err := readSecret(e.stdin, e.stderr, "API key for "+id.String()+": ")
 	if err != nil {
 		return nil, fmt.Errorf("reading the API key: %w", err)
 	}

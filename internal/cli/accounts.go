@@ -11,29 +11,9 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// TableOption adjusts WriteAccountsTable and AccountsJSON.
-type TableOption func(*tableOptions)
-
-type tableOptions struct {
-	kinds map[records.ID]records.Kind
-}
-
-// WithKinds gives the credential kind of each account (from the vault's
-// List), shown in the KIND column; accounts missing from kinds show "-".
-func WithKinds(kinds map[records.ID]records.Kind) TableOption {
-	return func(o *tableOptions) { o.kinds = kinds }
-}
-
-func buildTableOptions(opts []TableOption) tableOptions {
-	var o tableOptions
-	for _, fn := range opts {
-		fn(&o)
-	}
-	return o
-}
-
-func (o tableOptions) kind(id records.ID) string {
-	if k, ok := o.kinds[id]; ok {
+// kindOf is the credential kind of id in kinds, "-" when missing.
+func kindOf(kinds map[records.ID]records.Kind, id records.ID) string {
+	if k, ok := kinds[id]; ok {
 		return string(k)
 	}
 	return "-"
@@ -51,14 +31,15 @@ func (o tableOptions) kind(id records.ID) string {
 // a ready account whose
 // cooldowns hold only for some models says how many. LAST USED is
 // relative to now. 429S counts rate-limited and quota-exhausted outcomes.
-// Times are shown in now's location.
-func WriteAccountsTable(w io.Writer, accts []pool.Account, now time.Time, opts ...TableOption) error {
-	o := buildTableOptions(opts)
+// Times are shown in now's location. kinds gives the credential kind of
+// each account (from the vault's List) for the KIND column; accounts
+// missing from it show "-".
+func WriteAccountsTable(w io.Writer, accts []pool.Account, now time.Time, kinds map[records.ID]records.Kind) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tPROVIDER\tNAMESPACE\tLABEL\tKIND\tSTATE\tLAST USED\tSUCCESSES\t429S")
 	for _, a := range accts {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n",
-			a.Position+1, cell(a.ID.Provider), cell(a.ID.Namespace), cell(a.ID.Label), o.kind(a.ID),
+			a.Position+1, cell(a.ID.Provider), cell(a.ID.Namespace), cell(a.ID.Label), kindOf(kinds, a.ID),
 			cell(AccountState(a, now)), LastUsed(a.Stats.LastUsed, now),
 			a.Stats.Successes, a.Stats.RateLimited+a.Stats.QuotaExhausted)
 	}
@@ -212,10 +193,10 @@ var stateNames = map[pool.Availability]string{
 	pool.Unreadable: "unreadable",
 }
 
-// AccountsJSON converts accounts for JSON output. It never includes a
-// credential: pool accounts carry none.
-func AccountsJSON(accts []pool.Account, now time.Time, opts ...TableOption) []AccountJSON {
-	o := buildTableOptions(opts)
+// AccountsJSON converts accounts for JSON output, with the kinds of
+// WriteAccountsTable. It never includes a credential: pool accounts carry
+// none.
+func AccountsJSON(accts []pool.Account, now time.Time, kinds map[records.ID]records.Kind) []AccountJSON {
 	out := make([]AccountJSON, 0, len(accts))
 	for _, a := range accts {
 		j := AccountJSON{
@@ -229,7 +210,7 @@ func AccountsJSON(accts []pool.Account, now time.Time, opts ...TableOption) []Ac
 		if !a.Stats.LastReport.IsZero() {
 			j.Stats.LastOutcome = a.Stats.LastOutcome.String()
 		}
-		if k, ok := o.kinds[a.ID]; ok {
+		if k, ok := kinds[a.ID]; ok {
 			j.Kind = string(k)
 		}
 		if j.State == "" {

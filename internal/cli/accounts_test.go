@@ -79,7 +79,7 @@ func TestWriteAccountsTableSanitizes(t *testing.T) {
 	a := acct("evil\tlabel\nwith breaks", 0)
 	a.Availability, a.Disabled, a.DisabledReason = pool.Disabled, true, "a\nb"
 	var b strings.Builder
-	if err := WriteAccountsTable(&b, []pool.Account{a}, tableNow); err != nil {
+	if err := WriteAccountsTable(&b, []pool.Account{a}, tableNow, nil); err != nil {
 		t.Fatal(err)
 	}
 	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); len(lines) != 2 {
@@ -98,7 +98,7 @@ func TestAccountsJSON(t *testing.T) {
 	expired := acct("b", 3)
 	expired.Availability, expired.Until = pool.Cooling, tableNow.Add(-time.Minute)
 	got := AccountsJSON([]pool.Account{a, expired, {ID: records.ID{Provider: "p", Namespace: "n", Label: "l"}, Availability: pool.ReauthNeeded}},
-		tableNow, WithKinds(map[records.ID]records.Kind{a.ID: records.KindOAuth}))
+		tableNow, map[records.ID]records.Kind{a.ID: records.KindOAuth})
 	if got[0].Position != 3 || got[0].State != "cooling" || !got[0].Until.Equal(a.Until) || got[0].Kind != "oauth" ||
 		len(got[0].Cooldowns) != 1 || !got[0].Cooldowns[0].Active || got[0].Cooldowns[0].Kind != "rate-limited" || got[0].Stats.Successes != 7 {
 		t.Errorf("cooling account: %+v", got[0])
@@ -117,7 +117,7 @@ func TestAccountsJSONLastOutcome(t *testing.T) {
 	used, limited := acct("a", 0), acct("b", 1)
 	used.Stats.LastReport, used.Stats.LastOutcome = tableNow, pool.Success
 	limited.Stats.LastReport, limited.Stats.LastOutcome = tableNow, pool.RateLimited
-	b, err := json.Marshal(AccountsJSON([]pool.Account{used, limited, acct("c", 2)}, tableNow))
+	b, err := json.Marshal(AccountsJSON([]pool.Account{used, limited, acct("c", 2)}, tableNow, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func ExampleWriteAccountsTable() {
 			Stats: pool.Stats{Successes: 4, LastUsed: now.Add(-20 * time.Second)}},
 	}
 	cli.WriteAccountsTable(os.Stdout, accts, now,
-		cli.WithKinds(map[records.ID]records.Kind{work: records.KindOAuth, home: records.KindAPI}))
+		map[records.ID]records.Kind{work: records.KindOAuth, home: records.KindAPI})
 	// Output:
 	// #  PROVIDER   NAMESPACE  LABEL  KIND   STATE                                      LAST USED  SUCCESSES  429S
 	// 1  anthropic  default    work   oauth  cooling until 14:01:35 (rate_limit_error)  2m ago     120        3
