@@ -96,7 +96,7 @@ func runExport(e *env, o *exportOptions) error {
 		return cli.Usagef("say who can read the backup: -r RECIPIENT, -R FILE or --passphrase")
 	}
 	toStdout := o.output == "" || o.output == "-"
-	if toStdout && cli.IsTerminal(e.stdout) {
+	if toStdout && isTerminal(e.stdout) {
 		return errors.New("refusing to write a backup to the terminal: name a file with -o FILE, or redirect standard output")
 	}
 	recipients, err := exportRecipients(e, o)
@@ -142,7 +142,7 @@ func runExport(e *env, o *exportOptions) error {
 	dest := "standard output"
 	if !toStdout {
 		dest = o.output
-		err = cli.WriteFileAtomic(o.output, write)
+		err = writeFileAtomic(o.output, write)
 	} else {
 		err = write(e.stdout)
 	}
@@ -163,7 +163,7 @@ func runExport(e *env, o *exportOptions) error {
 // exportRecipients parses -r, -R and --passphrase into age recipients.
 func exportRecipients(e *env, o *exportOptions) ([]age.Recipient, error) {
 	if o.passphrase {
-		pass, err := cli.NewPassphrase(e.getenv, e.stdin, e.stderr, "Passphrase for the backup: ")
+		pass, err := newPassphrase(e.getenv, e.stdin, e.stderr, "Passphrase for the backup: ")
 		if err != nil {
 			return nil, err
 		}

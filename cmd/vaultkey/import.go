@@ -146,7 +146,7 @@ func importIdentities(e *env, o *importOptions, haveVault bool, vaultID string) 
 		ids = append(ids, got...)
 	}
 	ids = append(ids, &passphraseIdentity{Get: func() (string, error) {
-		return cli.Passphrase(e.getenv, e.stdin, e.stderr, "Passphrase for the backup: ")
+		return getPassphrase(e.getenv, e.stdin, e.stderr, "Passphrase for the backup: ")
 	}})
 	if len(o.identityFiles) == 0 && haveVault {
 		ids = append(ids, &lazyIdentities{Get: func() ([]age.Identity, error) {

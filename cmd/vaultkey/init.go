@@ -252,7 +252,7 @@ func runInit(e *env, o initOptions) error {
 			return err
 		}
 		if o.passphrase {
-			if passphrase, err = cli.NewPassphrase(e.getenv, e.stdin, e.stderr, "Passphrase for the new key file: "); err != nil {
+			if passphrase, err = newPassphrase(e.getenv, e.stdin, e.stderr, "Passphrase for the new key file: "); err != nil {
 				return err
 			}
 		}

@@ -332,7 +332,7 @@ func runLogin(e *env, provider string, o *loginOptions) error {
 	defer cancel()
 	l := &login{e: e, o: o, clientID: clientID, id: id, http: &http.Client{Timeout: loginHTTPTimeout}}
 	if !o.noBrowser {
-		l.open = func(u string) error { return cli.OpenBrowser(u, e.getenv) }
+		l.open = func(u string) error { return openBrowser(u, e.getenv) }
 	}
 	var rec *records.Record
 	switch provider {

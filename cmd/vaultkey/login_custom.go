@@ -224,7 +224,7 @@ func codeLogin(ctx context.Context, e *env, _ string, o *loginOptions, secret st
 
 	fmt.Fprintf(e.stderr, "Open this URL in a browser to sign in:\n\n  %s\n\n", authURL)
 	if !o.noBrowser {
-		if err := cli.OpenBrowser(authURL, e.getenv); err != nil {
+		if err := openBrowser(authURL, e.getenv); err != nil {
 			e.notef("could not start a browser (%v): open the URL yourself", err)
 		}
 	}

@@ -266,7 +266,7 @@ func (t *fileTarget) prepare(ctx context.Context) error {
 	head = bytes.TrimSpace(head[:n])
 	t.encrypted = bytes.HasPrefix(head, []byte("age-encryption.org/")) || bytes.HasPrefix(head, []byte("-----BEGIN AGE ENCRYPTED FILE-----"))
 	if t.encrypted {
-		if t.passphrase, err = cli.NewPassphrase(t.e.getenv, t.e.stdin, t.e.stderr, "Passphrase to protect "+t.path+" with: "); err != nil {
+		if t.passphrase, err = newPassphrase(t.e.getenv, t.e.stdin, t.e.stderr, "Passphrase to protect "+t.path+" with: "); err != nil {
 			return fmt.Errorf("the key file is passphrase-protected and so will be the new one: %w", err)
 		}
 	}

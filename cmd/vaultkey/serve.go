@@ -141,7 +141,7 @@ func runServe(e *env, o serveOptions) error {
 	}
 	addr := ln.Addr().String()
 	if o.addrFile != "" {
-		err := cli.WriteFileAtomic(o.addrFile, func(w io.Writer) error {
+		err := writeFileAtomic(o.addrFile, func(w io.Writer) error {
 			_, err := io.WriteString(w, addr+"\n")
 			return err
 		})

@@ -1,18 +1,15 @@
 // Package cli holds the argument parsing and output the vaultkey command
-// is built from, so that every subcommand parses arguments, reads secrets,
-// renders accounts and writes JSON the same way. Finding, opening and
-// keying vaults is the command's own business, done with the library's
-// public packages (keysource, vault, backup).
+// is built from, so that every subcommand parses arguments, renders
+// accounts and writes JSON the same way. Finding, opening and keying
+// vaults, reading secrets and passphrases, and writing files are the
+// command's own business, done with the library's public packages
+// (keysource, vault, backup).
 //
 //   - [Parse] parses a flag.FlagSet accepting flags before and after
 //     positional arguments ("--" ends flags); a *[UsageError] marks
 //     mistakes on the command line, which vaultkey exits 2 for.
-//   - [ReadSecret] reads an API key or other secret from standard input, or
-//     from the terminal without echo; [NewPassphrase] and [Passphrase] get
-//     a passphrase from AUTHVAULT_PASSPHRASE or the terminal.
 //   - [WriteAccountsTable] and [AccountsJSON] render pool accounts.
-//   - [WriteFileAtomic] writes an output file whole or not at all, mode
-//     0600; [WriteJSON] writes indented JSON.
+//   - [WriteJSON] writes indented JSON.
 //
 // Formats others may read live in public packages (the backup file in
 // package backup), not here. Nothing here prints a secret: errors name

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"errors"
@@ -9,12 +9,12 @@ import (
 func TestOpenBrowserRefuses(t *testing.T) {
 	none := func(string) string { return "" }
 	for _, u := range []string{"file:///etc/passwd", "javascript:alert(1)", "not a url", "https://", "-x"} {
-		if err := OpenBrowser(u, none); err == nil {
-			t.Errorf("OpenBrowser(%q) started something", u)
+		if err := openBrowser(u, none); err == nil {
+			t.Errorf("openBrowser(%q) started something", u)
 		}
 	}
 	if runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
-		if err := OpenBrowser("https://example.com/", none); !errors.Is(err, ErrNoBrowser) {
+		if err := openBrowser("https://example.com/", none); !errors.Is(err, errNoBrowser) {
 			t.Errorf("without a graphical session: %v", err)
 		}
 	}

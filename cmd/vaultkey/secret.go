@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"bytes"
@@ -12,14 +12,14 @@ import (
 	"github.com/authvault/authvault/keysource"
 )
 
-// MaxSecret bounds a secret read from standard input. API keys and tokens
+// maxSecret bounds a secret read from standard input. API keys and tokens
 // are well under this; more is a mistake (a file piped by accident).
-const MaxSecret = 64 << 10
+const maxSecret = 64 << 10
 
-// ErrNoTerminal is wrapped by the errors of [NewPassphrase] and
-// [Passphrase] when the passphrase is not in the environment and standard
+// errNoTerminal is wrapped by the errors of newPassphrase and
+// getPassphrase when the passphrase is not in the environment and standard
 // input is not a terminal to ask on.
-var ErrNoTerminal = errors.New("standard input is not a terminal")
+var errNoTerminal = errors.New("standard input is not a terminal")
 
 // terminalFD returns the file descriptor of f when f is an *os.File open
 // on a terminal.
@@ -32,19 +32,13 @@ func terminalFD(f any) (int, bool) {
 	return fd, term.IsTerminal(fd)
 }
 
-// IsTerminal reports whether f is an *os.File open on a terminal.
-func IsTerminal(f any) bool {
-	_, ok := terminalFD(f)
-	return ok
-}
-
-// ReadSecret reads one secret, such as an API key: from in when in is not
-// a terminal (a pipe or a file: the whole input, at most MaxSecret bytes,
+// readSecret reads one secret, such as an API key: from in when in is not
+// a terminal (a pipe or a file: the whole input, at most maxSecret bytes,
 // surrounding white space removed), otherwise from the terminal without
 // echo after writing prompt to errOut. Secrets never come from argv,
 // where other users and shell history could see them. The caller should
 // clear the returned slice when done.
-func ReadSecret(in io.Reader, errOut io.Writer, prompt string) ([]byte, error) {
+func readSecret(in io.Reader, errOut io.Writer, prompt string) ([]byte, error) {
 	if fd, ok := terminalFD(in); ok {
 		fmt.Fprint(errOut, prompt)
 		b, err := term.ReadPassword(fd)
@@ -54,15 +48,15 @@ func ReadSecret(in io.Reader, errOut io.Writer, prompt string) ([]byte, error) {
 		}
 		return trimmed(b)
 	}
-	buf := make([]byte, MaxSecret+1)
+	buf := make([]byte, maxSecret+1)
 	n, err := io.ReadFull(in, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		clear(buf)
 		return nil, fmt.Errorf("reading standard input: %w", err)
 	}
-	if n > MaxSecret {
+	if n > maxSecret {
 		clear(buf)
-		return nil, fmt.Errorf("standard input is longer than %d KiB: pipe only the secret", MaxSecret>>10)
+		return nil, fmt.Errorf("standard input is longer than %d KiB: pipe only the secret", maxSecret>>10)
 	}
 	return trimmed(buf[:n])
 }
@@ -78,28 +72,28 @@ func trimmed(b []byte) ([]byte, error) {
 	return append([]byte(nil), t...), nil
 }
 
-// Passphrase returns the passphrase in AUTHVAULT_PASSPHRASE, or asks for it
+// getPassphrase returns the passphrase in AUTHVAULT_PASSPHRASE, or asks for it
 // once on the terminal (in must be one) after writing prompt to errOut.
-func Passphrase(getenv func(string) string, in io.Reader, errOut io.Writer, prompt string) (string, error) {
+func getPassphrase(getenv func(string) string, in io.Reader, errOut io.Writer, prompt string) (string, error) {
 	if p := getenv(keysource.EnvPassphrase); p != "" {
 		return p, nil
 	}
 	fd, ok := terminalFD(in)
 	if !ok {
-		return "", fmt.Errorf("no passphrase: set %s, or run in a terminal to be asked: %w", keysource.EnvPassphrase, ErrNoTerminal)
+		return "", fmt.Errorf("no passphrase: set %s, or run in a terminal to be asked: %w", keysource.EnvPassphrase, errNoTerminal)
 	}
 	return readPassphrase(fd, errOut, prompt)
 }
 
-// NewPassphrase returns the passphrase in AUTHVAULT_PASSPHRASE, or asks for
+// newPassphrase returns the passphrase in AUTHVAULT_PASSPHRASE, or asks for
 // a new one twice on the terminal and checks that both match.
-func NewPassphrase(getenv func(string) string, in io.Reader, errOut io.Writer, prompt string) (string, error) {
+func newPassphrase(getenv func(string) string, in io.Reader, errOut io.Writer, prompt string) (string, error) {
 	if p := getenv(keysource.EnvPassphrase); p != "" {
 		return p, nil
 	}
 	fd, ok := terminalFD(in)
 	if !ok {
-		return "", fmt.Errorf("no passphrase: set %s, or run in a terminal to be asked: %w", keysource.EnvPassphrase, ErrNoTerminal)
+		return "", fmt.Errorf("no passphrase: set %s, or run in a terminal to be asked: %w", keysource.EnvPassphrase, errNoTerminal)
 	}
 	p, err := readPassphrase(fd, errOut, prompt)
 	if err != nil {

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"errors"
@@ -7,17 +7,17 @@ import (
 	"runtime"
 )
 
-// ErrNoBrowser is returned by [OpenBrowser] where no desktop session can
+// errNoBrowser is returned by openBrowser where no desktop session can
 // show a page: the caller prints the URL for the user instead.
-var ErrNoBrowser = errors.New("no graphical session to open a browser in")
+var errNoBrowser = errors.New("no graphical session to open a browser in")
 
-// OpenBrowser asks the desktop to show the http or https URL u in the
+// openBrowser asks the desktop to show the http or https URL u in the
 // user's browser: open(1) on macOS, the URL protocol handler on Windows,
 // xdg-open elsewhere (only in a graphical session: DISPLAY or
 // WAYLAND_DISPLAY set). It returns once the opener has started, without
 // waiting for the browser. The URL is passed as one argument, never
 // through a shell.
-func OpenBrowser(u string, getenv func(string) string) error {
+func openBrowser(u string, getenv func(string) string) error {
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 		return errors.New("not an http or https URL")
@@ -30,7 +30,7 @@ func OpenBrowser(u string, getenv func(string) string) error {
 		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", u)
 	default:
 		if getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == "" {
-			return ErrNoBrowser
+			return errNoBrowser
 		}
 		cmd = exec.Command("xdg-open", u)
 	}

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"errors"
@@ -16,18 +16,18 @@ func TestReadSecretFromPipe(t *testing.T) {
 		{"sk-abc", "sk-abc", ""},
 		{"\n\n", "", "empty input"},
 		{"", "", "empty input"},
-		{strings.Repeat("k", MaxSecret+1), "", "longer than"},
+		{strings.Repeat("k", maxSecret+1), "", "longer than"},
 	} {
 		var prompt strings.Builder
-		got, err := ReadSecret(strings.NewReader(tc.in), &prompt, "prompt: ")
+		got, err := readSecret(strings.NewReader(tc.in), &prompt, "prompt: ")
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ReadSecret(%.10q): %v, want %q", tc.in, err, tc.err)
+				t.Errorf("readSecret(%.10q): %v, want %q", tc.in, err, tc.err)
 			}
 			continue
 		}
 		if err != nil || string(got) != tc.want {
-			t.Errorf("ReadSecret(%.10q) = %q, %v", tc.in, got, err)
+			t.Errorf("readSecret(%.10q) = %q, %v", tc.in, got, err)
 		}
 		if prompt.Len() != 0 {
 			t.Error("a prompt was written although stdin is not a terminal")
@@ -45,17 +45,17 @@ func TestPassphraseSources(t *testing.T) {
 		}
 	}
 	for name, fn := range map[string]func(func(string) string, io.Reader, io.Writer, string) (string, error){
-		"Passphrase": Passphrase, "NewPassphrase": NewPassphrase,
+		"getPassphrase": getPassphrase, "newPassphrase": newPassphrase,
 	} {
 		p, err := fn(env("from env"), strings.NewReader("ignored"), io.Discard, "p: ")
 		if err != nil || p != "from env" {
 			t.Errorf("%s with AUTHVAULT_PASSPHRASE = %q, %v", name, p, err)
 		}
-		if _, err := fn(env(""), strings.NewReader("not a terminal"), io.Discard, "p: "); !errors.Is(err, ErrNoTerminal) {
+		if _, err := fn(env(""), strings.NewReader("not a terminal"), io.Discard, "p: "); !errors.Is(err, errNoTerminal) {
 			t.Errorf("%s without a terminal: %v", name, err)
 		}
 	}
-	if IsTerminal(strings.NewReader("")) || IsTerminal(nil) {
-		t.Error("IsTerminal of a non-file")
+	if isTerminal(strings.NewReader("")) || isTerminal(nil) {
+		t.Error("isTerminal of a non-file")
 	}
 }
