@@ -182,8 +182,8 @@ func (l *Log) Flush(ctx context.Context) error {
 	return l.write(ctx)
 }
 
-// Err returns the last write's error, nil when it succeeded.
-func (l *Log) Err() error {
+// lastErr returns the last write's error, nil when it succeeded.
+func (l *Log) lastErr() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.err
@@ -206,7 +206,7 @@ func (l *Log) Close() error {
 		<-done
 	}
 	if err == nil {
-		err = l.Err()
+		err = l.lastErr()
 	}
 	return err
 }

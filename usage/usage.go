@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/authvault/authvault/vault"
 )
@@ -134,13 +133,4 @@ func (u *Usage) merge(d *Usage) {
 		}
 		c.add(dc)
 	}
-}
-
-// Seen returns when the account's rate-limit headers were seen, zero
-// when none were.
-func (a *Account) Seen() time.Time {
-	if a == nil || a.RateLimit == nil {
-		return time.Time{}
-	}
-	return a.RateLimit.Seen
 }

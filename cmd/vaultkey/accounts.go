@@ -189,7 +189,7 @@ func writeQuota(e *env, v *vault.Vault, accts []pool.Account, now time.Time) err
 			fmt.Fprintln(tw, "\nREMAINING (last rate-limit headers seen by vaultkey serve)\t\t")
 			header = true
 		}
-		fmt.Fprintf(tw, "%s\t%s\tseen %s\n", a.ID, ua.RateLimit.Remaining(), cli.LastUsed(ua.Seen(), now))
+		fmt.Fprintf(tw, "%s\t%s\tseen %s\n", a.ID, ua.RateLimit.Remaining(), cli.LastUsed(ua.RateLimit.Seen, now))
 	}
 	return tw.Flush()
 }

@@ -364,7 +364,7 @@ func (m *uiModel) detailsLines(w, h int, now time.Time) []string {
 		if u := a.Usage; u != nil {
 			line("gateways", fmt.Sprintf("%d requests, %d tokens in, %d out", u.Requests, u.InputTokens, u.OutputTokens))
 			if q := u.RateLimit.Remaining(); q != "" {
-				line("quota left", q+" (seen "+cli.LastUsed(u.Seen(), now)+")")
+				line("quota left", q+" (seen "+cli.LastUsed(u.RateLimit.Seen, now)+")")
 			}
 		}
 	}
