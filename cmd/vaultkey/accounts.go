@@ -127,11 +127,11 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 	}
 	now := time.Now()
 	if asJSON {
-		err = cli.WriteJSON(e.stdout, withUsage(e, u.Vault, cli.AccountsJSON(accts, now, kinds)))
+		err = cli.WriteJSON(e.stdout, withUsage(e, u.Vault, jsonAccounts(accts, now, kinds)))
 	} else if len(accts) == 0 {
 		e.notef("no accounts%s yet: add an API key with: vaultkey accounts add-key PROVIDER --label NAME", forProvider(provider))
 	} else {
-		err = cli.WriteAccountsTable(e.stdout, accts, now, kinds)
+		err = writeAccountsTable(e.stdout, accts, now, kinds)
 		if err == nil {
 			err = writeQuota(e, u.Vault, accts, now)
 		}
@@ -148,13 +148,13 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 // accountWithUsage is one account of accounts list --json: the pool's
 // view, and what gateways counted and last saw of its rate limits.
 type accountWithUsage struct {
-	cli.AccountJSON
+	jsonAccount
 	Usage *usage.Account `json:"usage,omitempty"`
 	// Remaining summarizes Usage.RateLimit ("requests 49/50, …").
 	Remaining string `json:"remaining,omitempty"`
 }
 
-func withUsage(e *env, v *vault.Vault, accts []cli.AccountJSON) []accountWithUsage {
+func withUsage(e *env, v *vault.Vault, accts []jsonAccount) []accountWithUsage {
 	u, err := usage.Read(e.ctx, v)
 	if err != nil {
 		e.notef("warning: usage unreadable: %v", err)
@@ -162,7 +162,7 @@ func withUsage(e *env, v *vault.Vault, accts []cli.AccountJSON) []accountWithUsa
 	}
 	out := make([]accountWithUsage, len(accts))
 	for i, a := range accts {
-		out[i] = accountWithUsage{AccountJSON: a, Usage: u.Accounts[a.ID]}
+		out[i] = accountWithUsage{jsonAccount: a, Usage: u.Accounts[a.ID]}
 		if out[i].Usage != nil {
 			out[i].Remaining = out[i].Usage.RateLimit.Remaining()
 		}
@@ -189,7 +189,7 @@ func writeQuota(e *env, v *vault.Vault, accts []pool.Account, now time.Time) err
 			fmt.Fprintln(tw, "\nREMAINING (last rate-limit headers seen by vaultkey serve)\t\t")
 			header = true
 		}
-		fmt.Fprintf(tw, "%s\t%s\tseen %s\n", a.ID, ua.RateLimit.Remaining(), cli.LastUsed(ua.RateLimit.Seen, now))
+		fmt.Fprintf(tw, "%s\t%s\tseen %s\n", a.ID, ua.RateLimit.Remaining(), lastUsed(ua.RateLimit.Seen, now))
 	}
 	return tw.Flush()
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/vault"
@@ -113,7 +112,7 @@ func TestAccounts(t *testing.T) {
 	}
 
 	// --json, with the flag before the subcommand's name.
-	var accts []cli.AccountJSON
+	var accts []jsonAccount
 	if err := json.Unmarshal([]byte(s.run(0, "accounts", "--json", "list").stdout), &accts); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +196,7 @@ func TestAccounts(t *testing.T) {
 // listStates returns "id state" for every account, in list order.
 func listStates(t *testing.T, s *sandbox) []string {
 	t.Helper()
-	var accts []cli.AccountJSON
+	var accts []jsonAccount
 	if err := json.Unmarshal([]byte(s.run(0, "accounts", "list", "--json").stdout), &accts); err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +250,7 @@ func TestAccountsUnreadable(t *testing.T) {
 			t.Errorf("accounts list with a %s record:\n%s", c.class, r)
 		}
 		r = s.run(1, "accounts", "list", "--json")
-		var got []cli.AccountJSON
+		var got []jsonAccount
 		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got) != 2 || got[0].State != "unreadable" || got[0].Unreadable != c.class {
 			t.Errorf("accounts list --json with a %s record: %v\n%s", c.class, err, r)
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/authvault/authvault/adapters/anthropic"
 	"github.com/authvault/authvault/adapters/copilot"
 	"github.com/authvault/authvault/adapters/qwen"
-	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/internal/oauthtest"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
@@ -37,9 +36,9 @@ func getRecord(t *testing.T, s *sandbox, id string) *records.Record {
 }
 
 // accountJSON returns the "accounts list --json" entry of id.
-func accountJSON(t *testing.T, s *sandbox, id string) cli.AccountJSON {
+func accountJSON(t *testing.T, s *sandbox, id string) jsonAccount {
 	t.Helper()
-	var accts []cli.AccountJSON
+	var accts []jsonAccount
 	if err := json.Unmarshal([]byte(s.run(0, "accounts", "list", "--json").stdout), &accts); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +48,7 @@ func accountJSON(t *testing.T, s *sandbox, id string) cli.AccountJSON {
 		}
 	}
 	t.Fatalf("no account %s in accounts list", id)
-	return cli.AccountJSON{}
+	return jsonAccount{}
 }
 
 // fakeDeviceCode is the device code of newFakeAuth's device

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/authvault/authvault/internal/cli"
 )
 
 // tmuxTerm is vaultkey ui running in a real terminal: a detached tmux
@@ -105,7 +103,7 @@ func TestUIInTmux(t *testing.T) {
 	tt.tmux("resize-window", "-t", "ui", "-x", "100", "-y", "30")
 	tt.waitFor(`(?m)^\? keys .* l login  / filter  q quit$`, 5*time.Second)
 
-	var accts []cli.AccountJSON
+	var accts []jsonAccount
 	if err := json.Unmarshal([]byte(s.run(0, "accounts", "list", "--json").stdout), &accts); err != nil {
 		t.Fatal(err)
 	}

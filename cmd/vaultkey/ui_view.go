@@ -11,7 +11,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authvault/authvault/eventlog"
-	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 	"github.com/authvault/authvault/usage"
@@ -175,7 +174,7 @@ func (m *uiModel) mainLines(w, h int, now time.Time) []string {
 			curKey = k
 			body = append(body, m.styles.pool.Render(fit(k.String()+" · "+poolSummary(m.pools, k), w)))
 		}
-		text := c.row(strconv.Itoa(a.Position+1), a.ID.Label, kindName(a.Kind), uiState(a.Account, now), cli.LastUsed(a.Stats.LastUsed, now),
+		text := c.row(strconv.Itoa(a.Position+1), a.ID.Label, kindName(a.Kind), uiState(a.Account, now), lastUsed(a.Stats.LastUsed, now),
 			count(a.Stats.Successes), count(a.Stats.RateLimited+a.Stats.QuotaExhausted), count(a.Stats.Refreshes), tokens(a.Usage))
 		text = fit(text, w)
 		if row == m.sel {
@@ -256,7 +255,7 @@ func poolSummary(pools []uiPool, k pool.Key) string {
 }
 
 // uiState is an account's state as the accounts table shows it
-// (cli.AccountState), with a live countdown for a cooling account.
+// (accountState), with a live countdown for a cooling account.
 func uiState(a pool.Account, now time.Time) string {
 	switch a.Availability {
 	case pool.Cooling:
@@ -271,7 +270,7 @@ func uiState(a pool.Account, now time.Time) string {
 	default:
 		return a.Availability.String()
 	}
-	return cli.AccountState(a, now)
+	return accountState(a, now)
 }
 
 // coolingWhy is the reason of the account-wide cooldown, or its kind.
@@ -356,7 +355,7 @@ func (m *uiModel) detailsLines(w, h int, now time.Time) []string {
 		line("requests", fmt.Sprintf("%d: %d ok, %d rate limited, %d out of quota, %d auth failures, %d errors",
 			s.Requests, s.Successes, s.RateLimited, s.QuotaExhausted, s.AuthFailures, s.Errors))
 		line("refreshes", fmt.Sprintf("%d ok, %d failed", s.Refreshes, s.RefreshFailures))
-		last := cli.LastUsed(s.LastUsed, now)
+		last := lastUsed(s.LastUsed, now)
 		if s.LastStatus != 0 {
 			last += fmt.Sprintf(" (last status %d)", s.LastStatus)
 		}
@@ -364,7 +363,7 @@ func (m *uiModel) detailsLines(w, h int, now time.Time) []string {
 		if u := a.Usage; u != nil {
 			line("gateways", fmt.Sprintf("%d requests, %d tokens in, %d out", u.Requests, u.InputTokens, u.OutputTokens))
 			if q := u.RateLimit.Remaining(); q != "" {
-				line("quota left", q+" (seen "+cli.LastUsed(u.RateLimit.Seen, now)+")")
+				line("quota left", q+" (seen "+lastUsed(u.RateLimit.Seen, now)+")")
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"encoding/json"
@@ -12,12 +12,12 @@ import (
 
 var tableNow = time.Date(2025, 6, 1, 14, 0, 0, 0, time.UTC)
 
-func acct(label string, pos int) pool.Account {
+func testAccount(label string, pos int) pool.Account {
 	return pool.Account{ID: records.ID{Provider: "anthropic", Namespace: "default", Label: label}, Position: pos}
 }
 
 func TestAccountState(t *testing.T) {
-	cooling := acct("a", 0)
+	cooling := testAccount("a", 0)
 	cooling.Availability, cooling.Until = pool.Cooling, tableNow.Add(3*time.Minute+10*time.Second)
 	cooling.Cooldowns = []pool.Cooldown{{Kind: pool.RateLimited, Until: cooling.Until, Reason: "rate_limit_error"}}
 	noReason := cooling
@@ -28,18 +28,18 @@ func TestAccountState(t *testing.T) {
 	nextYear.Until = time.Date(2026, 1, 1, 1, 2, 3, 0, time.UTC)
 	expired := cooling
 	expired.Until = tableNow.Add(-time.Second)
-	disabled := acct("d", 0)
+	disabled := testAccount("d", 0)
 	disabled.Availability, disabled.Disabled, disabled.DisabledReason = pool.Disabled, true, "billing"
-	reauth := acct("r", 0)
+	reauth := testAccount("r", 0)
 	reauth.Availability, reauth.NeedsReauth, reauth.ReauthReason = pool.ReauthNeeded, true, "invalid_grant"
-	models := acct("m", 0)
+	models := testAccount("m", 0)
 	models.Cooldowns = []pool.Cooldown{{Model: "opus", Until: tableNow.Add(time.Minute)}, {Model: "haiku", Until: tableNow.Add(-time.Minute)}}
 
 	for _, tc := range []struct {
 		a    pool.Account
 		want string
 	}{
-		{acct("x", 0), "ready"},
+		{testAccount("x", 0), "ready"},
 		{cooling, "cooling until 14:03:10 (rate_limit_error)"},
 		{noReason, "cooling until 14:03:10 (quota-exhausted)"},
 		{tomorrow, "cooling until Jun 2 20:00:00 (rate_limit_error)"},
@@ -49,7 +49,7 @@ func TestAccountState(t *testing.T) {
 		{reauth, "needs re-auth (invalid_grant)"},
 		{models, "ready (1 model cooling)"},
 	} {
-		if got := AccountState(tc.a, tableNow); got != tc.want {
+		if got := accountState(tc.a, tableNow); got != tc.want {
 			t.Errorf("AccountState(%s) = %q, want %q", tc.a.ID.Label, got, tc.want)
 		}
 	}
@@ -66,20 +66,20 @@ func TestLastUsed(t *testing.T) {
 		72 * time.Hour:         "3d ago",
 		400 * time.Millisecond: "just now",
 	} {
-		if got := LastUsed(tableNow.Add(-d), tableNow); got != want {
+		if got := lastUsed(tableNow.Add(-d), tableNow); got != want {
 			t.Errorf("LastUsed(-%v) = %q, want %q", d, got, want)
 		}
 	}
-	if got := LastUsed(time.Time{}, tableNow); got != "never" {
+	if got := lastUsed(time.Time{}, tableNow); got != "never" {
 		t.Errorf("LastUsed(zero) = %q", got)
 	}
 }
 
 func TestWriteAccountsTableSanitizes(t *testing.T) {
-	a := acct("evil\tlabel\nwith breaks", 0)
+	a := testAccount("evil\tlabel\nwith breaks", 0)
 	a.Availability, a.Disabled, a.DisabledReason = pool.Disabled, true, "a\nb"
 	var b strings.Builder
-	if err := WriteAccountsTable(&b, []pool.Account{a}, tableNow, nil); err != nil {
+	if err := writeAccountsTable(&b, []pool.Account{a}, tableNow, nil); err != nil {
 		t.Fatal(err)
 	}
 	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); len(lines) != 2 {
@@ -91,13 +91,13 @@ func TestWriteAccountsTableSanitizes(t *testing.T) {
 }
 
 func TestAccountsJSON(t *testing.T) {
-	a := acct("a", 2)
+	a := testAccount("a", 2)
 	a.Availability, a.Until = pool.Cooling, tableNow.Add(time.Minute)
 	a.Cooldowns = []pool.Cooldown{{Kind: pool.RateLimited, Until: a.Until, Step: 2, Reason: "r", Status: 429}}
 	a.Stats.Successes = 7
-	expired := acct("b", 3)
+	expired := testAccount("b", 3)
 	expired.Availability, expired.Until = pool.Cooling, tableNow.Add(-time.Minute)
-	got := AccountsJSON([]pool.Account{a, expired, {ID: records.ID{Provider: "p", Namespace: "n", Label: "l"}, Availability: pool.ReauthNeeded}},
+	got := jsonAccounts([]pool.Account{a, expired, {ID: records.ID{Provider: "p", Namespace: "n", Label: "l"}, Availability: pool.ReauthNeeded}},
 		tableNow, map[records.ID]records.Kind{a.ID: records.KindOAuth})
 	if got[0].Position != 3 || got[0].State != "cooling" || !got[0].Until.Equal(a.Until) || got[0].Kind != "oauth" ||
 		len(got[0].Cooldowns) != 1 || !got[0].Cooldowns[0].Active || got[0].Cooldowns[0].Kind != "rate-limited" || got[0].Stats.Successes != 7 {
@@ -114,10 +114,10 @@ func TestAccountsJSON(t *testing.T) {
 // An account never used has no last outcome; one that was has its own,
 // success included.
 func TestAccountsJSONLastOutcome(t *testing.T) {
-	used, limited := acct("a", 0), acct("b", 1)
+	used, limited := testAccount("a", 0), testAccount("b", 1)
 	used.Stats.LastReport, used.Stats.LastOutcome = tableNow, pool.Success
 	limited.Stats.LastReport, limited.Stats.LastOutcome = tableNow, pool.RateLimited
-	b, err := json.Marshal(AccountsJSON([]pool.Account{used, limited, acct("c", 2)}, tableNow, nil))
+	b, err := json.Marshal(jsonAccounts([]pool.Account{used, limited, testAccount("c", 2)}, tableNow, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,5 +131,29 @@ func TestAccountsJSONLastOutcome(t *testing.T) {
 		if o := got[i].Stats["last_outcome"]; o != want {
 			t.Errorf("account %d: last_outcome %v, want %v (%s)", i, o, want, b)
 		}
+	}
+}
+
+// A pool's Accounts, rendered as vaultkey accounts list shows them.
+func TestWriteAccountsTable(t *testing.T) {
+	now := time.Date(2025, 6, 1, 14, 0, 0, 0, time.UTC)
+	work := records.ID{Provider: "anthropic", Namespace: "default", Label: "work"}
+	home := records.ID{Provider: "anthropic", Namespace: "default", Label: "home"}
+	accts := []pool.Account{ // as p.Accounts(ctx) returns them
+		{ID: work, Position: 0, Availability: pool.Cooling, Until: now.Add(95 * time.Second),
+			Cooldowns: []pool.Cooldown{{Kind: pool.RateLimited, Until: now.Add(95 * time.Second), Reason: "rate_limit_error"}},
+			Stats:     pool.Stats{Successes: 120, RateLimited: 3, LastUsed: now.Add(-2 * time.Minute)}},
+		{ID: home, Position: 1, Availability: pool.Ready,
+			Stats: pool.Stats{Successes: 4, LastUsed: now.Add(-20 * time.Second)}},
+	}
+	var b strings.Builder
+	writeAccountsTable(&b, accts, now,
+		map[records.ID]records.Kind{work: records.KindOAuth, home: records.KindAPI})
+	want := `#  PROVIDER   NAMESPACE  LABEL  KIND   STATE                                      LAST USED  SUCCESSES  429S
+1  anthropic  default    work   oauth  cooling until 14:01:35 (rate_limit_error)  2m ago     120        3
+2  anthropic  default    home   api    ready                                      20s ago    4          0
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"fmt"
@@ -11,15 +11,15 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// kindOf is the credential kind of id in kinds, "-" when missing.
-func kindOf(kinds map[records.ID]records.Kind, id records.ID) string {
+// kindCell is the credential kind of id in kinds, "-" when missing.
+func kindCell(kinds map[records.ID]records.Kind, id records.ID) string {
 	if k, ok := kinds[id]; ok {
 		return string(k)
 	}
 	return "-"
 }
 
-// WriteAccountsTable writes accounts as an aligned table, one row per
+// writeAccountsTable writes accounts as an aligned table, one row per
 // account in the order given (a pool's Accounts are in pool order):
 //
 //	#  PROVIDER   NAMESPACE  LABEL  KIND  STATE                                LAST USED  SUCCESSES  429S
@@ -34,13 +34,13 @@ func kindOf(kinds map[records.ID]records.Kind, id records.ID) string {
 // Times are shown in now's location. kinds gives the credential kind of
 // each account (from the vault's List) for the KIND column; accounts
 // missing from it show "-".
-func WriteAccountsTable(w io.Writer, accts []pool.Account, now time.Time, kinds map[records.ID]records.Kind) error {
+func writeAccountsTable(w io.Writer, accts []pool.Account, now time.Time, kinds map[records.ID]records.Kind) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tPROVIDER\tNAMESPACE\tLABEL\tKIND\tSTATE\tLAST USED\tSUCCESSES\t429S")
 	for _, a := range accts {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n",
-			a.Position+1, cell(a.ID.Provider), cell(a.ID.Namespace), cell(a.ID.Label), kindOf(kinds, a.ID),
-			cell(AccountState(a, now)), LastUsed(a.Stats.LastUsed, now),
+			a.Position+1, cell(a.ID.Provider), cell(a.ID.Namespace), cell(a.ID.Label), kindCell(kinds, a.ID),
+			cell(accountState(a, now)), lastUsed(a.Stats.LastUsed, now),
 			a.Stats.Successes, a.Stats.RateLimited+a.Stats.QuotaExhausted)
 	}
 	return tw.Flush()
@@ -58,9 +58,9 @@ func cell(s string) string {
 	return string(b)
 }
 
-// AccountState describes an account's availability in words, as the
-// STATE column of WriteAccountsTable shows it.
-func AccountState(a pool.Account, now time.Time) string {
+// accountState describes an account's availability in words, as the
+// STATE column of writeAccountsTable shows it.
+func accountState(a pool.Account, now time.Time) string {
 	switch a.Availability {
 	case pool.Disabled:
 		return withReason("disabled", a.DisabledReason)
@@ -70,7 +70,7 @@ func AccountState(a pool.Account, now time.Time) string {
 		return withReason("unreadable", a.Unreadable)
 	case pool.Cooling:
 		if a.Until.After(now) {
-			return withReason("cooling until "+clock(a.Until, now), coolingReason(a))
+			return withReason("cooling until "+clockTime(a.Until, now), coolingReason(a))
 		}
 	}
 	n := 0
@@ -108,9 +108,9 @@ func coolingReason(a pool.Account) string {
 	return ""
 }
 
-// clock formats t as HH:MM:SS in now's location, with the date in front
+// clockTime formats t as HH:MM:SS in now's location, with the date in front
 // when t is not on now's day.
-func clock(t, now time.Time) string {
+func clockTime(t, now time.Time) string {
 	t = t.In(now.Location())
 	y1, m1, d1 := t.Date()
 	y2, m2, d2 := now.Date()
@@ -123,9 +123,9 @@ func clock(t, now time.Time) string {
 	return t.Format("2006-01-02 15:04:05")
 }
 
-// LastUsed says how long before now t was: "never" for the zero time,
+// lastUsed says how long before now t was: "never" for the zero time,
 // else "just now", "42s ago", "5m ago", "3h ago" or "2d ago".
-func LastUsed(t, now time.Time) string {
+func lastUsed(t, now time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
@@ -143,8 +143,8 @@ func LastUsed(t, now time.Time) string {
 	return strconv.Itoa(int(d/(24*time.Hour))) + "d ago"
 }
 
-// AccountJSON is one account in `vaultkey accounts list --json`.
-type AccountJSON struct {
+// jsonAccount is one account in `vaultkey accounts list --json`.
+type jsonAccount struct {
 	ID        string `json:"id"`
 	Provider  string `json:"provider"`
 	Namespace string `json:"namespace"`
@@ -165,20 +165,20 @@ type AccountJSON struct {
 	// Unreadable is why the account's record cannot be read: "tampered",
 	// "permissions", "missing", "rollback" or "error".
 	Unreadable string         `json:"unreadable,omitempty"`
-	Cooldowns  []CooldownJSON `json:"cooldowns,omitempty"`
-	Stats      StatsJSON      `json:"stats"`
+	Cooldowns  []jsonCooldown `json:"cooldowns,omitempty"`
+	Stats      jsonStats      `json:"stats"`
 }
 
-// StatsJSON is an account's counters. last_outcome is left out until an
+// jsonStats is an account's counters. last_outcome is left out until an
 // outcome was reported: the zero pool.OutcomeKind is "success", which an
 // account never used has not had.
-type StatsJSON struct {
+type jsonStats struct {
 	pool.Stats
 	LastOutcome string `json:"last_outcome,omitempty"`
 }
 
-// CooldownJSON is one backoff entry of an account.
-type CooldownJSON struct {
+// jsonCooldown is one backoff entry of an account.
+type jsonCooldown struct {
 	Model  string    `json:"model,omitempty"`
 	Kind   string    `json:"kind"`
 	Until  time.Time `json:"until"`
@@ -193,19 +193,19 @@ var stateNames = map[pool.Availability]string{
 	pool.Unreadable: "unreadable",
 }
 
-// AccountsJSON converts accounts for JSON output, with the kinds of
-// WriteAccountsTable. It never includes a credential: pool accounts carry
+// jsonAccounts converts accounts for JSON output, with the kinds of
+// writeAccountsTable. It never includes a credential: pool accounts carry
 // none.
-func AccountsJSON(accts []pool.Account, now time.Time, kinds map[records.ID]records.Kind) []AccountJSON {
-	out := make([]AccountJSON, 0, len(accts))
+func jsonAccounts(accts []pool.Account, now time.Time, kinds map[records.ID]records.Kind) []jsonAccount {
+	out := make([]jsonAccount, 0, len(accts))
 	for _, a := range accts {
-		j := AccountJSON{
+		j := jsonAccount{
 			ID: a.ID.String(), Provider: a.ID.Provider, Namespace: a.ID.Namespace, Label: a.ID.Label,
 			Position: a.Position + 1, State: stateNames[a.Availability],
 			Disabled: a.Disabled, DisabledReason: a.DisabledReason, DisabledAt: a.DisabledAt,
 			NeedsReauth: a.NeedsReauth, ReauthReason: a.ReauthReason,
 			Unreadable: a.Unreadable,
-			Stats:      StatsJSON{Stats: a.Stats},
+			Stats:      jsonStats{Stats: a.Stats},
 		}
 		if !a.Stats.LastReport.IsZero() {
 			j.Stats.LastOutcome = a.Stats.LastOutcome.String()
@@ -223,7 +223,7 @@ func AccountsJSON(accts []pool.Account, now time.Time, kinds map[records.ID]reco
 			j.Until = a.Until
 		}
 		for _, cd := range a.Cooldowns {
-			j.Cooldowns = append(j.Cooldowns, CooldownJSON{
+			j.Cooldowns = append(j.Cooldowns, jsonCooldown{
 				Model: cd.Model, Kind: cd.Kind.String(), Until: cd.Until, Active: cd.Until.After(now),
 				Step: cd.Step, Reason: cd.Reason, Status: cd.Status,
 			})
