@@ -13,7 +13,7 @@
 //
 // Observe only queues the event; a background writer appends the queue
 // to one sealed state blob of the vault (StateName) a moment later, and
-// Flush and Close write it at once. The blob keeps the last Max entries of
+// Close writes it at once. The blob keeps the last Max entries of
 // the whole vault; each gets a sequence number, increasing across
 // processes, under the vault lock. An entry names accounts by ID and
 // says why in provider error codes and HTTP statuses: never a credential,

@@ -136,7 +136,7 @@ func TestKeepsTheLastMax(t *testing.T) {
 	for i := range eventlog.Max + 100 {
 		l.Observe(transport.Event{Kind: transport.EventCooldown, Time: t0.Add(time.Duration(i) * time.Second), Account: id("one"), Status: 429})
 		if i%150 == 0 {
-			if err := l.Flush(ctx); err != nil {
+			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -200,7 +200,7 @@ func TestFollowerReturnsOnlyNewEntries(t *testing.T) {
 		for _, lb := range labels {
 			l.Observe(transport.Event{Kind: transport.EventRefresh, Time: t0, Account: id(lb)})
 		}
-		if err := l.Flush(ctx); err != nil {
+		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}

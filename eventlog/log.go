@@ -114,7 +114,7 @@ func (l *Log) entry(e transport.Event) (Entry, bool) {
 }
 
 // writer writes the queue after a short delay, until it is empty or a
-// write fails (the next event or Flush tries again).
+// write fails (the next event or Close tries again).
 func (l *Log) writer(done chan struct{}) {
 	defer close(done)
 	for {
@@ -175,11 +175,6 @@ func (l *Log) write(ctx context.Context) error {
 		}
 	}
 	return err
-}
-
-// Flush writes the queued events now.
-func (l *Log) Flush(ctx context.Context) error {
-	return l.write(ctx)
 }
 
 // lastErr returns the last write's error, nil when it succeeded.
