@@ -87,7 +87,7 @@ type attempt struct {
 //	no vault key: AUTHVAULT_KEY not set; keyring: no Secret Service on the session bus; file /x/key.txt: not found
 //
 // It unwraps to each attempt's error, so errors.Is(err, ErrIncorrectPassphrase)
-// and errors.As(err, new(*CommandError)) work on it.
+// and errors.Is(err, ErrInsecureFile) work on it.
 type NoKeyError struct {
 	attempts []attempt
 }

@@ -148,12 +148,12 @@ func TestChainResolve(t *testing.T) {
 func TestChainUnwrap(t *testing.T) {
 	c := &Chain{Sources: []Source{
 		&fakeSource{name: "a", err: &NotFoundError{Reason: "a: not found"}},
-		&fakeSource{name: "b", err: &CommandError{Program: "pass", Err: context.DeadlineExceeded}},
+		&fakeSource{name: "b", err: &commandError{Program: "pass", Err: context.DeadlineExceeded}},
 	}}
 	_, _, err := c.Resolve(context.Background())
-	var ce *CommandError
+	var ce *commandError
 	if !errors.As(err, &ce) || ce.Program != "pass" {
-		t.Errorf("errors.As(*CommandError) failed on %v", err)
+		t.Errorf("errors.As(*commandError) failed on %v", err)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("errors.Is(DeadlineExceeded) failed on %v", err)

@@ -77,9 +77,9 @@ func splitCommand(line string) ([]string, error) {
 	return argv, nil
 }
 
-// CommandError reports a key command (AUTHVAULT_KEY_CMD) that failed, timed
+// commandError reports a key command (AUTHVAULT_KEY_CMD) that failed, timed
 // out, or printed something other than an age identity.
-type CommandError struct {
+type commandError struct {
 	// Program is the command's first word. The arguments are not kept.
 	Program string
 	// Err says what went wrong: an *exec.ExitError or *exec.Error, an
@@ -92,7 +92,7 @@ type CommandError struct {
 	Stderr string
 }
 
-func (e *CommandError) Error() string {
+func (e *commandError) Error() string {
 	msg := fmt.Sprintf("%s: %q: %v", EnvKeyCommand, e.Program, e.Err)
 	if e.Stderr != "" {
 		msg += ": " + e.Stderr
@@ -100,7 +100,7 @@ func (e *CommandError) Error() string {
 	return msg
 }
 
-func (e *CommandError) Unwrap() error { return e.Err }
+func (e *commandError) Unwrap() error { return e.Err }
 
 // runKeyCommand runs the key command line and parses its standard output.
 func runKeyCommand(ctx context.Context, line string, timeout time.Duration) ([]age.Identity, error) {
@@ -127,7 +127,7 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) ([]a
 	// the output pipes.
 	cmd.WaitDelay = time.Second
 
-	cerr := &CommandError{Program: argv[0]}
+	cerr := &commandError{Program: argv[0]}
 	err = cmd.Run()
 	switch {
 	case ctx.Err() != nil:

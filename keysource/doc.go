@@ -30,9 +30,9 @@
 // A [Source] says it has no key with a *[NotFoundError], that it could not
 // look with an *[UnavailableError]; [Chain] passes over both. Any other error
 // means a key is there but cannot be used (malformed, wrong passphrase
-// [ErrIncorrectPassphrase], a failing command *[CommandError], a key file
-// others can read *[InsecureFileError]), and the chain stops there rather than
-// fall back to a different key.
+// [ErrIncorrectPassphrase], a failing key command, a key file others can
+// read [ErrInsecureFile]), and the chain stops there rather than fall back to
+// a different key.
 //
 // Errors name sources, paths and reasons, never key material: identities and
 // passphrases are kept out of every error string, and a key command's

@@ -59,8 +59,9 @@ type Env struct {
 func (e *Env) Name() string { return "env" }
 
 // Identities returns the vault key from the environment. When none of the
-// variables is set the error is a *NotFoundError; a command that fails gives
-// a *CommandError.
+// variables is set the error is a *NotFoundError; the error of a command
+// that fails names the program and what it wrote to standard error, unless
+// that might hold a key.
 func (e *Env) Identities(ctx context.Context) ([]age.Identity, error) {
 	getenv := e.Getenv
 	processEnv := getenv == nil || reflect.ValueOf(getenv).Pointer() == reflect.ValueOf(os.Getenv).Pointer()

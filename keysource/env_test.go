@@ -134,9 +134,9 @@ func TestEnv(t *testing.T) {
 			env:     map[string]string{EnvKeyCommand: helperCommand(t, "fail")},
 			wantErr: "exit status 3: Error: authvault/key is not in the password store.",
 			check: func(t *testing.T, err error) {
-				var ce *CommandError
+				var ce *commandError
 				if !errors.As(err, &ce) {
-					t.Fatalf("error is %T, want *CommandError", err)
+					t.Fatalf("error is %T, want *commandError", err)
 				}
 				var ee *exec.ExitError
 				if !errors.As(err, &ee) || ee.ExitCode() != 3 {
@@ -243,9 +243,9 @@ func TestEnv(t *testing.T) {
 
 func wantDeadline(t *testing.T, err error) {
 	t.Helper()
-	var ce *CommandError
+	var ce *commandError
 	if !errors.As(err, &ce) {
-		t.Errorf("error is %T, want *CommandError", err)
+		t.Errorf("error is %T, want *commandError", err)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error does not wrap context.DeadlineExceeded")

@@ -54,7 +54,7 @@ func DefaultFilePath() (string, error) {
 // binary, as "age -p -a" writes it).
 //
 // On systems other than Windows, a key file that its group or others may
-// access is refused: the error is an *InsecureFileError that says how to fix
+// access is refused: the error wraps ErrInsecureFile and says how to fix
 // it.
 type File struct {
 	// Path is the key file; "" means DefaultFilePath.
@@ -129,7 +129,7 @@ func (f *File) read(ctx context.Context, label string) ([]age.Identity, error) {
 		return nil, fmt.Errorf("%s: %w (%s)", label, errNotRegular, st.Mode().Type())
 	}
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
-		return nil, &InsecureFileError{Path: f.Path, Mode: st.Mode().Perm(), label: label}
+		return nil, &insecureFileError{Path: f.Path, Mode: st.Mode().Perm(), label: label}
 	}
 	if st.Size() > maxKeyData {
 		return nil, fmt.Errorf("%s: longer than %d KiB", label, maxKeyData>>10)
@@ -230,15 +230,22 @@ func (f *File) passphrase() (string, error) {
 	return string(b), nil
 }
 
-// InsecureFileError reports a key file that users other than its owner may
-// access. It is not returned on Windows, where permissions are ACLs.
-type InsecureFileError struct {
+// ErrInsecureFile is wrapped by the error for a key file that users other
+// than its owner may access. It is not returned on Windows, where
+// permissions are ACLs.
+var ErrInsecureFile = errors.New("a key file others may access")
+
+// insecureFileError is an ErrInsecureFile naming the file, its mode and
+// the command that fixes it.
+type insecureFileError struct {
 	Path  string
 	Mode  fs.FileMode
 	label string
 }
 
-func (e *InsecureFileError) Error() string {
+func (e *insecureFileError) Is(target error) bool { return target == ErrInsecureFile }
+
+func (e *insecureFileError) Error() string {
 	label := e.label
 	if label == "" {
 		label = "file " + e.Path

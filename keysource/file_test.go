@@ -217,9 +217,9 @@ func TestFileIdentities(t *testing.T) {
 
 func wantInsecure(t *testing.T, err error) {
 	t.Helper()
-	var ie *InsecureFileError
-	if !errors.As(err, &ie) {
-		t.Errorf("error is %T, want *InsecureFileError", err)
+	var ie *insecureFileError
+	if !errors.As(err, &ie) || !errors.Is(err, ErrInsecureFile) {
+		t.Errorf("error is %T (%v), want an ErrInsecureFile", err, err)
 	}
 }
 
@@ -238,7 +238,7 @@ func TestFileDefaultPrompt(t *testing.T) {
 }
 
 func TestFileInsecureMessage(t *testing.T) {
-	err := &InsecureFileError{Path: "/home/a b/it's/key.txt", Mode: 0o644}
+	err := &insecureFileError{Path: "/home/a b/it's/key.txt", Mode: 0o644}
 	want := `file /home/a b/it's/key.txt: group or others may access it (mode 0644); fix with: chmod 600 '/home/a b/it'\''s/key.txt'`
 	if err.Error() != want {
 		t.Errorf("got  %s\nwant %s", err, want)

@@ -150,8 +150,7 @@ func TestKeyFileChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := (&keysource.File{Path: plain}).Identities(ctx)
-	var ie *keysource.InsecureFileError
-	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "chmod 600 "+plain) {
+	if !errors.Is(err, keysource.ErrInsecureFile) || !strings.Contains(err.Error(), "chmod 600 "+plain) {
 		t.Errorf("a 0640 key file: %v", err)
 	}
 	c.checkErr(t, "insecure key file", err)
