@@ -107,7 +107,7 @@ func TestOpenRotatesEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	events, err := eventlog.Read(ctx, v)
+	events, err := eventlog.NewFollower(v).Next(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@
 // says why in provider error codes and HTTP statuses: never a credential,
 // never a request or response body, never an error's text.
 //
-// Readers use Read for the entries kept, or a Follower for those written
-// since its last call (one stat when nothing changed). The log is an
+// Readers use a Follower: its first Next returns the entries kept, each
+// later one those written since (one stat when nothing changed). The log is an
 // observation: a lost or damaged blob costs its entries and nothing else,
 // and the next write starts it afresh.
 package eventlog

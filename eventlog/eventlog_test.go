@@ -94,7 +94,7 @@ func TestObserveWritesEveryKindButAttempts(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := eventlog.Read(context.Background(), v)
+	got, err := eventlog.NewFollower(v).Next(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestKeepsTheLastMax(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := eventlog.Read(ctx, v)
+	got, err := eventlog.NewFollower(v).Next(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestDamagedLogs(t *testing.T) {
 			if _, err := v.UpdateState(ctx, eventlog.StateName, func([]byte) ([]byte, error) { return []byte(tc.blob), nil }); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := eventlog.Read(ctx, v); !errors.Is(err, tc.readErr) {
+			if _, err := eventlog.NewFollower(v).Next(ctx); !errors.Is(err, tc.readErr) {
 				t.Fatalf("Read: %v, want %v", err, tc.readErr)
 			}
 			l := eventlog.New(v, key)
@@ -277,7 +277,7 @@ func TestDamagedLogs(t *testing.T) {
 				}
 				return
 			}
-			got, err := eventlog.Read(ctx, v)
+			got, err := eventlog.NewFollower(v).Next(ctx)
 			if err != nil || len(got) != 1 || got[0].Seq != 1 {
 				t.Fatalf("after the write: %+v, %v", got, err)
 			}
@@ -307,7 +307,7 @@ func TestTamperedLogIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Damage is found by the vault: the blob's seal, or its file's framing.
-	if _, err := eventlog.Read(ctx, tv.open(t)); !errors.Is(err, vault.ErrTampered) && !errors.Is(err, vault.ErrCorrupt) {
+	if _, err := eventlog.NewFollower(tv.open(t)).Next(ctx); !errors.Is(err, vault.ErrTampered) && !errors.Is(err, vault.ErrCorrupt) {
 		t.Fatalf("Read of a tampered log: %v", err)
 	}
 }
@@ -319,7 +319,7 @@ func TestReasonsAreCleaned(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := eventlog.Read(context.Background(), v)
+	got, err := eventlog.NewFollower(v).Next(context.Background())
 	if err != nil || len(got) != 1 {
 		t.Fatal(got, err)
 	}
@@ -392,7 +392,7 @@ func TestProcessesShareOneSequence(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	got, err := eventlog.Read(context.Background(), tv.open(t))
+	got, err := eventlog.NewFollower(tv.open(t)).Next(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,14 +7,6 @@ import (
 	"github.com/authvault/authvault/vault"
 )
 
-// Read returns the entries of v's event log, oldest first: none when
-// there is no log yet. A log that fails authentication is
-// vault.ErrTampered; one that does not parse, ErrCorrupt.
-func Read(ctx context.Context, v *vault.Vault) ([]Entry, error) {
-	es, _, err := read(ctx, v)
-	return es, err
-}
-
 func read(ctx context.Context, store *vault.Vault) ([]Entry, vault.StateStamp, error) {
 	b, st, err := store.ReadState(ctx, StateName)
 	if errors.Is(err, vault.ErrNotFound) {
@@ -39,11 +31,13 @@ type Follower struct {
 }
 
 // NewFollower returns a follower of v's event log whose first Next
-// returns every entry kept.
+// returns every entry kept: NewFollower(v).Next(ctx) reads the whole log.
 func NewFollower(v *vault.Vault) *Follower { return &Follower{store: v} }
 
-// Next returns the entries written since the last call, oldest first.
-// When the log has not changed it costs one stat. Entries dropped from
+// Next returns the entries written since the last call, oldest first:
+// none when there is no log yet. When the log has not changed it costs
+// one stat. A log that fails authentication is vault.ErrTampered; one
+// that does not parse, ErrCorrupt. Entries dropped from
 // the log before Next saw them are not returned.
 func (f *Follower) Next(ctx context.Context) ([]Entry, error) {
 	if f.started && !f.store.StateChanged(StateName, f.stamp) {

@@ -576,7 +576,7 @@ func TestCanaryTransportCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	events, err := eventlog.Read(ctx, v)
+	events, err := eventlog.NewFollower(v).Next(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
