@@ -41,10 +41,16 @@ func TestSecretNeverPrints(t *testing.T) {
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10s", "%-8v", "%T"} {
 		outputs = append(outputs, fmt.Sprintf(verb, s), fmt.Sprintf(verb, h))
 	}
-	outputs = append(outputs, fmt.Sprint(s), fmt.Sprintln(s, h), s.String(), s.GoString())
+	outputs = append(outputs, fmt.Sprint(s), fmt.Sprintln(s, h), s.String())
+	if got, want := fmt.Sprintf("%#v", s), `records.Secret("[REDACTED]")`; got != want {
+		t.Errorf("%%#v = %s, want %s", got, want)
+	}
 	js, err := json.Marshal(h)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := `{"Token":"[REDACTED]","Ptr":"[REDACTED]"}`; string(js) != want {
+		t.Errorf("encoding/json: %s, want %s", js, want)
 	}
 	outputs = append(outputs, string(js))
 	var logs bytes.Buffer

@@ -26,14 +26,11 @@ func (s Secret) IsZero() bool { return s == "" }
 // String implements fmt.Stringer.
 func (s Secret) String() string { return Redacted }
 
-// GoString implements fmt.GoStringer, used by %#v.
-func (s Secret) GoString() string { return `records.Secret("` + Redacted + `")` }
-
-// Format implements fmt.Formatter so that no verb (%x, %q, %s, %d…) can
-// reach the underlying bytes.
+// Format implements fmt.Formatter so that no verb (%x, %q, %s, %d, %#v…)
+// can reach the underlying bytes.
 func (s Secret) Format(f fmt.State, verb rune) {
 	if verb == 'v' && f.Flag('#') {
-		_, _ = f.Write([]byte(s.GoString()))
+		_, _ = f.Write([]byte(`records.Secret("` + Redacted + `")`))
 		return
 	}
 	_, _ = f.Write([]byte(Redacted))
@@ -42,12 +39,9 @@ func (s Secret) Format(f fmt.State, verb rune) {
 // LogValue implements slog.LogValuer.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(Redacted) }
 
-// MarshalJSON implements json.Marshaler. The record codec does not use it:
-// it reveals secrets explicitly into its own wire structure.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
-
-// MarshalText implements encoding.TextMarshaler, used by encoders that
-// prefer text (encoding/xml, map keys, some loggers).
+// MarshalText implements encoding.TextMarshaler, which encoding/json,
+// encoding/xml and many loggers use for values. The record codec does
+// not: it reveals secrets explicitly into its own wire structure.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
 
 // ErrGobSecret is returned when a Secret is given to encoding/gob, which
