@@ -264,7 +264,11 @@ func TestStreamIsIncremental(t *testing.T) {
 	resp.Body.Close()
 	// Usage: counted once the exchange ends.
 	waitFor(t, func() bool {
-		return e.g.usage.Pending().Accounts[records.ID{Provider: "anthropic", Namespace: "default", Label: "second"}.String()] != nil
+		if err := e.g.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		u, err := usage.Read(context.Background(), v)
+		return err == nil && u.Accounts[records.ID{Provider: "anthropic", Namespace: "default", Label: "second"}.String()] != nil
 	})
 	if err := e.g.Flush(context.Background()); err != nil {
 		t.Fatal(err)

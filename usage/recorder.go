@@ -86,15 +86,6 @@ func (r *Recorder) SeeRateLimit(id records.ID, h http.Header, now time.Time) {
 	}
 }
 
-// Pending returns a copy of the counts not flushed yet.
-func (r *Recorder) Pending() *Usage {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := empty()
-	out.merge(r.pending)
-	return out
-}
-
 // Flush adds what was recorded since the last Flush to the vault's blob.
 // A blob that does not decode or authenticate is started afresh (usage is
 // an observation). On an error the counts are kept for the next Flush.
