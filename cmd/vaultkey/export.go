@@ -60,10 +60,10 @@ Examples:
 		var o exportOptions
 		fs.StringVar(&o.output, "o", "", "")
 		fs.StringVar(&o.output, "output", "", "")
-		fs.Var(&o.recipients, "r", "")
-		fs.Var(&o.recipients, "recipient", "")
-		fs.Var(&o.recipientFiles, "R", "")
-		fs.Var(&o.recipientFiles, "recipients-file", "")
+		fs.Func("r", "", appendTo(&o.recipients))
+		fs.Func("recipient", "", appendTo(&o.recipients))
+		fs.Func("R", "", appendTo(&o.recipientFiles))
+		fs.Func("recipients-file", "", appendTo(&o.recipientFiles))
 		fs.BoolVar(&o.passphrase, "p", false, "")
 		fs.BoolVar(&o.passphrase, "passphrase", false, "")
 		fs.BoolVar(&o.keyOnly, "key-only", false, "")
@@ -79,8 +79,8 @@ Examples:
 
 type exportOptions struct {
 	output         string
-	recipients     cli.StringsFlag
-	recipientFiles cli.StringsFlag
+	recipients     []string
+	recipientFiles []string
 	passphrase     bool
 	keyOnly        bool
 	noKey          bool

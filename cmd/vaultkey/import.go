@@ -63,8 +63,8 @@ Examples:
   AUTHVAULT_PASSPHRASE=… vaultkey import records.age --replace --dry-run`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		var o importOptions
-		fs.Var(&o.identityFiles, "i", "")
-		fs.Var(&o.identityFiles, "identity", "")
+		fs.Func("i", "", appendTo(&o.identityFiles))
+		fs.Func("identity", "", appendTo(&o.identityFiles))
 		fs.BoolVar(&o.merge, "merge", false, "")
 		fs.BoolVar(&o.replace, "replace", false, "")
 		fs.BoolVar(&o.dryRun, "dry-run", false, "")
@@ -83,7 +83,7 @@ Examples:
 }
 
 type importOptions struct {
-	identityFiles cli.StringsFlag
+	identityFiles []string
 	merge         bool
 	replace       bool
 	dryRun        bool

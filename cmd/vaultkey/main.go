@@ -248,6 +248,15 @@ func newFlagSet(path string, dir *string) *flag.FlagSet {
 	return fs
 }
 
+// appendTo returns a flag.FlagSet.Func handler collecting every occurrence
+// of a repeatable flag, such as -r RECIPIENT, into *s.
+func appendTo(s *[]string) func(string) error {
+	return func(v string) error {
+		*s = append(*s, v)
+		return nil
+	}
+}
+
 // pickSub finds the subcommand of group g that args name. Flags may come
 // before the subcommand's name ("accounts --json list"): they are passed
 // on to it. It returns g itself when help on the group was asked for.

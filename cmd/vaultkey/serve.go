@@ -71,7 +71,7 @@ Example:
 		o := serveOptions{}
 		fs.StringVar(&o.listen, "listen", "127.0.0.1:8787", "")
 		fs.StringVar(&o.addrFile, "addr-file", "", "")
-		fs.Var(&o.hosts, "host", "")
+		fs.Func("host", "", appendTo(&o.hosts))
 		fs.BoolVar(&o.allowRemote, "allow-remote", false, "")
 		fs.DurationVar(&o.drain, "drain", 30*time.Second, "")
 		fs.Int64Var(&o.maxBody, "max-body", gateway.DefaultMaxBody, "")
@@ -90,7 +90,7 @@ Example:
 type serveOptions struct {
 	listen      string
 	addrFile    string
-	hosts       cli.StringsFlag
+	hosts       []string
 	allowRemote bool
 	drain       time.Duration
 	maxBody     int64

@@ -91,16 +91,3 @@ func takesValue(fs *flag.FlagSet, name string) bool {
 // needs a value. vaultkey uses it to step over the flags that come before
 // a subcommand's name.
 func TakesValue(fs *flag.FlagSet, name string) bool { return takesValue(fs, name) }
-
-// StringsFlag is a flag.Value collecting every occurrence of a repeatable
-// flag, such as -r RECIPIENT.
-type StringsFlag []string
-
-// String returns the values joined with commas.
-func (s *StringsFlag) String() string { return strings.Join(*s, ",") }
-
-// Set appends one value.
-func (s *StringsFlag) Set(v string) error {
-	*s = append(*s, v)
-	return nil
-}
