@@ -6,13 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
-	"golang.org/x/term"
 
 	"github.com/authvault/authvault/adapters/copilot"
 	"github.com/authvault/authvault/internal/cli"
@@ -51,10 +49,10 @@ Without a terminal it exits with status 2: scripts use accounts list
 	},
 }
 
-// isTerminal reports whether r or w is a terminal.
+// isTerminal reports whether f is an *os.File open on a terminal.
 func isTerminal(f any) bool {
-	file, ok := f.(*os.File)
-	return ok && term.IsTerminal(int(file.Fd()))
+	_, ok := terminalFD(f)
+	return ok
 }
 
 func runUI(e *env) error {
