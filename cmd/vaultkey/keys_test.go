@@ -21,8 +21,7 @@ func TestParseKeyStore(t *testing.T) {
 			t.Errorf("parseKeyStore(%q) = %q, %v", s, got, err)
 		}
 	}
-	var ue *cli.UsageError
-	if _, err := parseKeyStore("vault"); !errors.As(err, &ue) {
+	if _, err := parseKeyStore("vault"); !errors.Is(err, cli.ErrUsage) {
 		t.Errorf("parseKeyStore(vault): %v", err)
 	}
 }

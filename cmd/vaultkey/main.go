@@ -29,9 +29,9 @@
 // sandbox of main_test.go.
 //
 // What every command gets for free: --dir and -h/--help; flags accepted
-// before and after positional arguments ("--" ends them); a *cli.UsageError
-// returned from run exits 2 with the synopsis, any other error exits 1 as
-// one line "vaultkey: …" on stderr. The env gives the context (cancelled
+// before and after positional arguments ("--" ends them); an error
+// wrapping cli.ErrUsage returned from run exits 2 with the synopsis, any
+// other error exits 1 as one line "vaultkey: …" on stderr. The env gives the context (cancelled
 // on Ctrl-C), standard streams, the environment, the vault directory
 // (e.vaultDir) and the key chain (e.keys, e.openVault).
 package main
@@ -315,11 +315,10 @@ func report(stderr io.Writer, c *command, path string, err error) int {
 		return 0
 	}
 	code := 1
-	var ue *cli.UsageError
 	var ee *exitError
 	msg := err.Error()
 	switch {
-	case errors.As(err, &ue):
+	case errors.Is(err, cli.ErrUsage):
 		code = 2
 		msg = fmt.Sprintf("%s: %s (usage: vaultkey %s; see: vaultkey help %s)", path, msg, c.synopsis, path)
 	case errors.As(err, &ee):

@@ -7,20 +7,24 @@ import (
 	"strings"
 )
 
-// UsageError is a mistake on the command line: an unknown flag, a missing
-// or extra argument. vaultkey prints it with the command's synopsis and
-// exits 2.
-type UsageError struct {
-	Err error
-}
+// ErrUsage marks a mistake on the command line: an unknown flag, a
+// missing or extra argument. vaultkey prints such an error with the
+// command's synopsis and exits 2. Test for it with errors.Is; its text is
+// not part of the error's message.
+var ErrUsage = errors.New("usage error")
 
-func (e *UsageError) Error() string { return e.Err.Error() }
+// usageError is an error that errors.Is reports as ErrUsage.
+type usageError struct{ err error }
 
-func (e *UsageError) Unwrap() error { return e.Err }
+func (e *usageError) Error() string { return e.err.Error() }
 
-// Usagef returns a *UsageError with a formatted message.
+func (e *usageError) Unwrap() error { return e.err }
+
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+// Usagef returns an ErrUsage with a formatted message.
 func Usagef(format string, args ...any) error {
-	return &UsageError{Err: fmt.Errorf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
 // Parse parses args with fs, accepting flags before and after positional
@@ -31,14 +35,14 @@ func Usagef(format string, args ...any) error {
 // with "-". A lone "-" is positional (it often names standard input).
 //
 // fs should use flag.ContinueOnError. A request for help (-h, --help)
-// returns flag.ErrHelp; any other parse error is a *UsageError.
+// returns flag.ErrHelp; any other parse error is an ErrUsage.
 func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	flags, positional := split(fs, args)
 	if err := fs.Parse(flags); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, flag.ErrHelp
 		}
-		return nil, &UsageError{Err: err}
+		return nil, &usageError{err: err}
 	}
 	// split leaves nothing positional in flags, except what follows a
 	// malformed flag; report it rather than silently dropping it.

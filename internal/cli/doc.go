@@ -6,7 +6,7 @@
 // packages (keysource, vault, pool, backup).
 //
 //   - [Parse] parses a flag.FlagSet accepting flags before and after
-//     positional arguments ("--" ends flags); a *[UsageError] marks
+//     positional arguments ("--" ends flags); an [ErrUsage] marks
 //     mistakes on the command line, which vaultkey exits 2 for.
 //   - [WriteJSON] writes indented JSON.
 //
