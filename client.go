@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -29,7 +28,6 @@ type options struct {
 	adapter   adapters.Adapter
 	poolOpts  []pool.Option
 	trOpts    []transport.Option
-	logger    *slog.Logger
 	baseURL   string
 }
 
@@ -73,10 +71,6 @@ func WithTransportOptions(opts ...transport.Option) Option {
 func WithOrigins(origins ...string) Option {
 	return func(o *options) { o.trOpts = append(o.trOpts, transport.WithOrigins(origins...)) }
 }
-
-// WithLogger logs rotations, cooldowns, refreshes and exhaustion to l
-// (transport.SlogObserver). Credentials are never logged.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // Client is an open vault, pool and transport for one provider and
 // namespace. Close it to write the pool's last counters.
@@ -147,9 +141,6 @@ func Open(ctx context.Context, provider string, opts ...Option) (*Client, error)
 	}
 	c.Pool = p
 	trOpts := o.trOpts
-	if o.logger != nil {
-		trOpts = append([]transport.Option{transport.WithObserver(transport.SlogObserver(o.logger))}, trOpts...)
-	}
 	// The vault's event log sees every event, beside any observer of the
 	// caller's: operators watch it with vaultkey accounts events and ui.
 	c.Events = eventlog.New(c.Vault, p.Key())

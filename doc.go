@@ -42,7 +42,7 @@
 //
 // Open and HTTPClient also record the transport's rotations, cooldowns and
 // refreshes in the vault's event log (package eventlog), beside any
-// observer given with WithTransportOptions or WithLogger, written behind
+// observer given with WithTransportOptions, written behind
 // the requests; `vaultkey accounts events` and `vaultkey ui` show them.
 //
 // Accounts are added and managed with the vaultkey command. The packages

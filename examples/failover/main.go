@@ -27,6 +27,7 @@ import (
 	"github.com/authvault/authvault/adapters/bearer"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
+	"github.com/authvault/authvault/transport"
 	"github.com/authvault/authvault/vault"
 )
 
@@ -97,9 +98,11 @@ func run(out io.Writer) error {
 			return a
 		}}))
 	// Credentials go only to origins bound to their account: the emulated
-	// provider on loopback is bound here.
+	// provider on loopback is bound here. The transport's events go to the
+	// logger; credentials are never logged.
 	c, err := authvault.Open(ctx, "fakeai", authvault.WithVault(v), authvault.WithAdapter(adapter),
-		authvault.WithLogger(logger), authvault.WithOrigins(provider.URL))
+		authvault.WithTransportOptions(transport.WithObserver(transport.SlogObserver(logger))),
+		authvault.WithOrigins(provider.URL))
 	if err != nil {
 		return err
 	}
