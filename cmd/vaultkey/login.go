@@ -261,22 +261,22 @@ func (o *loginOptions) checkFlags(provider string) error {
 
 // chooseClient returns the OAuth client id of the login, and the preset
 // it belongs to when it is one.
-func (o *loginOptions) chooseClient(provider string) (string, *cli.Client, error) {
+func (o *loginOptions) chooseClient(provider string) (string, *presetClient, error) {
 	switch {
 	case o.client != "":
-		c, ok := cli.LookupClient(provider, o.client)
+		c, ok := lookupPreset(provider, o.client)
 		if !ok {
-			return "", nil, cli.Usagef("%s has no preset %q; its presets: %s", provider, o.client, cli.DescribeClients(provider))
+			return "", nil, cli.Usagef("%s has no preset %q; its presets: %s", provider, o.client, describePresets(provider))
 		}
 		return c.ID, &c, nil
 	case o.clientID != "":
-		if c, ok := cli.ClientByID(provider, o.clientID); ok {
+		if c, ok := presetByID(provider, o.clientID); ok {
 			return c.ID, &c, nil
 		}
 		return o.clientID, nil, nil
 	}
 	return "", nil, cli.Usagef("%s login needs an OAuth client: pass --client-id ID for the client you registered with the provider, or choose a preset, the public client of another product, subject to its owner's terms: %s",
-		provider, cli.DescribeClients(provider))
+		provider, describePresets(provider))
 }
 
 func runLogin(e *env, provider string, o *loginOptions) error {
@@ -478,7 +478,7 @@ func (l *login) anthropic(ctx context.Context) (*records.Record, error) {
 	})
 }
 
-func (l *login) openai(ctx context.Context, preset *cli.Client) (*records.Record, error) {
+func (l *login) openai(ctx context.Context, preset *presetClient) (*records.Record, error) {
 	mode := provider.RedirectLoopback
 	if l.o.paste {
 		mode = provider.RedirectPaste

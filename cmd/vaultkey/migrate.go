@@ -270,7 +270,7 @@ func plural(n int, what string) string {
 // does not name one. It returns one note per preset used.
 func assignClients(found []migrate.Found) []string {
 	type use struct {
-		client  cli.Client
+		client  presetClient
 		sources []string
 	}
 	var uses []*use
@@ -279,14 +279,14 @@ func assignClients(found []migrate.Found) []string {
 		if r == nil || r.Kind != records.KindOAuth || r.OAuth == nil {
 			continue
 		}
-		var c cli.Client
+		var c presetClient
 		var ok bool
 		if r.OAuth.ClientID == "" {
-			if c, ok = cli.ImportClient(f.Source, r.Provider); ok {
+			if c, ok = importPreset(f.Source, r.Provider); ok {
 				r.OAuth.ClientID = c.ID
 			}
 		} else {
-			c, ok = cli.ClientByID(r.Provider, r.OAuth.ClientID)
+			c, ok = presetByID(r.Provider, r.OAuth.ClientID)
 		}
 		if !ok {
 			continue

@@ -104,7 +104,7 @@ func (e *env) uiLogin(ctx context.Context, key pool.Key, client, label string, o
 			o.set["namespace"] = true
 		}
 	}
-	if _, ok := cli.LookupClient(provider, client); ok {
+	if _, ok := lookupPreset(provider, client); ok {
 		o.client, o.set["client"] = client, true
 	} else {
 		o.clientID, o.set["client-id"] = client, true

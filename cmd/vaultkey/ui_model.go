@@ -11,7 +11,6 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/eventlog"
-	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/pool"
 	"github.com/authvault/authvault/records"
 )
@@ -387,7 +386,7 @@ func (m *uiModel) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		p := m.ask(promptLoginClient, "", a.ID, "", false)
 		p.label = a.ID.Provider + " login; OAuth client (" + clientHint(a.ID.Provider) + "): "
-		if cs := cli.Clients(a.ID.Provider); len(cs) > 0 {
+		if cs := presetClients(a.ID.Provider); len(cs) > 0 {
 			p.input.Placeholder = cs[0].Name
 		}
 	}
@@ -397,7 +396,7 @@ func (m *uiModel) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // clientHint names the preset clients of provider for the login prompt.
 func clientHint(provider string) string {
 	var names []string
-	for _, c := range cli.Clients(provider) {
+	for _, c := range presetClients(provider) {
 		names = append(names, c.Name)
 	}
 	if len(names) == 0 {

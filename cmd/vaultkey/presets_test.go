@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"strings"
@@ -12,7 +12,7 @@ import (
 	"github.com/authvault/authvault/migrate"
 )
 
-func TestClients(t *testing.T) {
+func TestPresetClients(t *testing.T) {
 	copilotID, _ := copilot.Preset("github-copilot")
 	for _, tc := range []struct {
 		provider, name, id, product, owner string
@@ -23,38 +23,38 @@ func TestClients(t *testing.T) {
 		{"copilot", "github-copilot", copilotID, "GitHub Copilot's editor integrations", "GitHub"},
 		{"qwen", "qwen-code", qwen.QwenCodeClientID, "Qwen Code", "Qwen"},
 	} {
-		c, ok := LookupClient(tc.provider, tc.name)
+		c, ok := lookupPreset(tc.provider, tc.name)
 		if !ok || c.ID != tc.id || c.Product != tc.product || c.Owner != tc.owner || c.Doc == "" || c.Provider != tc.provider {
-			t.Errorf("LookupClient(%s, %s) = %+v, %v", tc.provider, tc.name, c, ok)
+			t.Errorf("lookupPreset(%s, %s) = %+v, %v", tc.provider, tc.name, c, ok)
 			continue
 		}
-		if byID, ok := ClientByID(tc.provider, tc.id); !ok || byID.Name != tc.name {
-			t.Errorf("ClientByID(%s, %s) = %+v, %v", tc.provider, tc.id, byID, ok)
+		if byID, ok := presetByID(tc.provider, tc.id); !ok || byID.Name != tc.name {
+			t.Errorf("presetByID(%s, %s) = %+v, %v", tc.provider, tc.id, byID, ok)
 		}
 		want := "using the public client of " + tc.product + " (preset " + tc.name + "); use is subject to " + tc.owner + "'s terms"
 		if got := c.TermsNote(); got != want {
 			t.Errorf("TermsNote = %q, want %q", got, want)
 		}
-		if d := DescribeClients(tc.provider); !strings.Contains(d, "--client "+tc.name+" (") || strings.Contains(d, "\n") {
-			t.Errorf("DescribeClients(%s) = %q", tc.provider, d)
+		if d := describePresets(tc.provider); !strings.Contains(d, "--client "+tc.name+" (") || strings.Contains(d, "\n") {
+			t.Errorf("describePresets(%s) = %q", tc.provider, d)
 		}
 	}
 	// A preset belongs to its provider only; cursor and custom providers
 	// have none.
-	if _, ok := LookupClient("openai", "claude-code"); ok {
+	if _, ok := lookupPreset("openai", "claude-code"); ok {
 		t.Error("claude-code found for openai")
 	}
 	for _, p := range []string{"cursor", "acme", ""} {
-		if cs := Clients(p); len(cs) != 0 || DescribeClients(p) != "none" {
-			t.Errorf("Clients(%q) = %v", p, cs)
+		if cs := presetClients(p); len(cs) != 0 || describePresets(p) != "none" {
+			t.Errorf("presetClients(%q) = %v", p, cs)
 		}
 	}
-	if _, ok := ClientByID("anthropic", "not-a-preset"); ok {
+	if _, ok := presetByID("anthropic", "not-a-preset"); ok {
 		t.Error("an unknown id matched a preset")
 	}
 }
 
-func TestImportClient(t *testing.T) {
+func TestImportPreset(t *testing.T) {
 	for _, tc := range []struct {
 		source, provider, want string
 	}{
@@ -69,9 +69,9 @@ func TestImportClient(t *testing.T) {
 		{migrate.SourceOpenCode, "openrouter", ""},
 		{migrate.SourceCodex, "anthropic", ""},
 	} {
-		c, ok := ImportClient(tc.source, tc.provider)
+		c, ok := importPreset(tc.source, tc.provider)
 		if got := c.Name; ok != (tc.want != "") || got != tc.want {
-			t.Errorf("ImportClient(%s, %s) = %q, %v; want %q", tc.source, tc.provider, got, ok, tc.want)
+			t.Errorf("importPreset(%s, %s) = %q, %v; want %q", tc.source, tc.provider, got, ok, tc.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"fmt"
@@ -13,12 +13,14 @@ import (
 	"github.com/authvault/authvault/migrate"
 )
 
-// Client is an OAuth client registration that an account's tokens belong
-// to, and that "vaultkey login --client NAME" selects: the public client
-// of another product, named by a preset. authvault has no client of its
-// own; choosing a preset is choosing that product's client, under its
-// owner's terms.
-type Client struct {
+// presetClient is an OAuth client registration that an account's tokens
+// belong to, and that "vaultkey login --client NAME" selects: the public
+// client of another product, named by a preset. The ids and descriptions
+// come from each provider's adapter (its Presets); what is here is how
+// the command names, lists and matches them. authvault has no client of
+// its own; choosing a preset is choosing that product's client, under
+// its owner's terms.
+type presetClient struct {
 	// Provider is the provider id whose login the client is for.
 	Provider string
 	// Name is the preset's name, e.g. "claude-code".
@@ -34,12 +36,12 @@ type Client struct {
 }
 
 // TermsNote is the one-line note printed when a preset is used.
-func (c Client) TermsNote() string {
+func (c presetClient) TermsNote() string {
 	return fmt.Sprintf("using the public client of %s (preset %s); use is subject to %s's terms", c.Product, c.Name, c.Owner)
 }
 
-// owners names, per provider, the company whose terms govern its clients.
-var owners = map[string]string{
+// presetOwners names, per provider, the company whose terms govern its clients.
+var presetOwners = map[string]string{
 	anthropic.ProviderID: "Anthropic",
 	openai.ProviderID:    "OpenAI",
 	google.ProviderID:    "Google",
@@ -47,8 +49,8 @@ var owners = map[string]string{
 	qwen.Provider:        "Qwen",
 }
 
-// products names the product of each known preset.
-var products = map[string]string{
+// presetProducts names the product of each known preset.
+var presetProducts = map[string]string{
 	"claude-code":    "Claude Code",
 	"codex":          "the Codex CLI",
 	"gemini-cli":     "Gemini CLI",
@@ -62,16 +64,16 @@ const (
 	qwenCodeDoc      = "the public OAuth client of Qwen Code (QwenLM's qwen-code CLI); it belongs to that product, and Qwen discontinued the free tier of its OAuth sign-in in April 2026"
 )
 
-// Clients returns the presets offered for provider's login, sorted by
+// presetClients returns the presets offered for provider's login, sorted by
 // name; none for a provider without OAuth login.
-func Clients(provider string) []Client {
-	var out []Client
+func presetClients(provider string) []presetClient {
+	var out []presetClient
 	add := func(name, id, doc string) {
-		product := products[name]
+		product := presetProducts[name]
 		if product == "" {
 			product = name
 		}
-		out = append(out, Client{Provider: provider, Name: name, ID: id, Product: product, Owner: owners[provider], Doc: doc})
+		out = append(out, presetClient{Provider: provider, Name: name, ID: id, Product: product, Owner: presetOwners[provider], Doc: doc})
 	}
 	switch provider {
 	case anthropic.ProviderID:
@@ -95,35 +97,35 @@ func Clients(provider string) []Client {
 			add("qwen-code", id, qwenCodeDoc)
 		}
 	}
-	slices.SortFunc(out, func(a, b Client) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b presetClient) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
-// LookupClient returns provider's preset called name.
-func LookupClient(provider, name string) (Client, bool) {
-	for _, c := range Clients(provider) {
+// lookupPreset returns provider's preset called name.
+func lookupPreset(provider, name string) (presetClient, bool) {
+	for _, c := range presetClients(provider) {
 		if c.Name == name {
 			return c, true
 		}
 	}
-	return Client{}, false
+	return presetClient{}, false
 }
 
-// ClientByID returns provider's preset whose client id is id.
-func ClientByID(provider, id string) (Client, bool) {
-	for _, c := range Clients(provider) {
+// presetByID returns provider's preset whose client id is id.
+func presetByID(provider, id string) (presetClient, bool) {
+	for _, c := range presetClients(provider) {
 		if c.ID == id {
 			return c, true
 		}
 	}
-	return Client{}, false
+	return presetClient{}, false
 }
 
-// DescribeClients lists provider's presets for a one-line message:
+// describePresets lists provider's presets for a one-line message:
 // "--client NAME (DOC); …", or "none" when it has none.
-func DescribeClients(provider string) string {
+func describePresets(provider string) string {
 	var parts []string
-	for _, c := range Clients(provider) {
+	for _, c := range presetClients(provider) {
 		parts = append(parts, fmt.Sprintf("--client %s (%s)", c.Name, c.Doc))
 	}
 	if len(parts) == 0 {
@@ -132,11 +134,11 @@ func DescribeClients(provider string) string {
 	return strings.Join(parts, "; ")
 }
 
-// importClients names, per migration source and provider, the preset
+// importPresets names, per migration source and provider, the preset
 // whose client the source's tool signs in with. OpenCode signs in to
 // Anthropic, OpenAI and GitHub Copilot with the same public clients as
 // Claude Code, the Codex CLI and GitHub's editor integrations.
-var importClients = map[[2]string]string{
+var importPresets = map[[2]string]string{
 	{migrate.SourceClaudeCode, anthropic.ProviderID}: "claude-code",
 	{migrate.SourceCodex, openai.ProviderID}:         "codex",
 	{migrate.SourceGeminiCLI, google.ProviderID}:     "gemini-cli",
@@ -147,12 +149,12 @@ var importClients = map[[2]string]string{
 	{migrate.SourceOpenCode, copilot.Provider}:       "github-copilot",
 }
 
-// ImportClient returns the preset whose client issued the OAuth tokens
+// importPreset returns the preset whose client issued the OAuth tokens
 // that the migration source (migrate.SourceCodex…) holds for provider.
-func ImportClient(source, provider string) (Client, bool) {
-	name, ok := importClients[[2]string{source, provider}]
+func importPreset(source, provider string) (presetClient, bool) {
+	name, ok := importPresets[[2]string{source, provider}]
 	if !ok {
-		return Client{}, false
+		return presetClient{}, false
 	}
-	return LookupClient(provider, name)
+	return lookupPreset(provider, name)
 }
