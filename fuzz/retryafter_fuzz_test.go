@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authvault/authvault/pool"
+	"github.com/authvault/authvault/adapters/provider"
 )
 
-// FuzzRetryAfter checks pool.ParseRetryAfter on any header value and any
+// FuzzRetryAfter checks provider.ParseRetryAfter on any header value and any
 // current time: it never panics; an accepted value lands between now and
 // now+MaxRetryAfter; a rejected one yields the zero time; delta-seconds
 // mean exactly that many seconds; and every accepted result, written back
@@ -33,9 +33,9 @@ func FuzzRetryAfter(f *testing.F) {
 		// Any instant from 1970 to about 2514, in whole seconds as
 		// HTTP-dates are.
 		now := time.Unix(int64(uint64(nowUnix)%(1<<34)), 0).UTC()
-		limit := now.Add(pool.MaxRetryAfter)
+		limit := now.Add(provider.MaxRetryAfter)
 
-		got, ok := pool.ParseRetryAfter(value, now)
+		got, ok := provider.ParseRetryAfter(value, now)
 		if !ok {
 			if !got.IsZero() {
 				t.Fatalf("ParseRetryAfter(%q) rejected it but returned %v", value, got)
@@ -43,13 +43,13 @@ func FuzzRetryAfter(f *testing.F) {
 			return
 		}
 		if got.Before(now) || got.After(limit) {
-			t.Fatalf("ParseRetryAfter(%q, %v) = %v, outside [now, now+%v]", value, now, got, pool.MaxRetryAfter)
+			t.Fatalf("ParseRetryAfter(%q, %v) = %v, outside [now, now+%v]", value, now, got, provider.MaxRetryAfter)
 		}
 
 		v := strings.TrimSpace(value)
 		if secs, err := strconv.ParseUint(v, 10, 64); err == nil && v[0] != '+' {
 			want := limit
-			if secs <= uint64(pool.MaxRetryAfter/time.Second) {
+			if secs <= uint64(provider.MaxRetryAfter/time.Second) {
 				want = now.Add(time.Duration(secs) * time.Second)
 			}
 			if !got.Equal(want) {
@@ -62,12 +62,12 @@ func FuzzRetryAfter(f *testing.F) {
 			t.Fatalf("ParseRetryAfter(%q, %v) = %v: not a whole number of seconds after now", value, now, got)
 		}
 		back := strconv.FormatInt(int64(delta/time.Second), 10)
-		if again, ok := pool.ParseRetryAfter(back, now); !ok || !again.Equal(got) {
+		if again, ok := provider.ParseRetryAfter(back, now); !ok || !again.Equal(got) {
 			t.Fatalf("round trip of %q through %q: %v, %v; want %v", value, back, again, ok, got)
 		}
 		if got.After(now) && got.Before(limit) {
 			date := got.Format(http.TimeFormat)
-			if again, ok := pool.ParseRetryAfter(date, now); !ok || !again.Equal(got) {
+			if again, ok := provider.ParseRetryAfter(date, now); !ok || !again.Equal(got) {
 				t.Fatalf("round trip of %q through %q: %v, %v; want %v", value, date, again, ok, got)
 			}
 		}

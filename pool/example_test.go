@@ -65,7 +65,7 @@ func Example() {
 	fmt.Println("sent with", lease.ID.Label)
 
 	// The provider answered 429 with "Retry-After: 30".
-	until, _ := pool.ParseRetryAfter("30", time.Now())
+	until := time.Now().Add(30 * time.Second)
 	p.Report(lease, pool.Outcome{Kind: pool.RateLimited, Until: until, Status: 429, Reason: "rate_limit_error"})
 
 	lease, err = p.Acquire(ctx, hint)

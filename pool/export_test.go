@@ -36,7 +36,7 @@ func WithQuotaBackoff(base, limit time.Duration) Option {
 
 // WithHintCaps caps how far in the future a server's hint may put an
 // account: rateLimit for RateLimited (default 1h), quota for
-// QuotaExhausted (default 7 days, MaxRetryAfter). A cap that is not
+// QuotaExhausted (default 7 days). A cap that is not
 // positive keeps its default.
 func WithHintCaps(rateLimit, quota time.Duration) Option {
 	return func(c *config) {

@@ -47,7 +47,7 @@ const (
 )
 
 // DefaultRateLimitHintCap caps how far a server's hint may put a
-// rate-limited account out (an exhausted quota: MaxRetryAfter).
+// rate-limited account out (an exhausted quota: 7 days).
 const DefaultRateLimitHintCap = time.Hour
 
 // How the pool behaves; tests change some through the config.
@@ -64,7 +64,10 @@ const (
 	relistInterval = 30 * time.Second
 	// writeTimeout bounds a state write that has no context of its own
 	// (Report, Close, Flush), the wait for the vault lock included.
-	writeTimeout             = 10 * time.Second
+	writeTimeout = 10 * time.Second
+	// An exhausted quota's hint is honoured up to 7 days, the cap the
+	// adapters' hint parsers apply too.
+	quotaHintCap             = 7 * 24 * time.Hour
 	defaultAffinitySweepSize = 64
 )
 
@@ -113,7 +116,7 @@ func defaultConfig() config {
 		rate:          backoff{backoffBase, backoffMax},
 		quota:         backoff{quotaBackoffBase, quotaBackoffMax},
 		rateCap:       DefaultRateLimitHintCap,
-		quotaCap:      MaxRetryAfter,
+		quotaCap:      quotaHintCap,
 		flushInterval: counterFlush,
 		relist:        relistInterval,
 		writeTimeout:  writeTimeout,

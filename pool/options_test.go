@@ -166,34 +166,3 @@ func TestStateErrorMessage(t *testing.T) {
 		}
 	}
 }
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in     string
-		want   time.Time
-		wantOK bool
-	}{
-		{"120", now.Add(2 * time.Minute), true},
-		{" 0 ", now, true},
-		{"604800", now.Add(pool.MaxRetryAfter), true},
-		{"604801", now.Add(pool.MaxRetryAfter), true},
-		{"99999999999999999999999", now.Add(pool.MaxRetryAfter), true},
-		{"Sun, 01 Jun 2025 12:00:30 GMT", now.Add(30 * time.Second), true},
-		{"Sunday, 01-Jun-25 12:01:00 GMT", now.Add(time.Minute), true},
-		{"Sun Jun  1 13:00:00 2025", now.Add(time.Hour), true},
-		{"Sat, 31 May 2025 12:00:00 GMT", now, true},
-		{"Sun, 01 Jun 2026 12:00:00 GMT", now.Add(pool.MaxRetryAfter), true},
-		{"", time.Time{}, false},
-		{"-5", time.Time{}, false},
-		{"1.5", time.Time{}, false},
-		{"12abc", time.Time{}, false},
-		{"tomorrow", time.Time{}, false},
-	}
-	for _, tt := range tests {
-		got, ok := pool.ParseRetryAfter(tt.in, now)
-		if ok != tt.wantOK || !got.Equal(tt.want) {
-			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}

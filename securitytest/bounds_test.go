@@ -150,12 +150,12 @@ func TestEndlessTokenEndpointBounded(t *testing.T) {
 
 // Rate-limit hints are capped: whatever a provider's headers or body say
 // (a number too large to hold, a date in the year 9999, a negative
-// value), an account is cooled down for at most pool.MaxRetryAfter (7
+// value), an account is cooled down for at most provider.MaxRetryAfter (7
 // days), and a rate limit for at most an hour by default.
 func TestRetryAfterCapped(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	if pool.MaxRetryAfter != 7*24*time.Hour || pool.DefaultRateLimitHintCap != time.Hour {
-		t.Fatalf("caps are %v and %v", pool.MaxRetryAfter, pool.DefaultRateLimitHintCap)
+	if provider.MaxRetryAfter != 7*24*time.Hour || pool.DefaultRateLimitHintCap != time.Hour {
+		t.Fatalf("caps are %v and %v", provider.MaxRetryAfter, pool.DefaultRateLimitHintCap)
 	}
 	far := []string{"1e30", "100000000000000000000000000000000", "18446744073709551616", "9223372036854775807",
 		"Fri, 31 Dec 9999 23:59:59 GMT", "Friday, 31-Dec-99 23:59:59 GMT", "Fri Dec 31 23:59:59 9999", "-5", "-1e30", "NaN", "Inf"}
@@ -193,7 +193,7 @@ func TestRetryAfterCapped(t *testing.T) {
 						if out.Until.IsZero() {
 							continue
 						}
-						if out.Until.Before(now) || out.Until.After(now.Add(pool.MaxRetryAfter)) {
+						if out.Until.Before(now) || out.Until.After(now.Add(provider.MaxRetryAfter)) {
 							t.Fatalf("%s: HTTP %d %v %s: cooldown until %v", prov, status, resp.Header, body, out.Until)
 						}
 					}
@@ -236,7 +236,7 @@ func TestRetryAfterCapped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		limit := pool.MaxRetryAfter
+		limit := provider.MaxRetryAfter
 		if o.Kind == pool.RateLimited {
 			limit = pool.DefaultRateLimitHintCap
 		}

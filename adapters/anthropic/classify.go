@@ -57,7 +57,7 @@ const unifiedPrefix = "Anthropic-Ratelimit-Unified-" // canonical form
 //     Success, with Status set, so the caller gets the answer.
 //
 // A malformed hint is ignored (zero Until: the pool backs off); hints are
-// capped at pool.MaxRetryAfter. At most adapters.MaxErrorBody bytes of an
+// capped at provider.MaxRetryAfter. At most adapters.MaxErrorBody bytes of an
 // error body are read, and the body is restored for the caller.
 func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return adapters.ScrubOutcome(resp, a.classify(resp, now))

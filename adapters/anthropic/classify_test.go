@@ -11,6 +11,7 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 )
 
@@ -70,9 +71,9 @@ func TestClassify(t *testing.T) {
 		{"529 overloaded", 529, nil, "overloaded_error.json", pool.Outcome{Kind: pool.Overloaded, Status: 529, Reason: "overloaded_error"}},
 		{"overloaded_error on 500", 500, nil, "overloaded_error.json", pool.Outcome{Kind: pool.Overloaded, Status: 500, Reason: "overloaded_error"}},
 		{"529 without body", 529, nil, "", pool.Outcome{Kind: pool.Overloaded, Status: 529, Reason: "overloaded_error"}},
-		{"spend limit with date", 429, nil, "spend_limit.json", pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "enforced_spend_limit_reached", Until: now.Add(pool.MaxRetryAfter)}},
-		{"spend limit next month", 429, nil, "spend_limit_undated.json", pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "enforced_spend_limit_reached", Until: now.Add(pool.MaxRetryAfter)}},
-		{"workspace limit", 400, nil, "workspace_limit.json", pool.Outcome{Kind: pool.QuotaExhausted, Status: 400, Reason: "api_usage_limits", Until: now.Add(pool.MaxRetryAfter)}},
+		{"spend limit with date", 429, nil, "spend_limit.json", pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "enforced_spend_limit_reached", Until: now.Add(provider.MaxRetryAfter)}},
+		{"spend limit next month", 429, nil, "spend_limit_undated.json", pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "enforced_spend_limit_reached", Until: now.Add(provider.MaxRetryAfter)}},
+		{"workspace limit", 400, nil, "workspace_limit.json", pool.Outcome{Kind: pool.QuotaExhausted, Status: 400, Reason: "api_usage_limits", Until: now.Add(provider.MaxRetryAfter)}},
 		{"billing", 400, nil, "billing_error.json", pool.Outcome{Kind: pool.QuotaExhausted, Status: 400, Reason: "billing_error"}},
 		{"401", 401, nil, "authentication_error.json", pool.Outcome{Kind: pool.AuthRejected, Status: 401, Reason: "authentication_error"}},
 		{"401 expired oauth", 401, nil, "oauth_token_expired.json", pool.Outcome{Kind: pool.AuthRejected, Status: 401, Reason: "authentication_error"}},
@@ -107,11 +108,11 @@ func TestClassifyHostileHeaders(t *testing.T) {
 		{"garbage retry-after", adaptertest.Headers("retry-after", "soon"), time.Time{}},
 		{"negative retry-after", adaptertest.Headers("retry-after", "-30"), time.Time{}},
 		{"fractional retry-after", adaptertest.Headers("retry-after", "1.5"), time.Time{}},
-		{"huge retry-after", adaptertest.Headers("retry-after", "99999999999999999999999"), now.Add(pool.MaxRetryAfter)},
-		{"year-long retry-after date", adaptertest.Headers("retry-after", "Sun, 14 Mar 2027 15:09:26 GMT"), now.Add(pool.MaxRetryAfter)},
+		{"huge retry-after", adaptertest.Headers("retry-after", "99999999999999999999999"), now.Add(provider.MaxRetryAfter)},
+		{"year-long retry-after date", adaptertest.Headers("retry-after", "Sun, 14 Mar 2027 15:09:26 GMT"), now.Add(provider.MaxRetryAfter)},
 		{"negative retry-after-ms", adaptertest.Headers("retry-after-ms", "-1"), time.Time{}},
 		{"garbage reset dates", adaptertest.Headers("anthropic-ratelimit-tokens-remaining", "0", "anthropic-ratelimit-tokens-reset", "2026-02-30T99:99:99Z"), time.Time{}},
-		{"reset far in the future", adaptertest.Headers("anthropic-ratelimit-tokens-reset", "2126-03-14T15:09:26Z"), now.Add(pool.MaxRetryAfter)},
+		{"reset far in the future", adaptertest.Headers("anthropic-ratelimit-tokens-reset", "2126-03-14T15:09:26Z"), now.Add(provider.MaxRetryAfter)},
 		{"reset in the past", adaptertest.Headers("anthropic-ratelimit-tokens-reset", "2020-01-01T00:00:00Z"), now},
 		{"unix reset is not RFC 3339 here", adaptertest.Headers("anthropic-ratelimit-tokens-reset", "1773501000"), time.Time{}},
 	}
@@ -126,7 +127,7 @@ func TestClassifyHostileHeaders(t *testing.T) {
 	for _, v := range []string{"-1", "99999999999999999999999999", "1e12", "NaN", "2026-13-01T00:00:00Z", ""} {
 		resp := adaptertest.Response(429, adaptertest.Headers("anthropic-ratelimit-unified-status", "rejected", "anthropic-ratelimit-unified-reset", v), body, messagesURL)
 		got := New().Classify(resp, now)
-		if got.Kind != pool.QuotaExhausted || got.Until.After(now.Add(pool.MaxRetryAfter)) || got.Until.Before(now) && !got.Until.IsZero() {
+		if got.Kind != pool.QuotaExhausted || got.Until.After(now.Add(provider.MaxRetryAfter)) || got.Until.Before(now) && !got.Until.IsZero() {
 			t.Errorf("unified reset %q: %+v", v, got)
 		}
 	}

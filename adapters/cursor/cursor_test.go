@@ -94,7 +94,7 @@ func TestClassifyFixtures(t *testing.T) {
 		{"not_found.http", pool.Outcome{Kind: pool.Success, Status: 404}},
 		{"server_error.http", pool.Outcome{Kind: pool.Transient, Status: 500, Reason: "server_error"}},
 		{"not_modified.http", pool.Outcome{Kind: pool.Success, Status: 304}},
-		{"hostile.http", pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited", Until: testNow.Add(pool.MaxRetryAfter)}},
+		{"hostile.http", pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited", Until: testNow.Add(provider.MaxRetryAfter)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

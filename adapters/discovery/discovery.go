@@ -15,7 +15,6 @@ import (
 
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/provider"
-	"github.com/authvault/authvault/pool"
 )
 
 // Defaults.
@@ -155,7 +154,7 @@ func Models(ctx context.Context, client *http.Client, baseURL string, opts ...Op
 		if se.Code == "" {
 			se.Code = typ
 		}
-		if t, ok := pool.ParseRetryAfter(resp.Header.Get("Retry-After"), o.now()); ok {
+		if t, ok := provider.ParseRetryAfter(resp.Header.Get("Retry-After"), o.now()); ok {
 			se.RetryAt = t
 		}
 		return nil, se

@@ -119,7 +119,7 @@ func read(e rpcError, now time.Time) signals {
 //   - 408, 5xx: Transient.
 //   - any other 4xx is the request's own fault: Success, Status set.
 //
-// Malformed hints are ignored; hints are capped at pool.MaxRetryAfter.
+// Malformed hints are ignored; hints are capped at provider.MaxRetryAfter.
 // At most adapters.MaxErrorBody bytes are read and the body is restored.
 func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return adapters.ScrubOutcome(resp, a.classify(resp, now))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 )
 
@@ -45,7 +46,7 @@ func TestClassify(t *testing.T) {
 		{"hostile hints ignored", 429, nil, codeAssistURL, "hostile_hints.json",
 			pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "RATE_LIMIT_EXCEEDED"}},
 		{"huge hints capped", 429, nil, codeAssistURL, "huge_hints.json",
-			pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "QUOTA_EXHAUSTED", Until: now.Add(pool.MaxRetryAfter)}},
+			pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "QUOTA_EXHAUSTED", Until: now.Add(provider.MaxRetryAfter)}},
 		{"503 unavailable", 503, nil, geminiURL, "unavailable.json", pool.Outcome{Kind: pool.Overloaded, Status: 503, Reason: "UNAVAILABLE"}},
 		{"503 without body", 503, nil, geminiURL, "", pool.Outcome{Kind: pool.Overloaded, Status: 503, Reason: "UNAVAILABLE"}},
 		{"401", 401, nil, codeAssistURL, "unauthenticated.json", pool.Outcome{Kind: pool.AuthRejected, Status: 401, Reason: "ACCESS_TOKEN_EXPIRED"}},

@@ -68,7 +68,7 @@ var limits = []provider.Limit{
 //     other 5xx and 408: Transient.
 //   - any other 4xx is the request's own fault: Success, Status set.
 //
-// Malformed hints are ignored; hints are capped at pool.MaxRetryAfter.
+// Malformed hints are ignored; hints are capped at provider.MaxRetryAfter.
 // At most adapters.MaxErrorBody bytes are read and the body is restored.
 func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
 	return adapters.ScrubOutcome(resp, a.classify(resp, now))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authvault/authvault/adapters/internal/adaptertest"
+	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 )
 
@@ -50,7 +51,7 @@ func TestClassify(t *testing.T) {
 		{"usage limit hostile values fall back to retry-after", 429, h("retry-after", "300"), "usage_limit_hostile.json",
 			pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "usage_limit_reached", Until: now.Add(5 * time.Minute)}},
 		{"usage limit huge resets_at capped", 429, nil, "usage_limit_huge.json",
-			pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "usage_limit_reached", Until: now.Add(pool.MaxRetryAfter)}},
+			pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "usage_limit_reached", Until: now.Add(provider.MaxRetryAfter)}},
 		{"usage limit without hint", 429, nil, "usage_limit_bare.json",
 			pool.Outcome{Kind: pool.QuotaExhausted, Status: 429, Reason: "usage_limit_reached"}},
 		{"401", 401, nil, "invalid_api_key.json", pool.Outcome{Kind: pool.AuthRejected, Status: 401, Reason: "invalid_api_key"}},
@@ -81,10 +82,10 @@ func TestClassifyHostileHeaders(t *testing.T) {
 		{"negative duration", adaptertest.Headers("x-ratelimit-reset-tokens", "-6m0s"), time.Time{}},
 		{"bare number", adaptertest.Headers("x-ratelimit-reset-tokens", "60"), time.Time{}},
 		{"overflowing duration", adaptertest.Headers("x-ratelimit-reset-tokens", "9999999999999h"), time.Time{}},
-		{"year-long duration", adaptertest.Headers("x-ratelimit-reset-tokens", "8760h"), now.Add(pool.MaxRetryAfter)},
+		{"year-long duration", adaptertest.Headers("x-ratelimit-reset-tokens", "8760h"), now.Add(provider.MaxRetryAfter)},
 		{"garbage retry-after", adaptertest.Headers("retry-after", "tomorrow"), time.Time{}},
 		{"negative retry-after", adaptertest.Headers("retry-after", "-1"), time.Time{}},
-		{"huge retry-after", adaptertest.Headers("retry-after", "4000000000000000000000"), now.Add(pool.MaxRetryAfter)},
+		{"huge retry-after", adaptertest.Headers("retry-after", "4000000000000000000000"), now.Add(provider.MaxRetryAfter)},
 	}
 	for _, c := range cases {
 		resp := adaptertest.Response(429, c.header, body, responsesURL)

@@ -30,7 +30,7 @@ var defaultQuotaCodes = []string{"insufficient_quota", "billing_hard_limit_reach
 //     would answer the same.
 //
 // Until comes from Retry-After (seconds or HTTP-date, capped by
-// pool.ParseRetryAfter), or for a 429 without one from the
+// ParseRetryAfter), or for a 429 without one from the
 // x-ratelimit-reset-requests / -tokens durations. Reason is the body's error
 // code or type when it is a short identifier, else a fixed word; never
 // body text. The body is read at most adapters.MaxErrorBody bytes and put
@@ -59,7 +59,7 @@ func (c Classifier) classify(resp *http.Response, now time.Time) pool.Outcome {
 		return out
 	}
 	code, typ := ErrorCode(adapters.PeekBody(resp, adapters.MaxErrorBody))
-	retryAfter, hasRetry := pool.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+	retryAfter, hasRetry := ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 	reason := func(def string) string {
 		if code != "" {
 			return code
@@ -131,7 +131,7 @@ func (c Classifier) isQuota(code string) bool {
 // x-ratelimit-reset-tokens durations ("1s", "6m0s", "12ms"). It returns the
 // latest reset among the limits whose x-ratelimit-remaining-* is "0", or
 // among all of them when none says so; false when no header parses.
-// Resets beyond pool.MaxRetryAfter are capped.
+// Resets beyond MaxRetryAfter are capped.
 func rateLimitReset(h http.Header, now time.Time) (time.Time, bool) {
 	var exhausted, any time.Duration
 	var okExhausted, okAny bool
@@ -144,7 +144,7 @@ func rateLimitReset(h http.Header, now time.Time) (time.Time, bool) {
 		if err != nil || d < 0 {
 			continue
 		}
-		d = min(d, pool.MaxRetryAfter)
+		d = min(d, MaxRetryAfter)
 		if !okAny || d > any {
 			any, okAny = d, true
 		}

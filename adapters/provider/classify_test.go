@@ -38,7 +38,7 @@ func TestClassifierFixtures(t *testing.T) {
 		{"server_error_html.http", Classifier{}, pool.Outcome{Kind: pool.Transient, Status: 500, Reason: "server_error"}},
 		{"bad_request.http", Classifier{}, pool.Outcome{Kind: pool.Success, Status: 400}},
 		{"hostile_garbage.http", Classifier{}, pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited"}},
-		{"hostile_huge_retry.http", Classifier{}, pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited", Until: testNow.Add(pool.MaxRetryAfter)}},
+		{"hostile_huge_retry.http", Classifier{}, pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited", Until: testNow.Add(MaxRetryAfter)}},
 		{"cursor_style.http", Classifier{}, pool.Outcome{Kind: pool.RateLimited, Status: 429, Reason: "rate_limited"}},
 	}
 	for _, tt := range tests {
@@ -134,7 +134,7 @@ func TestRateLimitReset(t *testing.T) {
 		{"latest of all", http.Header{"X-Ratelimit-Reset-Requests": {"1s"}, "X-Ratelimit-Reset-Tokens": {"1m30s"}}, testNow.Add(90 * time.Second), true},
 		{"garbage", http.Header{"X-Ratelimit-Reset-Requests": {"tomorrow"}}, time.Time{}, false},
 		{"negative", http.Header{"X-Ratelimit-Reset-Requests": {"-5s"}}, time.Time{}, false},
-		{"capped", http.Header{"X-Ratelimit-Reset-Requests": {"100000h"}}, testNow.Add(pool.MaxRetryAfter), true},
+		{"capped", http.Header{"X-Ratelimit-Reset-Requests": {"100000h"}}, testNow.Add(MaxRetryAfter), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,7 +44,7 @@
 // Classify: ErrorResponse settles successes and hands over the bounded
 // error body; RetryAfter, Resets (per-limit reset headers), GoDuration,
 // RFC3339, Timestamp, RetryIn, Seconds and Unix read the provider's
-// signals into a time, capped by Cap to pool.MaxRetryAfter; Code keeps
+// signals into a time, capped by Cap to MaxRetryAfter; Code keeps
 // only identifier-shaped codes for a reason. Classifier is the whole
 // Classify of OpenAI-compatible APIs.
 //

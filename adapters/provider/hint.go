@@ -5,16 +5,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/authvault/authvault/pool"
 )
 
-// Cap bounds t to [now, now+pool.MaxRetryAfter].
+// Cap bounds t to [now, now+MaxRetryAfter].
 func Cap(now, t time.Time) time.Time {
 	if t.Before(now) {
 		return now
 	}
-	if limit := now.Add(pool.MaxRetryAfter); t.After(limit) {
+	if limit := now.Add(MaxRetryAfter); t.After(limit) {
 		return limit
 	}
 	return t
@@ -25,8 +23,8 @@ func after(now time.Time, d time.Duration) (time.Time, bool) {
 	if d < 0 {
 		return time.Time{}, false
 	}
-	if d > pool.MaxRetryAfter {
-		d = pool.MaxRetryAfter
+	if d > MaxRetryAfter {
+		d = MaxRetryAfter
 	}
 	return now.Add(d), true
 }
@@ -178,12 +176,12 @@ func decimal(value string) (float64, bool) {
 
 // RetryAfter reads a response's explicit wait: retry-after-ms (decimal
 // milliseconds, sent by some APIs for sub-second waits) when valid, else
-// Retry-After (delta-seconds or HTTP-date, via pool.ParseRetryAfter).
+// Retry-After (delta-seconds or HTTP-date, via ParseRetryAfter).
 func RetryAfter(h http.Header, now time.Time) (time.Time, bool) {
 	if t, ok := milliseconds(h.Get("retry-after-ms"), now); ok {
 		return t, true
 	}
-	if t, ok := pool.ParseRetryAfter(h.Get("Retry-After"), now); ok {
+	if t, ok := ParseRetryAfter(h.Get("Retry-After"), now); ok {
 		return Cap(now, t), true
 	}
 	return time.Time{}, false
@@ -224,9 +222,9 @@ func Seconds(secs float64, now time.Time) (time.Time, bool) {
 	if secs != secs || secs < 0 {
 		return time.Time{}, false
 	}
-	if secs >= pool.MaxRetryAfter.Seconds() {
+	if secs >= MaxRetryAfter.Seconds() {
 		// Also catches +Inf before the conversion below could overflow.
-		return now.Add(pool.MaxRetryAfter), true
+		return now.Add(MaxRetryAfter), true
 	}
 	return now.Add(time.Duration(secs * float64(time.Second))), true
 }
@@ -240,9 +238,50 @@ func Unix(secs float64, now time.Time) (time.Time, bool) {
 	// Anything beyond the year 9999 overflows time arithmetic below and
 	// is capped anyway.
 	if secs > 253402300799 {
-		return now.Add(pool.MaxRetryAfter), true
+		return now.Add(MaxRetryAfter), true
 	}
 	whole := int64(secs)
 	frac := int64((secs - float64(whole)) * 1e9)
 	return Cap(now, time.Unix(whole, frac)), true
+}
+
+// MaxRetryAfter caps every hint this package parses: a header saying
+// "wait a year" is a bug or an attack, never a plan. The pool honours an
+// exhausted quota's hint up to the same 7 days.
+const MaxRetryAfter = 7 * 24 * time.Hour
+
+// ParseRetryAfter parses a Retry-After header value relative to now: either
+// delta-seconds ("120") or an HTTP-date in any of the three forms
+// http.ParseTime accepts (RFC 1123, RFC 850, asctime). It reports false for
+// an empty, negative, fractional or malformed value. A date in the past
+// means "now". Values beyond MaxRetryAfter are capped to it.
+func ParseRetryAfter(value string, now time.Time) (time.Time, bool) {
+	v := strings.TrimSpace(value)
+	if v == "" {
+		return time.Time{}, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		for i := 0; i < len(v); i++ {
+			if v[i] < '0' || v[i] > '9' {
+				return time.Time{}, false
+			}
+		}
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || secs > uint64(MaxRetryAfter/time.Second) {
+			// Too many digits to be honest: cap.
+			return now.Add(MaxRetryAfter), true
+		}
+		return now.Add(time.Duration(secs) * time.Second), true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if !t.After(now) {
+		return now, true
+	}
+	if t.Sub(now) > MaxRetryAfter {
+		return now.Add(MaxRetryAfter), true
+	}
+	return t, true
 }

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"testing"
 	"time"
-
-	"github.com/authvault/authvault/pool"
 )
 
 var now = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
@@ -27,7 +25,7 @@ func runParse(t *testing.T, name string, f func(string, time.Time) (time.Time, b
 	}
 }
 
-var capped = now.Add(pool.MaxRetryAfter)
+var capped = now.Add(MaxRetryAfter)
 
 func TestGoDuration(t *testing.T) {
 	runParse(t, "GoDuration", GoDuration, []parseCase{
@@ -255,6 +253,37 @@ func TestResets(t *testing.T) {
 		}
 		if got := Resets(h, limits, GoDuration, now); !got.Equal(c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in     string
+		want   time.Time
+		wantOK bool
+	}{
+		{"120", at.Add(2 * time.Minute), true},
+		{" 0 ", at, true},
+		{"604800", at.Add(MaxRetryAfter), true},
+		{"604801", at.Add(MaxRetryAfter), true},
+		{"99999999999999999999999", at.Add(MaxRetryAfter), true},
+		{"Sun, 01 Jun 2025 12:00:30 GMT", at.Add(30 * time.Second), true},
+		{"Sunday, 01-Jun-25 12:01:00 GMT", at.Add(time.Minute), true},
+		{"Sun Jun  1 13:00:00 2025", at.Add(time.Hour), true},
+		{"Sat, 31 May 2025 12:00:00 GMT", at, true},
+		{"Sun, 01 Jun 2026 12:00:00 GMT", at.Add(MaxRetryAfter), true},
+		{"", time.Time{}, false},
+		{"-5", time.Time{}, false},
+		{"1.5", time.Time{}, false},
+		{"12abc", time.Time{}, false},
+		{"tomorrow", time.Time{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseRetryAfter(tt.in, at)
+		if ok != tt.wantOK || !got.Equal(tt.want) {
+			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
 		}
 	}
 }
