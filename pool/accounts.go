@@ -45,9 +45,9 @@ func (av Availability) String() string {
 type Account struct {
 	ID       records.ID
 	Position int // in the pool's order, from 0
-	// Availability is the account's as a whole; with ScopeModel an
-	// account Ready here may still be cooling for some models (see
-	// Cooldowns).
+	// Availability is the account's as a whole; a pool that cools
+	// accounts per model may still have one Ready here cooling for some
+	// models (see Cooldowns).
 	Availability Availability
 	// Until is when an account-wide cooldown ends, zero when none is open.
 	Until          time.Time

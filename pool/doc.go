@@ -46,8 +46,7 @@
 //
 // # Cooldowns
 //
-// RateLimited and QuotaExhausted outcomes cool an account down (the whole
-// account, or only (account, model) with WithScope(ScopeModel)):
+// RateLimited and QuotaExhausted outcomes cool an account down:
 //
 //   - until the server's hint (Outcome.Until), capped at 1h for rate
 //     limits and 7 days for quotas;
@@ -68,7 +67,7 @@
 // # Sharing between processes
 //
 // The pool state (order, cooldowns, flags, counters) is one sealed state
-// blob in the vault, named by StateName. Every change is written under the
+// blob in the vault, "pool." and a digest of the key. Every change is written under the
 // vault's lock as a merge: the blob is re-read, this process's changes are
 // applied to it, and the result written, so a process never overwrites
 // another's newer cooldown with its own stale copy. Acquire checks with one
@@ -96,9 +95,8 @@
 // the pool: it starts from a clean state (cooldowns and counters
 // forgotten; the order and disabled accounts come back from the records,
 // accounts no record places last, oldest first) and the records are not
-// touched. The problem is returned by
-// Health, as a *StateError wrapping vault.ErrTampered or ErrCorruptState,
-// and passed to the WithStateErrorHandler handler when one is set.
+// touched. The problem is returned by Health, as an error wrapping
+// vault.ErrTampered or ErrCorruptState.
 //
 // # Cost
 //

@@ -59,10 +59,10 @@ func (e *ExhaustedError) Error() string {
 	return b.String()
 }
 
-// StateError reports a pool state blob that could not be read (tampered,
+// stateError reports a pool state blob that could not be read (tampered,
 // corrupt, written by a newer version), a state write that failed, or a
 // vault listing that failed. The pool keeps serving from what it has.
-type StateError struct {
+type stateError struct {
 	Key  Key
 	Name string // the vault state blob's name
 	Op   string // "read", "write" or "list"
@@ -71,7 +71,7 @@ type StateError struct {
 
 // Error names the pool, the operation and the blob, and says the pool
 // went on from a clean state when it did.
-func (e *StateError) Error() string {
+func (e *stateError) Error() string {
 	s := fmt.Sprintf("pool %s: %s state %q: %v", e.Key, e.Op, e.Name, e.Err)
 	if e.Op == "read" && !errors.Is(e.Err, ErrNewerState) {
 		s += " (starting from a clean pool state; the credentials are untouched)"
@@ -79,5 +79,4 @@ func (e *StateError) Error() string {
 	return s
 }
 
-// Unwrap returns the cause, for errors.Is and errors.As.
-func (e *StateError) Unwrap() error { return e.Err }
+func (e *stateError) Unwrap() error { return e.Err }

@@ -17,8 +17,8 @@ type Hint struct {
 	// ready, for an hour after its last use: the provider's prompt cache
 	// for it stays warm. Empty: no affinity.
 	Session string
-	// Model is the model the request is for. With ScopeModel, accounts
-	// cooling down for this model are skipped.
+	// Model is the model the request is for. A pool that cools accounts
+	// per model skips those cooling down for this model.
 	Model string
 }
 
@@ -258,7 +258,7 @@ func (p *Pool) availability(a *account, model string, now time.Time) (Availabili
 	if cd := a.st.Cooldowns[""]; cd != nil && cd.Until.After(now) {
 		until = cd.Until
 	}
-	if p.cfg.scope == ScopeModel && model != "" {
+	if p.cfg.modelScope && model != "" {
 		if cd := a.st.Cooldowns[model]; cd != nil && cd.Until.After(now) && cd.Until.After(until) {
 			until = cd.Until
 		}
@@ -313,7 +313,7 @@ func (p *Pool) Report(l *Lease, o Outcome) error {
 	a.pend.count(o, now)
 	p.unflushed++
 	scope := ""
-	if p.cfg.scope == ScopeModel {
+	if p.cfg.modelScope {
 		scope = o.Model
 		if scope == "" {
 			scope = l.Model

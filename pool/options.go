@@ -31,21 +31,6 @@ func (s Strategy) String() string {
 	return fmt.Sprintf("Strategy(%d)", int(s))
 }
 
-// Scope says what a rate limit or quota cools down.
-type Scope int
-
-// The cooldown scopes.
-const (
-	// ScopeAccount cools the whole account, whatever model it was used
-	// for. The default.
-	ScopeAccount Scope = iota
-	// ScopeModel cools only (account, model): the account stays available
-	// for other models. Providers with per-model limits (Google) benefit.
-	// An outcome without a Model uses the lease's Hint.Model; when that is
-	// empty too, the whole account cools.
-	ScopeModel
-)
-
 // DefaultRateLimitHintCap caps how far a server's hint may put a
 // rate-limited account out (an exhausted quota: 7 days).
 const DefaultRateLimitHintCap = time.Hour
@@ -92,7 +77,7 @@ func (b backoff) delay(step int) time.Duration {
 
 type config struct {
 	strategy      Strategy
-	scope         Scope
+	modelScope    bool // cool (account, model), not the whole account
 	now           func() time.Time
 	affinityTTL   time.Duration
 	rate          backoff
@@ -110,7 +95,6 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		strategy:      FillFirst,
-		scope:         ScopeAccount,
 		now:           time.Now,
 		affinityTTL:   affinityTTL,
 		rate:          backoff{backoffBase, backoffMax},
@@ -129,9 +113,6 @@ type Option func(*config)
 // WithStrategy sets the selection strategy (default FillFirst).
 func WithStrategy(s Strategy) Option { return func(c *config) { c.strategy = s } }
 
-// WithScope sets what a cooldown applies to (default ScopeAccount).
-func WithScope(s Scope) Option { return func(c *config) { c.scope = s } }
-
 // WithClock injects the clock every cooldown and timestamp is read from
 // (default time.Now). A transport on the pool reads the same (Pool.Now).
 func WithClock(now func() time.Time) Option {
@@ -147,13 +128,6 @@ func WithClock(now func() time.Time) Option {
 // zero or negative: only at Open, on Refresh, and when another process's
 // pool state names an account this process has not seen).
 func WithRelistInterval(d time.Duration) Option { return func(c *config) { c.relist = d } }
-
-// WithStateErrorHandler is called with a *StateError whenever the pool
-// state cannot be read (tampered, corrupt, newer) or written, or the vault
-// cannot be listed. The pool goes on either way; Health reports the state
-// errors too. The handler runs outside the pool's locks and may call the
-// pool.
-func WithStateErrorHandler(fn func(error)) Option { return func(c *config) { c.onStateError = fn } }
 
 // WithWriteBehind makes Report and Acquire leave the state write to the
 // next Flush instead of making it: the outcome is in effect in this

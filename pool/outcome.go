@@ -113,9 +113,9 @@ type Outcome struct {
 	// "rate_limit_exceeded" or "insufficient_quota", never a body excerpt
 	// that could echo a credential.
 	Reason string
-	// Model scopes a cooldown to (account, model) when the pool is
-	// configured with ScopeModel. Empty: the lease's Hint.Model, or the
-	// whole account when that is empty too.
+	// Model scopes a cooldown to (account, model) when the pool cools
+	// accounts per model. Empty: the lease's Hint.Model, or the whole
+	// account when that is empty too.
 	Model string
 	// Status is the HTTP status code, 0 when no response arrived.
 	Status int

@@ -91,7 +91,7 @@ type binding struct {
 // Open returns the pool of key's accounts in store. It lists the vault
 // and reads the pool state; a state blob that is tampered with or corrupt
 // does not fail Open: the pool starts from a clean state, and the problem
-// is reported through Health and the WithStateErrorHandler handler.
+// is reported through Health.
 // Close the pool to write the last counters.
 func Open(ctx context.Context, store Store, key Key, opts ...Option) (*Pool, error) {
 	if err := key.validate(); err != nil {
@@ -104,7 +104,7 @@ func Open(ctx context.Context, store Store, key Key, opts ...Option) (*Pool, err
 	p := &Pool{
 		store:    store,
 		key:      key,
-		name:     StateName(key),
+		name:     stateName(key),
 		cfg:      cfg,
 		state:    newState(),
 		byLabel:  map[string]*account{},
@@ -187,8 +187,9 @@ func (p *Pool) Flush(ctx context.Context) error {
 }
 
 // Health returns nil when the pool state was read and last written
-// without trouble; otherwise the *StateError(s) describing what went
-// wrong. A state blob found tampered with or corrupt stays reported for
+// without trouble; otherwise errors naming the pool, the operation and
+// the state blob, wrapping what went wrong (vault.ErrTampered,
+// ErrCorruptState, ErrNewerState, a write's error). A state blob found tampered with or corrupt stays reported for
 // the pool's lifetime, even after a clean state replaced it: an operator
 // should see it.
 func (p *Pool) Health() error {
@@ -246,8 +247,8 @@ func (p *Pool) unlockBoth() {
 	}
 }
 
-func (p *Pool) note(op string, err error) *StateError {
-	se := &StateError{Key: p.key, Name: p.name, Op: op, Err: err}
+func (p *Pool) note(op string, err error) *stateError {
+	se := &stateError{Key: p.key, Name: p.name, Op: op, Err: err}
 	if p.cfg.onStateError != nil {
 		p.notes = append(p.notes, se)
 	}

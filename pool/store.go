@@ -58,10 +58,11 @@ func (k Key) validate() error {
 	return nil
 }
 
-// StateName returns the name of the vault state blob holding the pool
-// state for k. It is a digest, so it stays a valid blob name whatever
+// stateName returns the name of the vault state blob holding the pool
+// state for k: "pool." and the first 8 bytes of the SHA-256 of
+// "provider/namespace" in hex. A digest stays a valid blob name whatever
 // characters the namespace holds and reveals neither on disk.
-func StateName(k Key) string {
+func stateName(k Key) string {
 	sum := sha256.Sum256([]byte(k.Provider + "/" + k.Namespace))
 	return "pool." + hex.EncodeToString(sum[:8])
 }

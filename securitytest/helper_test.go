@@ -164,7 +164,7 @@ func helperCycle(ctx context.Context) error {
 	}
 	defer v.Close()
 	key := pool.Key{Provider: "anthropic", Namespace: records.DefaultNamespace}
-	p, err := pool.Open(ctx, v, key, pool.WithStateErrorHandler(func(err error) { text.Error("pool state", "error", err) }))
+	p, err := pool.Open(ctx, v, key)
 	if err != nil {
 		return err
 	}
@@ -200,6 +200,7 @@ func helperCycle(ctx context.Context) error {
 	}
 	if err := p.Health(); err != nil {
 		fmt.Printf("health: %v\n", err)
+		text.Error("pool state", "error", err)
 	}
 	if err := p.Close(); err != nil {
 		return err

@@ -520,7 +520,7 @@ func TestStateBlobRollbackNotDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	pl.Close()
-	ps := stateFileOf(t, f, pool.StateName(key))
+	ps := stateFileOf(t, f, poolStateName(key))
 	blob := readFile(t, ps)
 	blob[len(blob)-1] ^= 1
 	writeFile(t, ps, blob)
