@@ -87,10 +87,8 @@ type Cooldown struct {
 // another process changed it.
 func (p *Pool) Accounts(ctx context.Context) ([]Account, error) {
 	now := p.Now()
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, ErrClosed
+	if err := p.lockOpen(); err != nil {
+		return nil, err
 	}
 	p.sync(ctx, now)
 	out := make([]Account, len(p.accounts))
@@ -160,10 +158,8 @@ func (p *Pool) lookup(id records.ID) (*account, error) {
 // process follows it.
 func (p *Pool) Move(ctx context.Context, id records.ID, to int) error {
 	now := p.Now()
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return ErrClosed
+	if err := p.lockOpen(); err != nil {
+		return err
 	}
 	p.sync(ctx, now)
 	a, err := p.lookup(id)
@@ -276,10 +272,8 @@ func (p *Pool) ClearNeedsReauth(ctx context.Context, id records.ID) error {
 // one clears NeedsReauth at once; a failed one is only counted: report a
 // NeedsReauth outcome when the refresh token is dead.
 func (p *Pool) RecordRefresh(ctx context.Context, id records.ID, ok bool) error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return ErrClosed
+	if err := p.lockOpen(); err != nil {
+		return err
 	}
 	a, err := p.lookup(id)
 	if err != nil {
@@ -306,10 +300,8 @@ func (p *Pool) RecordRefresh(ctx context.Context, id records.ID, ok bool) error 
 // change applies fn to the account's state here and on disk.
 func (p *Pool) change(ctx context.Context, id records.ID, fn func(st *acctState)) error {
 	now := p.Now()
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return ErrClosed
+	if err := p.lockOpen(); err != nil {
+		return err
 	}
 	p.sync(ctx, now)
 	a, err := p.lookup(id)

@@ -124,10 +124,8 @@ func (p *Pool) Acquire(ctx context.Context, hint Hint) (*Lease, error) {
 		return nil, err
 	}
 	now := p.Now()
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, ErrClosed
+	if err := p.lockOpen(); err != nil {
+		return nil, err
 	}
 	p.sync(ctx, now)
 	var (
@@ -300,10 +298,8 @@ func (p *Pool) Report(l *Lease, o Outcome) error {
 		return ErrForeignLease
 	}
 	now := p.Now()
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return ErrClosed
+	if err := p.lockOpen(); err != nil {
+		return err
 	}
 	a := l.acct
 	if a.gone {

@@ -202,10 +202,8 @@ func (p *Pool) Health() error {
 // waiting for Acquire to notice (see WithRelistInterval).
 func (p *Pool) Refresh(ctx context.Context) error {
 	now := p.Now()
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return ErrClosed
+	if err := p.lockOpen(); err != nil {
+		return err
 	}
 	err := p.relist(ctx, now)
 	if err == nil && !p.writing {
@@ -225,23 +223,27 @@ func (p *Pool) Refresh(ctx context.Context) error {
 // cooldown is measured by: a transport on the pool reads the time here.
 func (p *Pool) Now() time.Time { return p.cfg.now().Round(0) }
 
-// unlock releases mu and then tells the handler about the state errors
-// noted while it was held, so the handler may call the pool.
-func (p *Pool) unlock() {
-	notes := p.notes
-	p.notes = nil
-	p.mu.Unlock()
-	for _, err := range notes {
-		p.cfg.onStateError(err)
+// lockOpen takes mu, or fails with ErrClosed, not holding it, once the
+// pool is closed.
+func (p *Pool) lockOpen() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
 	}
+	return nil
 }
 
-// unlockBoth is unlock for persist, which also holds persistMu.
-func (p *Pool) unlockBoth() {
+// unlock releases mu, and the other locks given (persist's persistMu),
+// and then tells the handler about the state errors noted while they
+// were held, so the handler may call the pool.
+func (p *Pool) unlock(more ...*sync.Mutex) {
 	notes := p.notes
 	p.notes = nil
 	p.mu.Unlock()
-	p.persistMu.Unlock()
+	for _, m := range more {
+		m.Unlock()
+	}
 	for _, err := range notes {
 		p.cfg.onStateError(err)
 	}
@@ -563,9 +565,7 @@ func (p *Pool) persist(ctx context.Context, all bool) error {
 	start := p.Now()
 	stamp, err := p.store.UpdateState(ctx, p.name, func(old []byte) ([]byte, error) {
 		s := cleanState(labels, start)
-		switch {
-		case len(old) == 0:
-		default:
+		if len(old) > 0 {
 			var derr error
 			s, derr = decodeState(old)
 			if errors.Is(derr, ErrNewerState) {
@@ -597,7 +597,7 @@ func (p *Pool) persist(ctx context.Context, all bool) error {
 		p.writeErr = p.note("write", err)
 		p.retryAt = now.Add(writeRetry)
 		werr := p.writeErr
-		p.unlockBoth()
+		p.unlock(&p.persistMu)
 		return werr
 	}
 	p.writeErr = nil
@@ -616,7 +616,7 @@ func (p *Pool) persist(ctx context.Context, all bool) error {
 	p.unflushed -= unflushed
 	p.lastFlush = now
 	p.adopt(merged, stamp, now)
-	p.unlockBoth()
+	p.unlock(&p.persistMu)
 	return nil
 }
 
