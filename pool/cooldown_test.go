@@ -240,7 +240,7 @@ func TestModelScope(t *testing.T) {
 	m, clk := newMemVault(), newClock()
 	ids := accts(2)
 	m.put(ids...)
-	p := open(t, m, clk, pool.WithScope(pool.ScopeModel))
+	p := open(t, m, clk, pool.WithModelScope())
 	h1, h2 := pool.Hint{Model: "m1"}, pool.Hint{Model: "m2"}
 
 	// A 429 for m1 (from the lease's hint) cools (account 0, m1) only.

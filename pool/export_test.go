@@ -70,21 +70,6 @@ func WithWriteTimeout(d time.Duration) Option {
 	}
 }
 
-// Scope says what a rate limit or quota cools down.
-type Scope int
-
-const (
-	// ScopeAccount cools the whole account. The default.
-	ScopeAccount Scope = iota
-	// ScopeModel cools only (account, model): the account stays available
-	// for other models. An outcome without a Model uses the lease's
-	// Hint.Model; when that is empty too, the whole account cools.
-	ScopeModel
-)
-
-// WithScope sets what a cooldown applies to (default ScopeAccount).
-func WithScope(s Scope) Option { return func(c *config) { c.modelScope = s == ScopeModel } }
-
 // WithStateErrorHandler is called with the error whenever the pool state
 // cannot be read (tampered, corrupt, newer) or written, or the vault
 // cannot be listed. The handler runs outside the pool's locks and may

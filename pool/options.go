@@ -138,3 +138,9 @@ func WithRelistInterval(d time.Duration) Option { return func(c *config) { c.rel
 // written behind it), and a process that exits right after a 429 loses
 // no cooldown. authvault.Open uses it.
 func WithWriteBehind() Option { return func(c *config) { c.writeBehind = true } }
+
+// WithModelScope makes a rate limit or an exhausted quota cool only
+// (account, model): the account stays available for other models. An
+// outcome without a Model uses the lease's Hint.Model; when that is empty
+// too, the whole account cools. By default the whole account cools.
+func WithModelScope() Option { return func(c *config) { c.modelScope = true } }
