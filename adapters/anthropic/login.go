@@ -79,6 +79,8 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 		ClientID:           cfg.ClientID,
 		Scope:              scope,
 		AuthParams:         url.Values{"code": {"true"}},
+		TokenURL:           tokenURL,
+		TokenJSON:          true,
 		Open:               cfg.Open,
 		In:                 cfg.Prompt,
 		Out:                cfg.Out,
@@ -87,18 +89,7 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("anthropic: login: %w", err)
 	}
-	tok, err := provider.PostToken(ctx, cfg.HTTPClient, provider.Request{
-		URL: tokenURL,
-		Params: url.Values{
-			"grant_type":    {"authorization_code"},
-			"code":          {g.Code},
-			"state":         {g.State},
-			"client_id":     {cfg.ClientID},
-			"redirect_uri":  {g.RedirectURI},
-			"code_verifier": {g.PKCE.Verifier},
-		},
-		JSON: true,
-	})
+	tok, err := flow.Exchange(ctx, cfg.HTTPClient, g)
 	if err != nil {
 		return nil, fmt.Errorf("anthropic: exchanging the authorization code: %w", err)
 	}

@@ -105,6 +105,7 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 		ClientID:           cfg.ClientID,
 		Scope:              scope,
 		AuthParams:         params,
+		TokenURL:           tokenURL,
 		Open:               cfg.Open,
 		In:                 cfg.Prompt,
 		Out:                cfg.Out,
@@ -113,16 +114,7 @@ func Login(ctx context.Context, cfg LoginConfig) (*records.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openai: login: %w", err)
 	}
-	tok, err := provider.PostToken(ctx, cfg.HTTPClient, provider.Request{
-		URL: tokenURL,
-		Params: url.Values{
-			"grant_type":    {"authorization_code"},
-			"code":          {g.Code},
-			"redirect_uri":  {g.RedirectURI},
-			"client_id":     {cfg.ClientID},
-			"code_verifier": {g.PKCE.Verifier},
-		},
-	})
+	tok, err := flow.Exchange(ctx, cfg.HTTPClient, g)
 	if err != nil {
 		return nil, fmt.Errorf("openai: exchanging the authorization code: %w", err)
 	}

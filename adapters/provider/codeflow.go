@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 )
 
@@ -22,9 +23,8 @@ const (
 	RedirectPaste
 )
 
-// CodeFlow runs the authorization code grant with PKCE up to the code.
-// The caller exchanges the Grant at its token endpoint, since token
-// request shapes differ between providers.
+// CodeFlow runs the authorization code grant with PKCE: Run up to the
+// code, Exchange for the tokens.
 type CodeFlow struct {
 	Mode Redirect
 	// LoopbackPort is the listener's port in RedirectLoopback; 0 picks a
@@ -51,6 +51,11 @@ type CodeFlow struct {
 	// AuthorizeURL, when set, builds the authorization request URL
 	// instead (for a provider whose library builds it).
 	AuthorizeURL func(redirectURI, state string, p PKCE) (string, error)
+	// TokenURL is where Exchange sends the code. TokenJSON sends it as a
+	// JSON body that also carries the state (Anthropic's form) instead of
+	// a form.
+	TokenURL  string
+	TokenJSON bool
 	// Open is given the authorization URL (to start a browser); nil, or
 	// an error from it, leaves the user the printed URL.
 	Open func(url string) error
@@ -130,6 +135,23 @@ func (f *CodeFlow) Run(ctx context.Context) (*Grant, error) {
 		return nil, err
 	}
 	return g, nil
+}
+
+// Exchange trades the grant's code for tokens at TokenURL (RFC 6749
+// §4.1.3, with the PKCE verifier of RFC 7636 §4.5). A refusal is a
+// *TokenError.
+func (f *CodeFlow) Exchange(ctx context.Context, client *http.Client, g *Grant) (*TokenResponse, error) {
+	params := url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {g.Code},
+		"client_id":     {f.ClientID},
+		"redirect_uri":  {g.RedirectURI},
+		"code_verifier": {g.PKCE.Verifier},
+	}
+	if f.TokenJSON {
+		params.Set("state", g.State)
+	}
+	return postToken(ctx, client, Request{URL: f.TokenURL, Params: params, JSON: f.TokenJSON})
 }
 
 // readLine reads one line from r, or returns when ctx ends. A reader that

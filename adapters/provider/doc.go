@@ -27,9 +27,9 @@
 //
 // # Writing an adapter
 //
-// Logins: CodeFlow runs the authorization code grant with PKCE up to the
-// code, through a loopback redirect listener or a pasted code (Redirect);
-// the adapter exchanges the Grant with PostToken and turns the
+// Logins: CodeFlow runs the authorization code grant with PKCE: Run up to
+// the code, through a loopback redirect listener or a pasted code
+// (Redirect), Exchange for the tokens; the adapter turns the
 // TokenResponse into a record (TokenResponse.Apply). DeviceLogin is the
 // device authorization grant (RFC 8628) as Copilot and Qwen run it, built
 // on RequestDeviceCode and PollDeviceToken, whose clock, sleep and

@@ -86,7 +86,7 @@ func TestPostTokenRequestShapes(t *testing.T) {
 	for _, asJSON := range []bool{false, true} {
 		ts := newTokenServer(t, 200, `{"access_token":"a","expires_in":60}`)
 		params := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {secretRefresh}, "client_id": {"cid"}}
-		_, err := PostToken(context.Background(), ts.Client(), Request{URL: ts.URL, Params: params, JSON: asJSON, Header: http.Header{"Anthropic-Beta": {"x"}}})
+		_, err := postToken(context.Background(), ts.Client(), Request{URL: ts.URL, Params: params, JSON: asJSON, Header: http.Header{"Anthropic-Beta": {"x"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +112,7 @@ func TestPostTokenRequestShapes(t *testing.T) {
 
 func TestPostTokenSuccess(t *testing.T) {
 	ts := newTokenServer(t, 200, `{"access_token":"`+secretAccess+`","refresh_token":"`+secretRefresh+`","id_token":"h.p.s","token_type":"Bearer","scope":"a b,c","expires_in":"3600","account":{"uuid":"u1"}}`)
-	tr, err := PostToken(context.Background(), ts.Client(), Request{URL: ts.URL, Params: url.Values{}})
+	tr, err := postToken(context.Background(), ts.Client(), Request{URL: ts.URL, Params: url.Values{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestPostTokenErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ts := newTokenServer(t, c.status, c.body)
-			_, err := PostToken(context.Background(), ts.Client(), Request{URL: ts.URL, Params: url.Values{"refresh_token": {secretRefresh}}})
+			_, err := postToken(context.Background(), ts.Client(), Request{URL: ts.URL, Params: url.Values{"refresh_token": {secretRefresh}}})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -209,7 +209,7 @@ func TestPostTokenErrors(t *testing.T) {
 }
 
 func TestPostTokenNetworkError(t *testing.T) {
-	_, err := PostToken(context.Background(), nil, Request{URL: adaptertest.ClosedURL(t), Params: url.Values{"refresh_token": {secretRefresh}}})
+	_, err := postToken(context.Background(), nil, Request{URL: adaptertest.ClosedURL(t), Params: url.Values{"refresh_token": {secretRefresh}}})
 	if err == nil || strings.Contains(err.Error(), secretRefresh) {
 		t.Fatalf("err = %v", err)
 	}
@@ -760,7 +760,7 @@ func TestDevicePollEndings(t *testing.T) {
 	}
 	var me *malformedResponseError
 	ts := newTokenServer(t, 200, `[]`)
-	if _, err := PostToken(context.Background(), ts.Client(), Request{URL: ts.URL}); !errors.As(err, &me) || me.Status != 200 {
+	if _, err := postToken(context.Background(), ts.Client(), Request{URL: ts.URL}); !errors.As(err, &me) || me.Status != 200 {
 		t.Errorf("malformed answer: %v", err)
 	}
 }

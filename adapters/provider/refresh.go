@@ -56,7 +56,7 @@ func (g RefreshGrant) Run(ctx context.Context, client *http.Client, rec *records
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := PostToken(ctx, client, Request{
+	tok, err := postToken(ctx, client, Request{
 		URL: tokenURL,
 		Params: url.Values{
 			"grant_type":    {"refresh_token"},

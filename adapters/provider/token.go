@@ -91,11 +91,11 @@ func (t *TokenResponse) Apply(o *records.OAuth, now time.Time) {
 	}
 }
 
-// PostToken sends req and parses a token response. A non-2xx answer, or
+// postToken sends req and parses a token response. A non-2xx answer, or
 // a 2xx one carrying an "error" field, is a *TokenError; a 2xx answer
 // without an access token is a *malformedResponseError; a network failure
 // is returned wrapped as is.
-func PostToken(ctx context.Context, client *http.Client, req Request) (*TokenResponse, error) {
+func postToken(ctx context.Context, client *http.Client, req Request) (*TokenResponse, error) {
 	status, body, err := post(ctx, client, req)
 	if err != nil {
 		return nil, err
@@ -267,7 +267,7 @@ func jsonSeconds(raw json.RawMessage) time.Duration {
 	return time.Duration(f * float64(time.Second))
 }
 
-// AsRefreshError maps a PostToken failure (or a golang.org/x/oauth2 one
+// AsRefreshError maps a token request's failure (or a golang.org/x/oauth2 one
 // passed through FromRetrieveError) to the *adapters.RefreshError that
 // Adapter.Refresh returns: Permanent for the codes that mean the grant is
 // dead (invalid_grant, refresh_token_reused…) and a bare 401. The
