@@ -100,30 +100,18 @@ func TestClassify(t *testing.T) {
 
 func TestClassifyHostileHeaders(t *testing.T) {
 	body := adaptertest.Fixture(t, "rate_limit_error.json")
-	cases := []struct {
-		name   string
-		header http.Header
-		want   time.Time
-	}{
-		{"garbage retry-after", adaptertest.Headers("retry-after", "soon"), time.Time{}},
-		{"negative retry-after", adaptertest.Headers("retry-after", "-30"), time.Time{}},
-		{"fractional retry-after", adaptertest.Headers("retry-after", "1.5"), time.Time{}},
-		{"huge retry-after", adaptertest.Headers("retry-after", "99999999999999999999999"), now.Add(provider.MaxRetryAfter)},
-		{"year-long retry-after date", adaptertest.Headers("retry-after", "Sun, 14 Mar 2027 15:09:26 GMT"), now.Add(provider.MaxRetryAfter)},
-		{"negative retry-after-ms", adaptertest.Headers("retry-after-ms", "-1"), time.Time{}},
-		{"garbage reset dates", adaptertest.Headers("anthropic-ratelimit-tokens-remaining", "0", "anthropic-ratelimit-tokens-reset", "2026-02-30T99:99:99Z"), time.Time{}},
-		{"reset far in the future", adaptertest.Headers("anthropic-ratelimit-tokens-reset", "2126-03-14T15:09:26Z"), now.Add(provider.MaxRetryAfter)},
-		{"reset in the past", adaptertest.Headers("anthropic-ratelimit-tokens-reset", "2020-01-01T00:00:00Z"), now},
-		{"unix reset is not RFC 3339 here", adaptertest.Headers("anthropic-ratelimit-tokens-reset", "1773501000"), time.Time{}},
-	}
-	for _, c := range cases {
-		resp := adaptertest.Response(429, c.header, body, messagesURL)
-		got := New().Classify(resp, now)
-		if got.Kind != pool.RateLimited || !got.Until.Equal(c.want) {
-			t.Errorf("%s: got %v until %v, want rate-limited until %v", c.name, got.Kind, got.Until, c.want)
-		}
-		adaptertest.BodyRestored(t, resp, body)
-	}
+	adaptertest.RateLimitHints(t, New().Classify, messagesURL, body, now, []adaptertest.HintCase{
+		{Name: "garbage retry-after", Header: adaptertest.Headers("retry-after", "soon"), Want: time.Time{}},
+		{Name: "negative retry-after", Header: adaptertest.Headers("retry-after", "-30"), Want: time.Time{}},
+		{Name: "fractional retry-after", Header: adaptertest.Headers("retry-after", "1.5"), Want: time.Time{}},
+		{Name: "huge retry-after", Header: adaptertest.Headers("retry-after", "99999999999999999999999"), Want: now.Add(provider.MaxRetryAfter)},
+		{Name: "year-long retry-after date", Header: adaptertest.Headers("retry-after", "Sun, 14 Mar 2027 15:09:26 GMT"), Want: now.Add(provider.MaxRetryAfter)},
+		{Name: "negative retry-after-ms", Header: adaptertest.Headers("retry-after-ms", "-1"), Want: time.Time{}},
+		{Name: "garbage reset dates", Header: adaptertest.Headers("anthropic-ratelimit-tokens-remaining", "0", "anthropic-ratelimit-tokens-reset", "2026-02-30T99:99:99Z"), Want: time.Time{}},
+		{Name: "reset far in the future", Header: adaptertest.Headers("anthropic-ratelimit-tokens-reset", "2126-03-14T15:09:26Z"), Want: now.Add(provider.MaxRetryAfter)},
+		{Name: "reset in the past", Header: adaptertest.Headers("anthropic-ratelimit-tokens-reset", "2020-01-01T00:00:00Z"), Want: now},
+		{Name: "unix reset is not RFC 3339 here", Header: adaptertest.Headers("anthropic-ratelimit-tokens-reset", "1773501000"), Want: time.Time{}},
+	})
 	for _, v := range []string{"-1", "99999999999999999999999999", "1e12", "NaN", "2026-13-01T00:00:00Z", ""} {
 		resp := adaptertest.Response(429, adaptertest.Headers("anthropic-ratelimit-unified-status", "rejected", "anthropic-ratelimit-unified-reset", v), body, messagesURL)
 		got := New().Classify(resp, now)

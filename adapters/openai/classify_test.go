@@ -73,28 +73,16 @@ func TestClassify(t *testing.T) {
 
 func TestClassifyHostileHeaders(t *testing.T) {
 	body := adaptertest.Fixture(t, "rate_limit_requests.json")
-	cases := []struct {
-		name   string
-		header http.Header
-		want   time.Time
-	}{
-		{"garbage duration", adaptertest.Headers("x-ratelimit-reset-requests", "soon"), time.Time{}},
-		{"negative duration", adaptertest.Headers("x-ratelimit-reset-tokens", "-6m0s"), time.Time{}},
-		{"bare number", adaptertest.Headers("x-ratelimit-reset-tokens", "60"), time.Time{}},
-		{"overflowing duration", adaptertest.Headers("x-ratelimit-reset-tokens", "9999999999999h"), time.Time{}},
-		{"year-long duration", adaptertest.Headers("x-ratelimit-reset-tokens", "8760h"), now.Add(provider.MaxRetryAfter)},
-		{"garbage retry-after", adaptertest.Headers("retry-after", "tomorrow"), time.Time{}},
-		{"negative retry-after", adaptertest.Headers("retry-after", "-1"), time.Time{}},
-		{"huge retry-after", adaptertest.Headers("retry-after", "4000000000000000000000"), now.Add(provider.MaxRetryAfter)},
-	}
-	for _, c := range cases {
-		resp := adaptertest.Response(429, c.header, body, responsesURL)
-		got := New().Classify(resp, now)
-		if got.Kind != pool.RateLimited || !got.Until.Equal(c.want) {
-			t.Errorf("%s: %v until %v, want rate-limited until %v", c.name, got.Kind, got.Until, c.want)
-		}
-		adaptertest.BodyRestored(t, resp, body)
-	}
+	adaptertest.RateLimitHints(t, New().Classify, responsesURL, body, now, []adaptertest.HintCase{
+		{Name: "garbage duration", Header: adaptertest.Headers("x-ratelimit-reset-requests", "soon"), Want: time.Time{}},
+		{Name: "negative duration", Header: adaptertest.Headers("x-ratelimit-reset-tokens", "-6m0s"), Want: time.Time{}},
+		{Name: "bare number", Header: adaptertest.Headers("x-ratelimit-reset-tokens", "60"), Want: time.Time{}},
+		{Name: "overflowing duration", Header: adaptertest.Headers("x-ratelimit-reset-tokens", "9999999999999h"), Want: time.Time{}},
+		{Name: "year-long duration", Header: adaptertest.Headers("x-ratelimit-reset-tokens", "8760h"), Want: now.Add(provider.MaxRetryAfter)},
+		{Name: "garbage retry-after", Header: adaptertest.Headers("retry-after", "tomorrow"), Want: time.Time{}},
+		{Name: "negative retry-after", Header: adaptertest.Headers("retry-after", "-1"), Want: time.Time{}},
+		{Name: "huge retry-after", Header: adaptertest.Headers("retry-after", "4000000000000000000000"), Want: now.Add(provider.MaxRetryAfter)},
+	})
 }
 
 func TestClassifyLargeBody(t *testing.T) {

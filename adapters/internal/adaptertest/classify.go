@@ -52,3 +52,25 @@ func Classified(t testing.TB, classify func(*http.Response, time.Time) pool.Outc
 	}
 	BodyRestored(t, resp, body)
 }
+
+// HintCase is a 429's headers and the Until they must give.
+type HintCase struct {
+	Name   string
+	Header http.Header
+	Want   time.Time
+}
+
+// RateLimitHints fails t unless classify makes a 429 at url with each
+// case's headers and body RateLimited until the case's Want, and puts the
+// body back for the caller.
+func RateLimitHints(t testing.TB, classify func(*http.Response, time.Time) pool.Outcome, url string, body []byte, now time.Time, cases []HintCase) {
+	t.Helper()
+	for _, c := range cases {
+		resp := Response(http.StatusTooManyRequests, c.Header, body, url)
+		got := classify(resp, now)
+		if got.Kind != pool.RateLimited || !got.Until.Equal(c.Want) {
+			t.Errorf("%s: got %v until %v, want rate-limited until %v", c.Name, got.Kind, got.Until, c.Want)
+		}
+		BodyRestored(t, resp, body)
+	}
+}
