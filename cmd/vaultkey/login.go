@@ -459,16 +459,21 @@ func (l *login) loopbackPort() int {
 	return l.o.port
 }
 
-func (l *login) anthropic(ctx context.Context) (*records.Record, error) {
-	mode := provider.RedirectLoopback
+// redirectMode is how the code of an authorization code login comes
+// back: to a loopback listener, or pasted with --paste.
+func (l *login) redirectMode() provider.Redirect {
 	if l.o.paste {
-		mode = provider.RedirectPaste
+		return provider.RedirectPaste
 	}
+	return provider.RedirectLoopback
+}
+
+func (l *login) anthropic(ctx context.Context) (*records.Record, error) {
 	return anthropic.Login(ctx, anthropic.LoginConfig{
 		ClientID:         l.clientID,
 		AuthURL:          l.o.authURL,
 		TokenURL:         l.o.tokenURL,
-		RedirectMode:     mode,
+		RedirectMode:     l.redirectMode(),
 		LoopbackPort:     l.loopbackPort(),
 		PasteRedirectURI: l.o.redirectURL,
 		Open:             l.open,
@@ -479,10 +484,6 @@ func (l *login) anthropic(ctx context.Context) (*records.Record, error) {
 }
 
 func (l *login) openai(ctx context.Context, preset *presetClient) (*records.Record, error) {
-	mode := provider.RedirectLoopback
-	if l.o.paste {
-		mode = provider.RedirectPaste
-	}
 	// openai.Login's port 0 is the registered port of OpenAI's clients.
 	port := 0
 	switch {
@@ -498,7 +499,7 @@ func (l *login) openai(ctx context.Context, preset *presetClient) (*records.Reco
 	return openai.Login(ctx, openai.LoginConfig{
 		ClientID:     l.clientID,
 		Issuer:       l.o.issuer,
-		RedirectMode: mode,
+		RedirectMode: l.redirectMode(),
 		Port:         port,
 		Open:         l.open,
 		Prompt:       l.e.stdin,
@@ -519,16 +520,12 @@ func (l *login) google(ctx context.Context) (*records.Record, error) {
 			HTTPClient:    l.http,
 		})
 	}
-	mode := provider.RedirectLoopback
-	if l.o.paste {
-		mode = provider.RedirectPaste
-	}
 	return google.Login(ctx, google.LoginConfig{
 		ClientID:         l.clientID,
 		ClientSecret:     l.o.clientSecret,
 		AuthURL:          l.o.authURL,
 		TokenURL:         l.o.tokenURL,
-		RedirectMode:     mode,
+		RedirectMode:     l.redirectMode(),
 		LoopbackPort:     l.loopbackPort(),
 		PasteRedirectURI: l.o.redirectURL,
 		Open:             l.open,
