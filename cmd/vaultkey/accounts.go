@@ -76,14 +76,7 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	kinds := make(map[records.ID]records.Kind, len(entries))
-	var keys []pool.Key
-	for _, en := range entries {
-		kinds[en.ID] = en.Kind
-		if k := pool.KeyOf(en.ID); len(keys) == 0 || keys[len(keys)-1] != k {
-			keys = append(keys, k) // List is sorted by provider, namespace
-		}
-	}
+	kinds, keys := kindsAndPools(entries)
 	// The pool's marks are what requests ran into; a read now says what
 	// the record is like at present.
 	unreadable := map[records.ID]string{}
@@ -575,4 +568,18 @@ func poolChange(e *env, id records.ID, change func(p *pool.Pool, a pool.Account)
 	}
 	fmt.Fprintln(e.stdout, msg)
 	return nil
+}
+
+// kindsAndPools indexes a vault listing: each account's kind, and the
+// pools the accounts fall in, in the listing's order.
+func kindsAndPools(entries []vault.Entry) (map[records.ID]records.Kind, []pool.Key) {
+	kinds := make(map[records.ID]records.Kind, len(entries))
+	var keys []pool.Key
+	for _, en := range entries {
+		kinds[en.ID] = en.Kind
+		if k := pool.KeyOf(en.ID); len(keys) == 0 || keys[len(keys)-1] != k {
+			keys = append(keys, k) // List is sorted by provider, namespace
+		}
+	}
+	return kinds, keys
 }

@@ -69,14 +69,7 @@ func (s *uiSource) load(ctx context.Context) uiSnapshot {
 	if err != nil {
 		fail(err)
 	}
-	kinds := make(map[records.ID]records.Kind, len(entries))
-	var keys []pool.Key
-	for _, en := range entries {
-		kinds[en.ID] = en.Kind
-		if k := pool.KeyOf(en.ID); len(keys) == 0 || keys[len(keys)-1] != k {
-			keys = append(keys, k) // List is sorted by provider, namespace
-		}
-	}
+	kinds, keys := kindsAndPools(entries)
 	if err == nil {
 		for k, p := range s.pools {
 			if !slices.Contains(keys, k) {
