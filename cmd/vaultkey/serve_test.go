@@ -159,16 +159,23 @@ func TestServeRefusesRemoteListen(t *testing.T) {
 	s.run(2, "serve", "--listen", "nonsense")
 }
 
-func TestServe(t *testing.T) {
-	up := newProvider429(t)
-	s := newSandbox(t)
+// newFailoverSandbox is a vault with two Anthropic accounts, "first"
+// and "second", whose requests reach up (which answers the first with a
+// 429), and the token of a client "laptop".
+func newFailoverSandbox(t *testing.T) (up *provider429, s *sandbox, tok string) {
+	up = newProvider429(t)
+	s = newSandbox(t)
 	s.initFile()
 	s.addKey("anthropic", "first", "sk-first-0123456789")
 	s.addKey("anthropic", "second", "sk-second-0123456789")
 	for _, l := range []string{"first", "second"} {
 		s.setBaseURL(records.ID{Provider: "anthropic", Namespace: "default", Label: l}, up.URL)
 	}
-	tok := s.addClient("laptop")
+	return up, s, s.addClient("laptop")
+}
+
+func TestServe(t *testing.T) {
+	up, s, tok := newFailoverSandbox(t)
 	addrFile := filepath.Join(s.root, "addr")
 	p, addr := s.serve("--max-body", "4096", "--addr-file", addrFile)
 	if b, err := os.ReadFile(addrFile); err != nil || strings.TrimSpace(string(b)) != addr {
@@ -395,15 +402,7 @@ func testTwoGatewaysRefreshOnce(t *testing.T, onRedis bool) {
 // cools the account down for the other: its next request goes straight
 // to the second account.
 func TestServeTwoProcessesShareCooldowns(t *testing.T) {
-	up := newProvider429(t)
-	s := newSandbox(t)
-	s.initFile()
-	s.addKey("anthropic", "first", "sk-first-0123456789")
-	s.addKey("anthropic", "second", "sk-second-0123456789")
-	for _, l := range []string{"first", "second"} {
-		s.setBaseURL(records.ID{Provider: "anthropic", Namespace: "default", Label: l}, up.URL)
-	}
-	tok := s.addClient("laptop")
+	up, s, tok := newFailoverSandbox(t)
 	p1, a1 := s.serve()
 	p2, a2 := s.serve()
 	for _, addr := range []string{a1, a2} {

@@ -147,6 +147,29 @@ func waitNoEcho(t *testing.T, controller *os.File, done <-chan error) {
 	t.Fatal("the terminal's echo was never turned off")
 }
 
+// typePassphraseTwice answers a passphrase prompt and its confirmation
+// on the terminal, each once echo is off. The confirmation prompt comes
+// once the first answer was read (and echo restored); then echo goes off
+// again for the second.
+func typePassphraseTwice(t *testing.T, controller *os.File, stderr *syncBuffer, done <-chan error, pass string) {
+	t.Helper()
+	waitNoEcho(t, controller, done)
+	controller.Write([]byte(pass + "\n"))
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stderr.String(), "Confirm passphrase") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no confirmation prompt: %q", stderr.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("ended before confirming: %v\n%s", err, stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	waitNoEcho(t, controller, done)
+	controller.Write([]byte(pass + "\n"))
+}
+
 func TestAddKeyFromTerminalPrompt(t *testing.T) {
 	t.Parallel()
 	controller, terminal := openPTY(t)
@@ -207,23 +230,7 @@ func TestExportPassphrasePrompt(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	go io.Copy(io.Discard, controller)
-	waitNoEcho(t, controller, done)
-	controller.Write([]byte(pass + "\n"))
-	// The confirmation prompt comes once the first answer was read (and
-	// echo restored); then echo goes off again for the second.
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(stderr.String(), "Confirm passphrase") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no confirmation prompt: %q", stderr.String())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("export ended before confirming: %v\n%s", err, stderr.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	waitNoEcho(t, controller, done)
-	controller.Write([]byte(pass + "\n"))
+	typePassphraseTwice(t, controller, &stderr, done, pass)
 	if err := <-done; err != nil {
 		t.Fatalf("export --passphrase: %v\n%s", err, stderr.String())
 	}
@@ -253,21 +260,7 @@ func TestInitPassphrasePrompt(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	var echoed syncBuffer
 	go io.Copy(&echoed, controller)
-	waitNoEcho(t, controller, done)
-	controller.Write([]byte(pass + "\n"))
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(stderr.String(), "Confirm passphrase") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no confirmation prompt: %q", stderr.String())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("init ended before confirming: %v\n%s", err, stderr.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	waitNoEcho(t, controller, done)
-	controller.Write([]byte(pass + "\n"))
+	typePassphraseTwice(t, controller, &stderr, done, pass)
 	if err := <-done; err != nil {
 		t.Fatalf("init --passphrase: %v\n%s", err, stderr.String())
 	}
