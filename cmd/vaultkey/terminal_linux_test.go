@@ -147,27 +147,54 @@ func waitNoEcho(t *testing.T, controller *os.File, done <-chan error) {
 	t.Fatal("the terminal's echo was never turned off")
 }
 
-// typePassphraseTwice answers a passphrase prompt and its confirmation
-// on the terminal, each once echo is off. The confirmation prompt comes
-// once the first answer was read (and echo restored); then echo goes off
-// again for the second.
-func typePassphraseTwice(t *testing.T, controller *os.File, stderr *syncBuffer, done <-chan error, pass string) {
+// onTerminal is vaultkey running with its standard input on a terminal.
+type onTerminal struct {
+	cmd            *exec.Cmd
+	controller     *os.File
+	stdout, stderr syncBuffer
+	echoed         syncBuffer // what the terminal showed
+	done           chan error // the process's end
+}
+
+// startOnTerminal starts vaultkey args in s, reading from terminal.
+func startOnTerminal(t *testing.T, s *sandbox, controller, terminal *os.File, args ...string) *onTerminal {
 	t.Helper()
-	waitNoEcho(t, controller, done)
-	controller.Write([]byte(pass + "\n"))
+	p := &onTerminal{cmd: exec.Command(vaultkeyBin, args...), controller: controller, done: make(chan error, 1)}
+	p.cmd.Env = s.environ()
+	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = terminal, &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	go io.Copy(&p.echoed, controller)
+	return p
+}
+
+// typeSecret types secret once the process has turned echo off.
+func (p *onTerminal) typeSecret(t *testing.T, secret string) {
+	t.Helper()
+	waitNoEcho(t, p.controller, p.done)
+	p.controller.Write([]byte(secret + "\n"))
+}
+
+// typePassphraseTwice answers a passphrase prompt and its confirmation.
+// The confirmation prompt comes once the first answer was read (and echo
+// restored); then echo goes off again for the second.
+func (p *onTerminal) typePassphraseTwice(t *testing.T, pass string) {
+	t.Helper()
+	p.typeSecret(t, pass)
 	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(stderr.String(), "Confirm passphrase") {
+	for !strings.Contains(p.stderr.String(), "Confirm passphrase") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no confirmation prompt: %q", stderr.String())
+			t.Fatalf("no confirmation prompt: %q", p.stderr.String())
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("ended before confirming: %v\n%s", err, stderr.String())
+		case err := <-p.done:
+			t.Fatalf("ended before confirming: %v\n%s", err, p.stderr.String())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	waitNoEcho(t, controller, done)
-	controller.Write([]byte(pass + "\n"))
+	p.typeSecret(t, pass)
 }
 
 func TestAddKeyFromTerminalPrompt(t *testing.T) {
@@ -178,33 +205,22 @@ func TestAddKeyFromTerminalPrompt(t *testing.T) {
 	const key = "sk-canary-typed-on-a-terminal"
 	s.addSecret(key)
 
-	cmd := exec.Command(vaultkeyBin, "accounts", "add-key", "openai", "--label", "typed")
-	cmd.Env = s.environ()
-	var stdout, stderr syncBuffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = terminal, &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var echoed syncBuffer
-	go io.Copy(&echoed, controller)
-	waitNoEcho(t, controller, done)
-	controller.Write([]byte(key + "\n"))
+	p := startOnTerminal(t, s, controller, terminal, "accounts", "add-key", "openai", "--label", "typed")
+	p.typeSecret(t, key)
 	select {
-	case err := <-done:
+	case err := <-p.done:
 		if err != nil {
-			t.Fatalf("add-key: %v\n%s", err, stderr.String())
+			t.Fatalf("add-key: %v\n%s", err, p.stderr.String())
 		}
 	case <-time.After(time.Minute):
-		cmd.Process.Kill()
+		p.cmd.Process.Kill()
 		t.Fatal("add-key did not finish")
 	}
-	s.record("accounts add-key (terminal)", result{stdout: stdout.String(), stderr: stderr.String()}, false)
-	if !strings.Contains(stderr.String(), "API key for openai/default/typed: ") {
-		t.Errorf("no prompt on stderr: %q", stderr.String())
+	s.record("accounts add-key (terminal)", result{stdout: p.stdout.String(), stderr: p.stderr.String()}, false)
+	if !strings.Contains(p.stderr.String(), "API key for openai/default/typed: ") {
+		t.Errorf("no prompt on stderr: %q", p.stderr.String())
 	}
-	if strings.Contains(echoed.String(), key) {
+	if strings.Contains(p.echoed.String(), key) {
 		t.Error("the key was echoed on the terminal")
 	}
 	v := openVault(t, s.dir, s.identitiesFromFile())
@@ -220,21 +236,12 @@ func TestExportPassphrasePrompt(t *testing.T) {
 	s := exportSandbox(t)
 	const pass = "typed passphrase, twice"
 	out := filepath.Join(s.root, "typed.age")
-	cmd := exec.Command(vaultkeyBin, "export", "--passphrase", "-o", out)
-	cmd.Env = s.environ()
-	var stderr syncBuffer
-	cmd.Stdin, cmd.Stderr = terminal, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	p := startOnTerminal(t, s, controller, terminal, "export", "--passphrase", "-o", out)
+	p.typePassphraseTwice(t, pass)
+	if err := <-p.done; err != nil {
+		t.Fatalf("export --passphrase: %v\n%s", err, p.stderr.String())
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	go io.Copy(io.Discard, controller)
-	typePassphraseTwice(t, controller, &stderr, done, pass)
-	if err := <-done; err != nil {
-		t.Fatalf("export --passphrase: %v\n%s", err, stderr.String())
-	}
-	s.record("export --passphrase (terminal)", result{stderr: stderr.String()}, false)
+	s.record("export --passphrase (terminal)", result{stderr: p.stderr.String()}, false)
 	raw, _ := os.ReadFile(out)
 	id, _ := age.NewScryptIdentity(pass)
 	if b := parseBundleJSON(t, decryptWith(t, raw, id)); len(b.Records) != 2 {
@@ -249,23 +256,13 @@ func TestInitPassphrasePrompt(t *testing.T) {
 	s := newSandbox(t)
 	const pass = "typed at init, twice"
 	s.addSecret(pass)
-	cmd := exec.Command(vaultkeyBin, "init", "--passphrase")
-	cmd.Env = s.environ()
-	var stdout, stderr syncBuffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = terminal, &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	p := startOnTerminal(t, s, controller, terminal, "init", "--passphrase")
+	p.typePassphraseTwice(t, pass)
+	if err := <-p.done; err != nil {
+		t.Fatalf("init --passphrase: %v\n%s", err, p.stderr.String())
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var echoed syncBuffer
-	go io.Copy(&echoed, controller)
-	typePassphraseTwice(t, controller, &stderr, done, pass)
-	if err := <-done; err != nil {
-		t.Fatalf("init --passphrase: %v\n%s", err, stderr.String())
-	}
-	s.record("init --passphrase (terminal)", result{stdout: stdout.String(), stderr: stderr.String()}, false)
-	if strings.Contains(echoed.String(), pass) {
+	s.record("init --passphrase (terminal)", result{stdout: p.stdout.String(), stderr: p.stderr.String()}, false)
+	if strings.Contains(p.echoed.String(), pass) {
 		t.Error("the passphrase was echoed on the terminal")
 	}
 	checkPassphraseKeyFile(t, s, pass)
