@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 )
@@ -60,15 +59,11 @@ const unifiedPrefix = "Anthropic-Ratelimit-Unified-" // canonical form
 // capped at provider.MaxRetryAfter. At most adapters.MaxErrorBody bytes of an
 // error body are read, and the body is restored for the caller.
 func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
-	return adapters.ScrubOutcome(resp, a.classify(resp, now))
+	return provider.ClassifyError(resp, now, classifyError)
 }
 
-// classify is Classify before ScrubOutcome.
-func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	o, body, isError := provider.ErrorResponse(resp)
-	if !isError {
-		return o
-	}
+// classifyError reads an error answer into o.
+func classifyError(o pool.Outcome, resp *http.Response, body []byte, now time.Time) pool.Outcome {
 	var e apiError
 	_ = json.Unmarshal(body, &e)
 	etype := provider.Code(e.Error.Type)

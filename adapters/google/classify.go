@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/pool"
 )
@@ -122,15 +121,11 @@ func read(e rpcError, now time.Time) signals {
 // Malformed hints are ignored; hints are capped at provider.MaxRetryAfter.
 // At most adapters.MaxErrorBody bytes are read and the body is restored.
 func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
-	return adapters.ScrubOutcome(resp, a.classify(resp, now))
+	return provider.ClassifyError(resp, now, classifyError)
 }
 
-// classify is Classify before ScrubOutcome.
-func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	o, body, isError := provider.ErrorResponse(resp)
-	if !isError {
-		return o
-	}
+// classifyError reads an error answer into o.
+func classifyError(o pool.Outcome, resp *http.Response, body []byte, now time.Time) pool.Outcome {
 	s := read(parseRPCError(body), now)
 	status := resp.StatusCode
 	switch {

@@ -41,8 +41,8 @@
 // and RefreshFailure map failures to the *adapters.RefreshError that
 // Adapter.Refresh returns.
 //
-// Classify: ErrorResponse settles successes and hands over the bounded
-// error body; RetryAfter, Resets (per-limit reset headers), GoDuration,
+// Classify: ClassifyError settles successes, hands the bounded error
+// body to the adapter's own reading and scrubs the reason; RetryAfter, Resets (per-limit reset headers), GoDuration,
 // RFC3339, Timestamp, RetryIn, Seconds and Unix read the provider's
 // signals into a time, capped by Cap to MaxRetryAfter; Code keeps
 // only identifier-shaped codes for a reason. Classifier is the whole

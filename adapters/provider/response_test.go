@@ -28,7 +28,7 @@ func TestErrorResponse(t *testing.T) {
 		{"error", resp(429, `{"error":"slow"}`), pool.Outcome{Status: 429}, `{"error":"slow"}`, true},
 	}
 	for _, c := range cases {
-		o, body, isError := ErrorResponse(c.resp)
+		o, body, isError := errorResponse(c.resp)
 		if diff := cmp.Diff(c.want, o); diff != "" || string(body) != c.wantBody || isError != c.isError {
 			t.Errorf("%s: body %q, error %v, outcome (-want +got):\n%s", c.name, body, isError, diff)
 		}
