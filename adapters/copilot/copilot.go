@@ -320,12 +320,7 @@ func (a *adapter) Origins(rec *records.Record) []adapters.Origin {
 // Retry-After is RateLimited, 402 and quota_exceeded a spent quota, 401 and
 // 403 AuthRejected (the transport then refreshes the Copilot token once).
 func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
-	return adapters.ScrubOutcome(resp, a.classify(resp, now))
-}
-
-// classify is Classify before ScrubOutcome.
-func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	return provider.Classifier{}.Classify(resp, now)
+	return provider.Classifier{}.Classify(resp, now) // which ends with adapters.ScrubOutcome
 }
 
 // Format implements fmt.Formatter: an Adapter prints as its provider id,

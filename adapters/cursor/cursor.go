@@ -159,12 +159,7 @@ func apiKey(rec *records.Record) (records.Secret, error) {
 // Classify reads Retry-After and the OpenAI-style and
 // {"error":"…","message":"…"} error bodies Cursor's APIs answer with.
 func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
-	return adapters.ScrubOutcome(resp, a.classify(resp, now))
-}
-
-// classify is Classify before ScrubOutcome.
-func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	return provider.Classifier{}.Classify(resp, now)
+	return provider.Classifier{}.Classify(resp, now) // which ends with adapters.ScrubOutcome
 }
 
 // Refresh returns adapters.ErrNotRefreshable: API keys do not expire into

@@ -188,12 +188,7 @@ func (a *adapter) Origins(rec *records.Record) []adapters.Origin {
 // Classify reads OpenAI-style errors, Retry-After, and DashScope's quota
 // codes (Throttling.AllocationQuota, Arrearage…).
 func (a *adapter) Classify(resp *http.Response, now time.Time) pool.Outcome {
-	return adapters.ScrubOutcome(resp, a.classify(resp, now))
-}
-
-// classify is Classify before ScrubOutcome.
-func (a *adapter) classify(resp *http.Response, now time.Time) pool.Outcome {
-	return classifier.Classify(resp, now)
+	return classifier.Classify(resp, now) // which ends with adapters.ScrubOutcome
 }
 
 var classifier = provider.Classifier{Quota: quotaCodes}
