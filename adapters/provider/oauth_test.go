@@ -110,6 +110,46 @@ func TestPostTokenRequestShapes(t *testing.T) {
 	}
 }
 
+// Exchange sends the authorization_code grant as a form, or as JSON with
+// the state, and reports a refusal as a *TokenError.
+func TestCodeFlowExchange(t *testing.T) {
+	g := &Grant{Code: "code-1", State: "state-1", RedirectURI: "http://localhost:1/callback", PKCE: PKCE{Verifier: "verifier-1"}}
+	want := map[string]string{"grant_type": "authorization_code", "code": "code-1", "client_id": "cid", "redirect_uri": g.RedirectURI, "code_verifier": "verifier-1"}
+	for _, asJSON := range []bool{false, true} {
+		ts := newTokenServer(t, 200, `{"access_token":"`+secretAccess+`","expires_in":60}`)
+		tok, err := (&CodeFlow{ClientID: "cid", TokenURL: ts.URL, TokenJSON: asJSON}).Exchange(context.Background(), ts.Client(), g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.AccessToken != secretAccess {
+			t.Errorf("json=%v: access token not read", asJSON)
+		}
+		got := ts.json
+		wantBody := want
+		if asJSON {
+			wantBody = map[string]string{"state": "state-1"}
+			for k, v := range want {
+				wantBody[k] = v
+			}
+		} else {
+			got = map[string]string{}
+			for k := range ts.form {
+				got[k] = ts.form.Get(k)
+			}
+		}
+		if diff := cmp.Diff(wantBody, got); diff != "" {
+			t.Errorf("json=%v body (-want +got):\n%s", asJSON, diff)
+		}
+	}
+	ts := newTokenServer(t, 400, `{"error":"invalid_grant"}`)
+	_, err := (&CodeFlow{ClientID: "cid", TokenURL: ts.URL}).Exchange(context.Background(), ts.Client(), g)
+	var te *TokenError
+	if !errors.As(err, &te) || te.Code != "invalid_grant" {
+		t.Errorf("refused exchange = %v, want a *TokenError invalid_grant", err)
+	}
+	adaptertest.NoSecret(t, err, "code-1", "verifier-1")
+}
+
 func TestPostTokenSuccess(t *testing.T) {
 	ts := newTokenServer(t, 200, `{"access_token":"`+secretAccess+`","refresh_token":"`+secretRefresh+`","id_token":"h.p.s","token_type":"Bearer","scope":"a b,c","expires_in":"3600","account":{"uuid":"u1"}}`)
 	tr, err := postToken(context.Background(), ts.Client(), Request{URL: ts.URL, Params: url.Values{}})
