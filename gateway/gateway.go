@@ -113,7 +113,7 @@ func New(ctx context.Context, v *vault.Vault, opts ...Option) (*Gateway, error) 
 	g := &Gateway{
 		vault:     v,
 		cfg:       c,
-		clients:   &clientSet{store: v},
+		clients:   &clientSet{vault: v},
 		usage:     usage.NewRecorder(v),
 		metrics:   newMetrics(),
 		log:       c.logger,
@@ -121,8 +121,8 @@ func New(ctx context.Context, v *vault.Vault, opts ...Option) (*Gateway, error) 
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
-	if _, err := g.clients.current(ctx); err != nil {
-		return nil, fmt.Errorf("gateway: reading the clients: %w (vaultkey clients reset removes every client)", err)
+	if _, err := g.clients.load(ctx); err != nil {
+		return nil, fmt.Errorf("gateway: reading the clients: %w %s", err, resetHint)
 	}
 	go g.flushLoop()
 	return g, nil

@@ -332,8 +332,10 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	defer g.finish(x, r)
 	client, ok, err := g.clients.authenticate(r.Context(), r.Header)
 	if err != nil {
-		x.status, x.err = http.StatusServiceUnavailable, err
-		writeError(w, provider, x.status, "clients_unreadable", "authvault gateway: the client list cannot be read; see the gateway's log")
+		// Fail closed: a client list that does not read (rolled back,
+		// tampered with) admits no one.
+		x.status, x.err = http.StatusUnauthorized, err
+		writeError(w, provider, x.status, "invalid_api_key", "authvault gateway: the client list cannot be read, so no client token is accepted; see the gateway's log")
 		return
 	}
 	if !ok {

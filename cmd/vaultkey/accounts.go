@@ -76,6 +76,7 @@ func runAccountsList(e *env, provider string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
+	entries = withoutClients(entries)
 	kinds, keys := kindsAndPools(entries)
 	// The pool's marks are what requests ran into; a read now says what
 	// the record is like at present.

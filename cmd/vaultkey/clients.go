@@ -4,12 +4,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/authvault/authvault/gateway"
 	"github.com/authvault/authvault/internal/cli"
 	"github.com/authvault/authvault/usage"
+	"github.com/authvault/authvault/vault"
 )
+
+// withoutClients drops the records that hold the gateway's clients from
+// entries: they are not accounts.
+func withoutClients(entries []vault.Entry) []vault.Entry {
+	return slices.DeleteFunc(entries, func(e vault.Entry) bool { return e.ID.Provider == gateway.ClientProvider })
+}
 
 var clientsCommand = &command{
 	name:     "clients",

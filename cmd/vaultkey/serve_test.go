@@ -419,3 +419,34 @@ func TestServeTwoProcessesShareCooldowns(t *testing.T) {
 		p.wait(0)
 	}
 }
+
+// TestServeClientsSurviveExportImport: clients are records of the vault,
+// so a backup carries them: a token keeps working on a vault restored
+// from it. They are not accounts.
+func TestServeClientsSurviveExportImport(t *testing.T) {
+	up := newProvider429(t)
+	s := newSandbox(t)
+	s.initFile()
+	s.addKey("anthropic", "second", "sk-second-0123456789")
+	s.setBaseURL(records.ID{Provider: "anthropic", Namespace: "default", Label: "second"}, up.URL)
+	tok := s.addClient("laptop")
+	if r := s.run(0, "accounts", "list"); strings.Contains(r.stdout, "laptop") || strings.Contains(r.stdout, "gateway") {
+		t.Errorf("accounts list shows the client:\n%s", r.stdout)
+	}
+
+	backup, idPath := backupOf(t, s)
+	dir := filepath.Join(s.root, "restored")
+	s.run(0, "import", backup, "--dir", dir, "-i", idPath)
+	if r := s.run(0, "clients", "list", "--dir", dir); !strings.Contains(r.stdout, "laptop") {
+		t.Fatalf("clients list of the restored vault:\n%s", r.stdout)
+	}
+	p, addr := s.serve("--dir", dir)
+	resp := gatewayRequest(t, "POST", "http://"+addr+"/anthropic/v1/messages", tok, `{"model":"m"}`)
+	if body := drainBody(resp); resp.StatusCode != 200 {
+		t.Fatalf("the token on the restored vault: %d %s", resp.StatusCode, body)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(0)
+}

@@ -69,6 +69,7 @@ func (s *uiSource) load(ctx context.Context) uiSnapshot {
 	if err != nil {
 		fail(err)
 	}
+	entries = withoutClients(entries)
 	kinds, keys := kindsAndPools(entries)
 	if err == nil {
 		for k, p := range s.pools {
