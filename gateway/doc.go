@@ -23,9 +23,12 @@
 // # Clients
 //
 // Local programs present a token of their own, never a provider
-// credential: AddClient creates one (the vault keeps only its SHA-256
-// digest, in a sealed state blob named ClientsStateName), RemoveClient
-// revokes it at the next request. The token is read from x-api-key,
+// credential: AddClient creates one, RemoveClient revokes it at the next
+// request of every gateway on the vault. The vault keeps only the
+// token's SHA-256 digest, in a record of the provider ClientProvider:
+// sealed and committed with the manifest like an account, so that an
+// older copy of the vault's files put back does not revive a removed
+// token, and backups carry the clients. The token is read from x-api-key,
 // Authorization: Bearer or x-goog-api-key, whichever the client sends,
 // compared in constant time, and removed before the request goes on; the
 // adapter then sets the serving account's credential. A request without

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +25,7 @@ import (
 // account with the canary API key, served by a fake provider that
 // records what reaches it.
 type gatewaySetup struct {
+	f       *fixture
 	c       *canaries
 	v       *vault.Vault
 	srv     *httptest.Server
@@ -52,7 +56,7 @@ func newGatewaySetup(t *testing.T, opts ...gateway.Option) *gatewaySetup {
 	t.Helper()
 	f := newFixture(t)
 	ctx := context.Background()
-	g := &gatewaySetup{c: f.c, v: f.v, log: &lockedBuffer{}}
+	g := &gatewaySetup{f: f, c: f.c, v: f.v, log: &lockedBuffer{}}
 	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		g.mu.Lock()
@@ -259,5 +263,102 @@ func TestGatewayBodyBounded(t *testing.T) {
 	}
 	if n := len(g.upstreamRequests()); n != 0 {
 		t.Fatalf("%d oversize requests reached the provider", n)
+	}
+}
+
+// A removed client stays removed. Its record file put back alone is
+// named by no manifest: the token is refused. Put back with the manifest
+// it was committed with, the token is refused and the vault reports the
+// rollback. An older version of a client's record put under its current
+// name is a rollback for a process that never read it.
+func TestGatewayRemovedClientStaysRemoved(t *testing.T) {
+	g := newGatewaySetup(t)
+	ctx := context.Background()
+	status := func(tok string) int {
+		t.Helper()
+		resp, _ := g.send(t, g.request(t, "POST", "/anthropic@gw/v1/messages", `{}`, "X-Api-Key", tok))
+		return resp.StatusCode
+	}
+	files := func() map[string][]byte {
+		out := map[string][]byte{}
+		names, _ := filepath.Glob(filepath.Join(g.f.dir, "records", "*.avr"))
+		for _, n := range append(names, filepath.Join(g.f.dir, "manifest.avm")) {
+			b, err := os.ReadFile(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[n] = b
+		}
+		return out
+	}
+	if got := status(g.token); got != 200 {
+		t.Fatalf("status %d", got)
+	}
+	saved := files()
+	other := g.f.open(t) // the operator's process
+	if err := gateway.RemoveClient(ctx, other, "tool"); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(g.token); got != 401 {
+		t.Fatalf("removed client: status %d", got)
+	}
+	var gone string
+	for n := range saved {
+		if _, err := os.Stat(n); err != nil {
+			gone = n
+		}
+	}
+	if gone == "" {
+		t.Fatal("no record file went with the client")
+	}
+
+	if err := os.WriteFile(gone, saved[gone], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(g.token); got != 401 {
+		t.Fatalf("the client's record put back: status %d", got)
+	}
+	if cs, err := gateway.Clients(ctx, g.f.open(t)); err != nil || len(cs) != 0 {
+		t.Fatalf("the client's record put back: clients %v, %v", cs, err)
+	}
+
+	// An older version under the current name: the client added again,
+	// its new record replaced by the removed one's.
+	before := files()
+	tok2, err := gateway.AddClient(ctx, other, "tool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.c.add("second client token", tok2)
+	var cur string
+	for n := range files() {
+		if _, ok := before[n]; !ok {
+			cur = n
+		}
+	}
+	if err := os.WriteFile(cur, saved[gone], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gateway.Clients(ctx, g.f.open(t)); !errors.Is(err, vault.ErrRollback) {
+		t.Fatalf("an older record under the current name: %v, want ErrRollback", err)
+	}
+	if got := status(g.token); got != 401 {
+		t.Fatalf("an older record under the current name: status %d", got)
+	}
+
+	// The record with the manifest it was committed with.
+	for n, b := range saved {
+		if err := os.WriteFile(n, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := status(g.token); got != 401 {
+		t.Fatalf("record and manifest put back: status %d", got)
+	}
+	if _, err := g.v.Verify(ctx); !errors.Is(err, vault.ErrRollback) {
+		t.Fatalf("Verify: %v, want ErrRollback", err)
+	}
+	if !strings.Contains(g.log.String(), "rollback") {
+		t.Errorf("the gateway's log does not report the rollback:\n%s", g.log.String())
 	}
 }
