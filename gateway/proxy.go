@@ -189,14 +189,15 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		resp.Body.Close()
 		return &exhaustedError{retryAfter: resp.Header.Get("Retry-After")}
 	}
-	t := newTap(resp.Body, resp.Header.Get("Content-Type"))
-	resp.Body = &tapBody{tap: t, x: x}
+	b := &tapBody{x: x}
+	b.tap.init(resp.Body, resp.Header.Get("Content-Type"))
+	resp.Body = b
 	return nil
 }
 
 // tapBody hands the tap's counts to the exchange when the proxy closes it.
 type tapBody struct {
-	*tap
+	tap
 	x *exchange
 }
 

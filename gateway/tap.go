@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"mime"
+	"strings"
+	"sync"
 )
 
 // maxTapped bounds what the tap keeps of a body to read usage from: a
@@ -21,7 +22,8 @@ type tap struct {
 	sse    bool
 	json   bool
 	buf    []byte
-	over   bool // the JSON body, or the current SSE line, is too long
+	pooled *[]byte // where buf came from, for a JSON body
+	over   bool    // the JSON body, or the current SSE line, is too long
 	done   bool
 	n      int64
 	in     int64
@@ -30,15 +32,23 @@ type tap struct {
 }
 
 func newTap(rc io.ReadCloser, contentType string) *tap {
-	t := &tap{rc: rc}
-	mt, _, _ := mime.ParseMediaType(contentType)
+	t := &tap{}
+	t.init(rc, contentType)
+	return t
+}
+
+func (t *tap) init(rc io.ReadCloser, contentType string) {
+	t.rc = rc
+	// The media type alone, without parameters: what mime.ParseMediaType
+	// would return, without its allocations.
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
 	switch {
-	case mt == "text/event-stream":
+	case strings.EqualFold(mt, "text/event-stream"):
 		t.sse = true
-	case mt == "application/json" || len(mt) > 5 && mt[len(mt)-5:] == "+json":
+	case strings.EqualFold(mt, "application/json") || len(mt) > 5 && strings.EqualFold(mt[len(mt)-5:], "+json"):
 		t.json = true
 	}
-	return t
 }
 
 func (t *tap) Read(p []byte) (int, error) {
@@ -50,21 +60,50 @@ func (t *tap) Read(p []byte) (int, error) {
 			t.feedSSE(p[:n])
 		case t.json && !t.over:
 			if len(t.buf)+n > maxTapped {
-				t.over, t.buf = true, nil
+				t.over = true
+				t.release()
 			} else {
-				t.buf = append(t.buf, p[:n]...)
+				t.keep(p[:n])
 			}
 		}
 	}
 	if err == io.EOF && t.json && !t.over && !t.done {
 		t.done = true
 		t.parseWhole(t.buf)
-		t.buf = nil
+		t.release()
 	}
 	return n, err
 }
 
-func (t *tap) Close() error { return t.rc.Close() }
+func (t *tap) Close() error {
+	t.release()
+	return t.rc.Close()
+}
+
+// bodyBufs are the buffers JSON bodies are kept in until their end:
+// most answers are small, and one buffer serves request after request.
+var bodyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled bounds the buffers kept for the next answers.
+const maxPooled = 64 << 10
+
+// keep appends p to the tap's copy of the body.
+func (t *tap) keep(p []byte) {
+	if t.buf == nil {
+		t.pooled = bodyBufs.Get().(*[]byte)
+		t.buf = (*t.pooled)[:0]
+	}
+	t.buf = append(t.buf, p...)
+}
+
+// release gives the body's buffer back.
+func (t *tap) release() {
+	if t.pooled != nil && cap(t.buf) <= maxPooled {
+		*t.pooled = t.buf[:0]
+		bodyBufs.Put(t.pooled)
+	}
+	t.pooled, t.buf = nil, nil
+}
 
 func (t *tap) feedSSE(p []byte) {
 	for len(p) > 0 {
@@ -104,6 +143,9 @@ func (t *tap) line(line []byte) {
 
 func (t *tap) parseWhole(b []byte) {
 	b = bytes.TrimSpace(b)
+	if !bytes.Contains(b, []byte(`sage`)) { // "usage", "usageMetadata": nothing to count
+		return
+	}
 	if len(b) > 0 && b[0] == '[' { // Google's streamGenerateContent without SSE
 		var ds []usageDoc
 		if json.Unmarshal(b, &ds) == nil {
