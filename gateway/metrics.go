@@ -3,7 +3,7 @@ package gateway
 import (
 	"net/http"
 	"strconv"
-	"time"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,11 +21,15 @@ type metrics struct {
 	cooldown  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	handler   http.Handler
+
+	mu        sync.RWMutex
+	byRequest map[requestKey]*requestCounters
 }
 
 func newMetrics() *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		byRequest: map[requestKey]*requestCounters{},
+		reg:       prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "authvault_gateway_requests_total",
 			Help: "Requests answered, by provider, namespace, serving account label (empty when none was reached), client and HTTP status.",
@@ -57,18 +61,45 @@ func newMetrics() *metrics {
 	return m
 }
 
-func (m *metrics) request(x *exchange) {
-	label := x.account.Label
-	status := strconv.Itoa(x.status)
-	m.requests.WithLabelValues(x.key.Provider, x.key.Namespace, label, x.client, status).Inc()
-	if x.in > 0 {
-		m.tokens.WithLabelValues(x.key.Provider, x.key.Namespace, label, x.client, "input").Add(float64(x.in))
-	}
-	if x.out > 0 {
-		m.tokens.WithLabelValues(x.key.Provider, x.key.Namespace, label, x.client, "output").Add(float64(x.out))
-	}
+// requestKey is what one line of the requests counter is kept by.
+type requestKey struct {
+	provider, namespace, account, client string
+	status                               int
 }
 
-func (m *metrics) upstreamLatency(provider string, d time.Duration) {
-	m.latency.WithLabelValues(provider).Observe(d.Seconds())
+// requestCounters are the counters one kind of request adds to.
+type requestCounters struct {
+	requests, input, output prometheus.Counter
+}
+
+// counters returns the counters of k, looked up in the vectors once:
+// a vector hashes every label value at each lookup.
+func (m *metrics) counters(k requestKey) *requestCounters {
+	m.mu.RLock()
+	c := m.byRequest[k]
+	m.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	status := strconv.Itoa(k.status)
+	c = &requestCounters{
+		requests: m.requests.WithLabelValues(k.provider, k.namespace, k.account, k.client, status),
+		input:    m.tokens.WithLabelValues(k.provider, k.namespace, k.account, k.client, "input"),
+		output:   m.tokens.WithLabelValues(k.provider, k.namespace, k.account, k.client, "output"),
+	}
+	m.mu.Lock()
+	m.byRequest[k] = c
+	m.mu.Unlock()
+	return c
+}
+
+func (m *metrics) request(x *exchange) {
+	c := m.counters(requestKey{x.key.Provider, x.key.Namespace, x.account.Label, x.client, x.status})
+	c.requests.Inc()
+	if x.in > 0 {
+		c.input.Add(float64(x.in))
+	}
+	if x.out > 0 {
+		c.output.Add(float64(x.out))
+	}
 }

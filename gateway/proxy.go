@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/authvault/authvault"
 	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/anthropic"
@@ -114,7 +116,7 @@ func (g *Gateway) upstreamFor(ctx context.Context, key pool.Key, a adapters.Adap
 		return nil, err
 	}
 	trOpts := append([]transport.Option{
-		transport.WithBase(&observedTransport{next: g.cfg.base, g: g, provider: key.Provider}),
+		transport.WithBase(&observedTransport{next: g.cfg.base, g: g, latency: g.metrics.latency.WithLabelValues(key.Provider)}),
 		transport.WithObserver(g.observe),
 		transport.WithSessionKey(sessionKey),
 		transport.WithMaxReplayBody(g.cfg.maxBody),
@@ -292,15 +294,15 @@ func (g *Gateway) observe(e transport.Event) {
 // account's last rate-limit headers, from every answer: the 429 that made
 // the request move on included.
 type observedTransport struct {
-	next     http.RoundTripper
-	g        *Gateway
-	provider string
+	next    http.RoundTripper
+	g       *Gateway
+	latency prometheus.Observer // the provider's upstream latency
 }
 
 func (t *observedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
-	t.g.metrics.upstreamLatency(t.provider, time.Since(start))
+	t.latency.Observe(time.Since(start).Seconds())
 	if err == nil {
 		if x := exchangeOf(req.Context()); x != nil && x.account != (records.ID{}) {
 			t.g.usage.SeeRateLimit(x.account, resp.Header, t.g.cfg.now())
