@@ -323,8 +323,12 @@ func (s *clientSet) cached() []clientDigest {
 // and Google clients send as their API key.
 var tokenHeaders = [...]string{"X-Api-Key", "Authorization", "X-Goog-Api-Key"}
 
-// maxTokens bounds how many presented tokens are tried.
-const maxTokens = 4
+// maxTokens bounds how many presented tokens are tried, maxTokenLen
+// how long one may be.
+const (
+	maxTokens   = 4
+	maxTokenLen = 128
+)
 
 // presented returns the digests of the tokens a request carries, at
 // most maxTokens of them, without allocating.
@@ -339,8 +343,11 @@ func presented(h http.Header, sums *[maxTokens][sha256.Size]byte) int {
 				}
 				v = strings.TrimSpace(tok)
 			}
-			if v != "" && n < maxTokens {
-				sums[n] = sha256.Sum256([]byte(v))
+			// A token of ours is 47 bytes: a longer one cannot match,
+			// and a shorter one is hashed from the stack.
+			if v != "" && len(v) <= maxTokenLen && n < maxTokens {
+				var b [maxTokenLen]byte
+				sums[n] = sha256.Sum256(b[:copy(b[:], v)])
 				n++
 			}
 		}
