@@ -102,7 +102,7 @@ func New(ctx context.Context, v *vault.Vault, opts ...Option) (*Gateway, error) 
 		o(&c)
 	}
 	if c.logger == nil {
-		c.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if c.base == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()

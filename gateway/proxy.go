@@ -150,7 +150,9 @@ func (g *Gateway) upstreamFor(ctx context.Context, key pool.Key, a adapters.Adap
 func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
 	x := exchangeOf(pr.In.Context())
 	out := pr.Out
-	out.URL = &url.URL{Scheme: u.origin.Scheme, Host: u.origin.Host, RawQuery: pr.In.URL.RawQuery}
+	// pr.Out.URL is the proxy's own copy of the client's: every field
+	// that could say where the request goes is set here.
+	*out.URL = url.URL{Scheme: u.origin.Scheme, Host: u.origin.Host, RawQuery: pr.In.URL.RawQuery}
 	if p, err := url.PathUnescape(x.rest); err == nil {
 		out.URL.Path, out.URL.RawPath = p, x.rest
 		if out.URL.EscapedPath() != x.rest {
@@ -313,9 +315,11 @@ func (t *observedTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 // forward serves /PROVIDER[@NAMESPACE]/PATH.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
-	ep := r.URL.EscapedPath()
-	seg, rest, _ := strings.Cut(strings.TrimPrefix(ep, "/"), "/")
-	rest = "/" + rest
+	ep := strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	seg, rest := ep, "/"
+	if i := strings.IndexByte(ep, '/'); i >= 0 {
+		seg, rest = ep[:i], ep[i:]
+	}
 	seg, err := url.PathUnescape(seg)
 	provider, ns, hasNS := strings.Cut(seg, "@")
 	if !hasNS {
@@ -377,7 +381,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 }
 
 func dotSegments(p string) bool {
-	for _, s := range strings.Split(p, "/") {
+	for s := range strings.SplitSeq(p, "/") {
 		if s == "." || s == ".." || strings.EqualFold(s, "%2e") || strings.EqualFold(s, "%2e%2e") ||
 			strings.EqualFold(s, ".%2e") || strings.EqualFold(s, "%2e.") {
 			return true
@@ -393,6 +397,9 @@ func (g *Gateway) finish(x *exchange, r *http.Request) {
 	}
 	g.metrics.request(x)
 	g.usage.Record(usage.Exchange{Account: x.account, Client: x.client, Status: x.status, InputTokens: x.in, OutputTokens: x.out})
+	if !g.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("client", x.client),
 		slog.String("provider", x.key.Provider),
