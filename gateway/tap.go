@@ -132,7 +132,7 @@ func (t *tap) feedSSE(p []byte) {
 
 func (t *tap) line(line []byte) {
 	data, ok := bytes.CutPrefix(line, []byte("data:"))
-	if !ok || !bytes.Contains(data, []byte(`sage`)) { // "usage", "usageMetadata"
+	if !ok || !bytes.Contains(data, []byte(`"usage`)) { // "usage", "usageMetadata"
 		return
 	}
 	var d usageDoc
@@ -143,7 +143,7 @@ func (t *tap) line(line []byte) {
 
 func (t *tap) parseWhole(b []byte) {
 	b = bytes.TrimSpace(b)
-	if !bytes.Contains(b, []byte(`sage`)) { // "usage", "usageMetadata": nothing to count
+	if !bytes.Contains(b, []byte(`"usage`)) { // "usage", "usageMetadata": nothing to count
 		return
 	}
 	if len(b) > 0 && b[0] == '[' { // Google's streamGenerateContent without SSE
