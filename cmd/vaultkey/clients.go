@@ -25,7 +25,9 @@ var clientsCommand = &command{
 	summary:  "manage the tokens local tools use with vaultkey serve",
 	help: `Programs that use the gateway (vaultkey serve) authenticate with a token of
 their own, never a provider credential. The vault keeps a digest of each
-token, sealed; the token itself is shown once, by clients add.`,
+token in a sealed record beside the accounts (so backups carry it, and an
+older copy of the vault's files does not bring a removed token back); the
+token itself is shown once, by clients add.`,
 	subs: []*command{clientsAddCommand, clientsListCommand, clientsRmCommand, clientsResetCommand},
 }
 
@@ -151,9 +153,10 @@ var clientsResetCommand = &command{
 	synopsis: "clients reset",
 	summary:  "remove every client, even when their list is damaged",
 	help: `Removes every client: no token works any more, on any gateway of this
-vault. It is the way out when the list of clients no longer decodes or
-fails authentication (then add, rm and serve refuse to go on). Add the
-clients again with clients add.`,
+vault. It is the way out when the clients no longer read (a client's
+record tampered with, or the client list of an earlier version damaged:
+then serve admits no one, and add refuses to go on). Add the clients
+again with clients add.`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		return func(e *env, args []string) error {
 			if len(args) > 0 {
