@@ -32,6 +32,10 @@ func TestTapReadsUsage(t *testing.T) {
 		{"google json array", "application/json",
 			`[{"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":1}},{"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3}}]`, 4, 3},
 		{"no usage", "application/json", `{"data":[{"id":"m"}]}`, 0, 0},
+		{"chat answer without usage", "application/json",
+			`{"object":"chat.completion","choices":[{"message":{"role":"assistant","content":"usage"}}]}`, 0, 0},
+		{"media type case and suffix", "Application/Vnd.Example+JSON ; charset=utf-8",
+			`{"usage":{"input_tokens":3,"output_tokens":2}}`, 3, 2},
 		{"not json", "text/plain", `usage: 5`, 0, 0},
 		{"broken json", "application/json", `{"usage":{"input_tokens":`, 0, 0},
 	}
