@@ -261,7 +261,7 @@ func uiState(a pool.Account, now time.Time) string {
 	case pool.Cooling:
 		if d := a.Until.Sub(now); d > 0 {
 			s := "cooling " + eventlog.Duration(d)
-			if why := coolingWhy(a); why != "" {
+			if why := coolingReason(a); why != "" {
 				s += " (" + why + ")"
 			}
 			return s
@@ -271,19 +271,6 @@ func uiState(a pool.Account, now time.Time) string {
 		return a.Availability.String()
 	}
 	return accountState(a, now)
-}
-
-// coolingWhy is the reason of the account-wide cooldown, or its kind.
-func coolingWhy(a pool.Account) string {
-	for _, cd := range a.Cooldowns {
-		if cd.Model == "" {
-			if cd.Reason != "" {
-				return cd.Reason
-			}
-			return cd.Kind.String()
-		}
-	}
-	return ""
 }
 
 func kindName(k records.Kind) string {
