@@ -44,10 +44,7 @@ func (t *Transport) refresh(ctx context.Context, lease *pool.Lease, stale *recor
 		rec, adopted, err := lease.Refresh(rctx, func(ctx context.Context, cur *records.Record) (*records.Record, error) {
 			return t.fresh(ctx, id, stale, cur)
 		})
-		e := Event{Kind: EventRefresh, Time: t.pool.Now(), Account: id, Adopted: adopted, Err: err, Context: ctx}
-		for _, fn := range t.cfg.observers {
-			fn(e)
-		}
+		t.observe(Event{Kind: EventRefresh, Time: t.pool.Now(), Account: id, Adopted: adopted, Err: err, Context: ctx})
 		return rec, err
 	})
 	select {

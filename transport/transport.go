@@ -172,7 +172,12 @@ func (a *attempt) emit(e Event) {
 	e.Method = a.req.Method
 	e.Host = a.req.URL.Host
 	e.Context = a.req.Context()
-	for _, fn := range a.t.cfg.observers {
+	a.t.observe(e)
+}
+
+// observe gives e to every observer, in the order they were given.
+func (t *Transport) observe(e Event) {
+	for _, fn := range t.cfg.observers {
 		fn(e)
 	}
 }
