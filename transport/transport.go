@@ -257,7 +257,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 		// gone): the account is marked and skipped, and the request
 		// moves on while others can serve.
 		class := pool.UnreadableClass(err)
-		a.t.pool.Report(lease, pool.Outcome{Kind: pool.RecordUnreadable, Reason: class})
+		t.pool.Report(lease, pool.Outcome{Kind: pool.RecordUnreadable, Reason: class})
 		a.failedID, a.failedWhy, a.failedStatus = lease.ID, "record unreadable ("+class+")", 0
 		a.emit(Event{Kind: EventUnreadable, Account: lease.ID, Reason: class})
 		return nil, false, nil
@@ -284,7 +284,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 			return nil, true, err
 		}
 		if err != nil {
-			a.t.pool.Report(lease, pool.Outcome{Kind: pool.Transient, Reason: "transport error", Refreshed: refreshed})
+			t.pool.Report(lease, pool.Outcome{Kind: pool.Transient, Reason: "transport error", Refreshed: refreshed})
 			a.discardLast()
 			return nil, true, err
 		}
@@ -301,7 +301,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 		}
 		switch out.Kind {
 		case pool.Success, pool.Overloaded, pool.Transient:
-			a.t.pool.Report(lease, out)
+			t.pool.Report(lease, out)
 			a.discardLast()
 			return resp, true, nil
 		case pool.AuthRejected:
@@ -328,7 +328,7 @@ func (a *attempt) tryAccount(ctx context.Context, lease *pool.Lease) (resp *http
 				}
 			}
 		}
-		a.t.pool.Report(lease, out)
+		t.pool.Report(lease, out)
 		a.noteFailure(lease, out)
 		if !a.body.replayable() {
 			a.discardLast()
