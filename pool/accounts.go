@@ -209,7 +209,7 @@ func (p *Pool) updateRecord(ctx context.Context, label string, fn func(r *record
 		return fmt.Errorf("pool %s: %w", p.key, err)
 	}
 	p.mu.Lock()
-	p.settings[label] = settings{gen: r.Generation, position: r.Position, created: r.Created, disabled: r.Disabled}
+	p.settings[label] = settingsOf(r.Generation, r)
 	p.mu.Unlock()
 	return nil
 }

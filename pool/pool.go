@@ -83,6 +83,11 @@ type settings struct {
 	disabled *records.Disabled
 }
 
+// settingsOf returns the decisions r holds, read at generation gen.
+func settingsOf(gen uint64, r *records.Record) settings {
+	return settings{gen: gen, position: r.Position, created: r.Created, disabled: r.Disabled}
+}
+
 type binding struct {
 	a       *account
 	expires time.Time
@@ -361,7 +366,7 @@ func (p *Pool) readSettings(ctx context.Context, e vault.Entry) {
 	if err != nil {
 		return
 	}
-	p.settings[e.ID.Label] = settings{gen: e.Generation, position: r.Position, created: r.Created, disabled: r.Disabled}
+	p.settings[e.ID.Label] = settingsOf(e.Generation, r)
 }
 
 // enforce makes the state's copy of the operator's decisions agree with
