@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Kind says what an Entry records.
@@ -67,15 +68,13 @@ func cleanReason(s string) string {
 	}, s)
 	if len(s) > maxReason {
 		cut := maxReason
-		for cut > 0 && !isRuneStart(s[cut]) {
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
 		s = s[:cut] + "…"
 	}
 	return s
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // label returns the label of the account ID id of the entry's pool, or
 // id itself when it is not one of the pool's.
