@@ -31,8 +31,9 @@ var (
 // none can serve a request now.
 type ExhaustedError struct {
 	Key Key
-	// Soonest is when the first cooling account becomes ready again. It is
-	// zero when no account will become ready by itself: every account is
+	// Soonest is when the first cooling account becomes ready again, or
+	// an unreadable one is tried again (UnreadableRecheck). It is zero
+	// when no account will become ready by itself: every account is
 	// disabled or needs a login.
 	Soonest time.Time
 	// Reasons counts the accounts by why they cannot serve.
