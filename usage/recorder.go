@@ -48,21 +48,10 @@ func (r *Recorder) Record(x Exchange) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if x.Account != (records.ID{}) {
-		id := x.Account.String()
-		a := r.pending.Accounts[id]
-		if a == nil {
-			a = &Account{}
-			r.pending.Accounts[id] = a
-		}
-		a.add(&d)
+		r.pending.account(x.Account.String()).add(&d)
 	}
 	if x.Client != "" {
-		c := r.pending.Clients[x.Client]
-		if c == nil {
-			c = &Counts{}
-			r.pending.Clients[x.Client] = c
-		}
-		c.add(&d)
+		r.pending.client(x.Client).add(&d)
 	}
 }
 
@@ -76,11 +65,7 @@ func (r *Recorder) SeeRateLimit(id records.ID, h http.Header, now time.Time) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	a := r.pending.Accounts[id.String()]
-	if a == nil {
-		a = &Account{}
-		r.pending.Accounts[id.String()] = a
-	}
+	a := r.pending.account(id.String())
 	if a.RateLimit == nil || !now.Before(a.RateLimit.Seen) {
 		a.RateLimit = &RateLimit{Seen: now.UTC(), Headers: hs}
 	}

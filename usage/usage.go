@@ -115,22 +115,33 @@ func (c *Counts) add(d *Counts) {
 // they were seen later than u's.
 func (u *Usage) merge(d *Usage) {
 	for id, da := range d.Accounts {
-		a := u.Accounts[id]
-		if a == nil {
-			a = &Account{}
-			u.Accounts[id] = a
-		}
+		a := u.account(id)
 		a.add(&da.Counts)
 		if da.RateLimit != nil && (a.RateLimit == nil || da.RateLimit.Seen.After(a.RateLimit.Seen)) {
 			a.RateLimit = da.RateLimit
 		}
 	}
 	for name, dc := range d.Clients {
-		c := u.Clients[name]
-		if c == nil {
-			c = &Counts{}
-			u.Clients[name] = c
-		}
-		c.add(dc)
+		u.client(name).add(dc)
 	}
+}
+
+// account returns u's entry for the account id, adding an empty one.
+func (u *Usage) account(id string) *Account {
+	a := u.Accounts[id]
+	if a == nil {
+		a = &Account{}
+		u.Accounts[id] = a
+	}
+	return a
+}
+
+// client returns u's counts for the client name, adding empty ones.
+func (u *Usage) client(name string) *Counts {
+	c := u.Clients[name]
+	if c == nil {
+		c = &Counts{}
+		u.Clients[name] = c
+	}
+	return c
 }
