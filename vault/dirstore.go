@@ -403,6 +403,24 @@ func (s *dirStore) checkLayoutAt(root *dirHandle) error {
 
 func (s *dirStore) Close() error { return nil }
 
+// replaceable vets the file name below d that replace is about to
+// supersede: the zero fileInfo when there is none, a *PermissionError
+// when it is a symbolic link or not a regular file.
+func (d *dirHandle) replaceable(name string) (fileInfo, error) {
+	old, err := d.lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fileInfo{}, nil
+	case err != nil:
+		return fileInfo{}, err
+	case old.mode&fs.ModeSymlink != 0:
+		return fileInfo{}, &PermissionError{Path: d.join(name), Mode: old.mode, Symlink: true}
+	case !old.mode.IsRegular():
+		return fileInfo{}, &PermissionError{Path: d.join(name), Mode: old.mode}
+	}
+	return old, nil
+}
+
 // tempName is a fresh name for a temporary file that will become name:
 // "." + name + 19 random digits. Debris collection recognizes it.
 func tempName(name string) string {

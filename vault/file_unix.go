@@ -231,16 +231,9 @@ func (d *dirHandle) names() ([]string, error) {
 // one tick of its clock.
 func (d *dirHandle) replace(name string, data []byte, durable bool) (Stamp, error) {
 	p := d.join(name)
-	old, err := d.lstat(name)
-	switch {
-	case err == nil && old.mode&fs.ModeSymlink != 0:
-		return Stamp{}, &PermissionError{Path: p, Mode: old.mode, Symlink: true}
-	case err == nil && !old.mode.IsRegular():
-		return Stamp{}, &PermissionError{Path: p, Mode: old.mode}
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+	old, err := d.replaceable(name)
+	if err != nil {
 		return Stamp{}, err
-	case err != nil:
-		old = fileInfo{}
 	}
 	tmp, f, err := d.createTemp(name)
 	if err != nil {

@@ -161,16 +161,9 @@ func (d *dirHandle) names() ([]string, error) {
 // (renameio does not support Windows). See the Unix version.
 func (d *dirHandle) replace(name string, data []byte, durable bool) (Stamp, error) {
 	p := d.join(name)
-	old, err := d.lstat(name)
-	switch {
-	case err == nil && old.mode&fs.ModeSymlink != 0:
-		return Stamp{}, &PermissionError{Path: p, Mode: old.mode, Symlink: true}
-	case err == nil && !old.mode.IsRegular():
-		return Stamp{}, &PermissionError{Path: p, Mode: old.mode}
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+	old, err := d.replaceable(name)
+	if err != nil {
 		return Stamp{}, err
-	case err != nil:
-		old = fileInfo{}
 	}
 	tmp := d.join(tempName(name))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
