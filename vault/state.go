@@ -42,7 +42,8 @@ func stateFile(keys *envelope.Keys, name string) string {
 }
 
 // stateFileOf returns the file name of the state blob name under keys,
-// remembered: StateChanged runs on every pool Acquire.
+// remembered: StateChanged runs on every pool Acquire, ReadState and
+// UpdateState on every cooldown.
 func (v *Vault) stateFileOf(keys *envelope.Keys, name string) string {
 	v.stateNamesMu.Lock()
 	defer v.stateNamesMu.Unlock()
@@ -92,8 +93,9 @@ func (v *Vault) keysOf(force bool) (*envelope.Keys, error) {
 	return v.keys, nil
 }
 
-func readState(store Store, keys *envelope.Keys, name string) ([]byte, StateStamp, error) {
-	file := stateFile(keys, name)
+// readState reads the state blob called name from file, its name under
+// keys.
+func readState(store Store, keys *envelope.Keys, name, file string) ([]byte, StateStamp, error) {
 	st, err := store.Stamp(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, StateStamp{}, fmt.Errorf("state %q: %w", name, ErrNotFound)
@@ -109,10 +111,7 @@ func readState(store Store, keys *envelope.Keys, name string) ([]byte, StateStam
 		return nil, StateStamp{}, err
 	}
 	data, err := openState(keys, name, file, blob)
-	if err != nil {
-		return nil, StateStamp{s: st, exists: true}, err
-	}
-	return data, StateStamp{s: st, exists: true}, nil
+	return data, StateStamp{s: st, exists: true}, err
 }
 
 // openState authenticates and decodes blob, read from file, the state
@@ -144,12 +143,12 @@ func (v *Vault) ReadState(ctx context.Context, name string) ([]byte, StateStamp,
 	if err != nil {
 		return nil, StateStamp{}, err
 	}
-	data, st, err := readState(v.store, keys, name)
+	data, st, err := readState(v.store, keys, name, v.stateFileOf(keys, name))
 	if errors.Is(err, ErrTampered) {
 		// The data key may have been rotated under an unchanged-looking
 		// header stamp: try once more with the header read again.
 		if keys2, kerr := v.keysOf(true); kerr == nil && keys2 != keys {
-			return readState(v.store, keys2, name)
+			return readState(v.store, keys2, name, v.stateFileOf(keys2, name))
 		}
 	}
 	return data, st, err
@@ -199,7 +198,7 @@ func (v *Vault) UpdateState(ctx context.Context, name string, fn func(old []byte
 	if err != nil {
 		return StateStamp{}, err
 	}
-	file := stateFile(keys, name)
+	file := v.stateFileOf(keys, name)
 	// update turns the sealed blob on disk (nil: none) into the new one.
 	update := func(blob []byte) ([]byte, error) {
 		var old []byte
