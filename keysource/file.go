@@ -29,10 +29,7 @@ var ErrIncorrectPassphrase = errors.New("incorrect passphrase")
 // it is a regular file, so that nothing can redirect or block the read.
 var ErrNotKeyFile = errors.New("not a regular file (a key file is never read through a symbolic link, a FIFO, a socket or a device)")
 
-var (
-	errSymlink    = fmt.Errorf("a symbolic link: %w", ErrNotKeyFile)
-	errNotRegular = ErrNotKeyFile
-)
+var errSymlink = fmt.Errorf("a symbolic link: %w", ErrNotKeyFile)
 
 // ErrNoPassphrase is wrapped by the error of [File.Identities] when a key file
 // is passphrase-protected and there is no way to get the passphrase.
@@ -126,7 +123,7 @@ func (f *File) read(ctx context.Context, label string) ([]age.Identity, error) {
 		return nil, fmt.Errorf("%s: %w", label, unwrapPath(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", label, errNotRegular, st.Mode().Type())
+		return nil, fmt.Errorf("%s: %w (%s)", label, ErrNotKeyFile, st.Mode().Type())
 	}
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		return nil, &insecureFileError{Path: f.Path, Mode: st.Mode().Perm(), label: label}

@@ -19,7 +19,7 @@ func openKeyFile(path string) (*os.File, error) {
 		return nil, errSymlink
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, errNotRegular
+		return nil, ErrNotKeyFile
 	}
 	return os.Open(path)
 }
