@@ -56,7 +56,8 @@ func (v *Vault) Batch(ctx context.Context, fn func(b *Batch) error) error {
 			return err
 		}
 		// Committed: collect what interrupted writes left behind.
-		v.tidy(keys, b.man, files, debrisAge)
+		orphans, _ := classify(v.store, keys, b.man, files)
+		v.tidy(files, orphans, debrisAge)
 		return nil
 	})
 }

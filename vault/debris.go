@@ -110,11 +110,10 @@ func checkNewer(store Store, keys *envelope.Keys, man *manifest, files []string)
 	return rollbackError(man, newer)
 }
 
-// debrisFiles lists the debris as of man: temporary files in the vault
-// directory, records/ and state/, and orphaned record files (files is the
-// listing of records/).
-func debrisFiles(store Store, keys *envelope.Keys, man *manifest, files []string) ([]string, error) {
-	orphans, _ := classify(store, keys, man, files)
+// debrisFiles lists the debris: temporary files in the vault directory,
+// records/ and state/ (files is the listing of records/), and orphans,
+// the orphaned record files that classify found in files.
+func debrisFiles(store Store, files, orphans []string) ([]string, error) {
 	var out []string
 	for _, dir := range []string{"", recordsDir, stateDir} {
 		names := files
@@ -133,12 +132,12 @@ func debrisFiles(store Store, keys *envelope.Keys, man *manifest, files []string
 	return append(out, orphans...), nil
 }
 
-// tidy removes, under the vault lock, the debris at least age old (by
-// the vault's clock) and returns how many files it removed. Stores that
-// cannot tell a blob's age (a shared store, whose writes are fenced)
-// have all of it removed.
-func (v *Vault) tidy(keys *envelope.Keys, man *manifest, files []string, age time.Duration) (int, error) {
-	debris, err := debrisFiles(v.store, keys, man, files)
+// tidy removes, under the vault lock, the debris (see debrisFiles) at
+// least age old (by the vault's clock) and returns how many files it
+// removed. Stores that cannot tell a blob's age (a shared store, whose
+// writes are fenced) have all of it removed.
+func (v *Vault) tidy(files, orphans []string, age time.Duration) (int, error) {
+	debris, err := debrisFiles(v.store, files, orphans)
 	if err != nil {
 		return 0, err
 	}
@@ -173,10 +172,11 @@ func (v *Vault) Sweep(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		if err := checkNewer(v.store, keys, man, files); err != nil {
+		orphans, newer := classify(v.store, keys, man, files)
+		if err := rollbackError(man, newer); err != nil {
 			return fmt.Errorf("sweep: %w", err)
 		}
-		removed, err = v.tidy(keys, man, files, 0)
+		removed, err = v.tidy(files, orphans, 0)
 		return err
 	})
 	return removed, err

@@ -77,11 +77,11 @@ func (v *Vault) Verify(ctx context.Context) (*Report, error) {
 	if err != nil {
 		problems = append(problems, err)
 	} else {
-		_, newer := classify(v.store, keys, man, files)
+		orphans, newer := classify(v.store, keys, man, files)
 		if err := rollbackError(man, newer); err != nil {
 			problems = append(problems, err)
 		}
-		debris, err := debrisFiles(v.store, keys, man, files)
+		debris, err := debrisFiles(v.store, files, orphans)
 		if err != nil {
 			problems = append(problems, err)
 		}
