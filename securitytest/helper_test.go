@@ -58,12 +58,12 @@ func runHelper(role string) int {
 
 // helperVault opens the vault in $AUTHVAULT_SECURITYTEST_DIR with the key
 // from the environment, as a program using authvault would.
-func helperVault(ctx context.Context) (*vault.Vault, error) {
+func helperVault(ctx context.Context, opts ...vault.Option) (*vault.Vault, error) {
 	ids, err := (&keysource.Env{}).Identities(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return vault.Open(ctx, os.Getenv(envDir), ids)
+	return vault.Open(ctx, os.Getenv(envDir), ids, opts...)
 }
 
 func helperCount() int {

@@ -22,11 +22,7 @@ import (
 // killed predecessor left is then old enough for a commit to collect.
 // It says "ready" once the vault is open.
 func helperKilledWriter(ctx context.Context) error {
-	ids, err := (&keysource.Env{}).Identities(ctx)
-	if err != nil {
-		return err
-	}
-	v, err := vault.Open(ctx, os.Getenv(envDir), ids, vault.WithClock(func() time.Time { return time.Now().Add(2 * time.Minute) }))
+	v, err := helperVault(ctx, vault.WithClock(func() time.Time { return time.Now().Add(2 * time.Minute) }))
 	if err != nil {
 		return err
 	}
