@@ -428,17 +428,6 @@ func (v *Vault) check() error {
 // re-read if it changed and the record's file is read, authenticated and
 // checked against the manifest's generation.
 func (v *Vault) Get(ctx context.Context, id records.ID) (*records.Record, error) {
-	return v.get(ctx, id)
-}
-
-// GetLatest is Get: both check the manifest on every call. It names the
-// intent where acting on a superseded record would do harm, such as
-// inside a lock before spending a single-use refresh token.
-func (v *Vault) GetLatest(ctx context.Context, id records.ID) (*records.Record, error) {
-	return v.get(ctx, id)
-}
-
-func (v *Vault) get(ctx context.Context, id records.ID) (*records.Record, error) {
 	if err := v.check(); err != nil {
 		return nil, err
 	}
@@ -501,6 +490,13 @@ func (v *Vault) get(ctx context.Context, id records.ID) (*records.Record, error)
 	}
 	v.cache[id] = r
 	return r.Clone(), nil
+}
+
+// GetLatest is Get: both check the manifest on every call. It names the
+// intent where acting on a superseded record would do harm, such as
+// inside a lock before spending a single-use refresh token.
+func (v *Vault) GetLatest(ctx context.Context, id records.ID) (*records.Record, error) {
+	return v.Get(ctx, id)
 }
 
 // readRecord reads, authenticates and checks the record id at generation
