@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"html"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +30,7 @@ var customLoginFlags = []string{"base-url", "auth-url", "device-url", "token-url
 // client id and (sealed) client secret, and the base URL.
 func runCustomLogin(e *env, provider string, o *loginOptions) error {
 	for name := range o.set {
-		if !contains(customLoginFlags, name) {
+		if !slices.Contains(customLoginFlags, name) {
 			return cli.Usagef("--%s does not apply to a custom provider", name)
 		}
 	}
@@ -108,15 +104,6 @@ func runCustomLogin(e *env, provider string, o *loginOptions) error {
 	return saveLogin(e, u.Vault, provider, rec)
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // readClientSecret reads a client secret from a file, or from standard
 // input for "-". It is one token, never taken from the command line.
 func readClientSecret(e *env, path string) ([]byte, error) {
@@ -161,84 +148,30 @@ func deviceLogin(ctx context.Context, e *env, provider string, o *loginOptions, 
 }
 
 // codeLogin runs the authorization code flow with PKCE through a loopback
-// listener and exchanges the code.
+// listener (provider.CodeFlow) and exchanges the code with oauth2, which
+// sends a confidential client's secret.
 func codeLogin(ctx context.Context, e *env, _ string, o *loginOptions, secret string) (*oauth2.Token, error) {
-	port := 0
-	if o.port > 0 {
-		port = o.port
+	flow := &providerpkg.CodeFlow{
+		Mode: providerpkg.RedirectLoopback, LoopbackPort: max(o.port, 0), LoopbackPath: "/callback",
+		AuthURL: o.authURL, ClientID: o.clientID, Scope: o.scope, Out: e.stderr,
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if !o.noBrowser {
+		flow.Open = func(u string) error { return openBrowser(u, e.getenv) }
+	}
+	g, err := flow.Run(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loopback listener: %w", err)
+		return nil, err
 	}
-	defer ln.Close()
 	cfg := &oauth2.Config{
 		ClientID: o.clientID, ClientSecret: secret,
 		Endpoint:    oauth2.Endpoint{AuthURL: o.authURL, TokenURL: o.tokenURL},
-		RedirectURL: fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port),
-		Scopes:      strings.Fields(o.scope),
+		RedirectURL: g.RedirectURI,
 	}
 	if secret == "" {
 		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	}
-	verifier := oauth2.GenerateVerifier()
-	var nonce [16]byte
-	rand.Read(nonce[:])
-	state := base64.RawURLEncoding.EncodeToString(nonce[:])
-	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
-
-	type result struct {
-		code string
-		err  error
-	}
-	done := make(chan result, 1)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
-			http.NotFound(w, r)
-			return
-		}
-		q := r.URL.Query()
-		var res result
-		switch {
-		case q.Get("state") != state:
-			res.err = errors.New("the authorization answer's state does not match: not this login's")
-		case q.Get("error") != "":
-			res.err = fmt.Errorf("the provider refused the authorization: %s", cleanCode(q.Get("error")))
-		case q.Get("code") == "":
-			res.err = errors.New("the authorization answer holds no code")
-		default:
-			res.code = q.Get("code")
-		}
-		title := "Signed in"
-		if res.err != nil {
-			title = "Sign-in failed"
-		}
-		fmt.Fprintf(w, "<!doctype html><title>%s</title><p>%s. You can close this tab and return to your terminal.", title, html.EscapeString(title))
-		select {
-		case done <- res:
-		default:
-		}
-	})}
-	go srv.Serve(ln)
-	defer srv.Close()
-
-	fmt.Fprintf(e.stderr, "Open this URL in a browser to sign in:\n\n  %s\n\n", authURL)
-	if !o.noBrowser {
-		if err := openBrowser(authURL, e.getenv); err != nil {
-			e.notef("could not start a browser (%v): open the URL yourself", err)
-		}
-	}
-	var res result
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if res.err != nil {
-		return nil, res.err
-	}
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: loginHTTPTimeout})
-	tok, err := cfg.Exchange(hctx, res.code, oauth2.VerifierOption(verifier))
+	tok, err := cfg.Exchange(hctx, g.Code, oauth2.VerifierOption(g.PKCE.Verifier))
 	if err != nil {
 		return nil, providerpkg.RefreshFailure("login", err)
 	}
@@ -246,13 +179,4 @@ func codeLogin(ctx context.Context, e *env, _ string, o *loginOptions, secret st
 		return nil, errors.New("the token endpoint answered no access token")
 	}
 	return tok, nil
-}
-
-// cleanCode keeps an OAuth error code printable and short: it is shown,
-// and a hostile server chooses it.
-func cleanCode(s string) string {
-	if providerpkg.Code(s) == "" {
-		return "invalid_error_code"
-	}
-	return s
 }
