@@ -9,6 +9,7 @@ import (
 	"github.com/authvault/authvault/adapters/copilot"
 	"github.com/authvault/authvault/adapters/google"
 	"github.com/authvault/authvault/adapters/openai"
+	providerpkg "github.com/authvault/authvault/adapters/provider"
 	"github.com/authvault/authvault/adapters/qwen"
 	"github.com/authvault/authvault/migrate"
 )
@@ -75,19 +76,14 @@ func presetClients(provider string) []presetClient {
 		}
 		out = append(out, presetClient{Provider: provider, Name: name, ID: id, Product: product, Owner: presetOwners[provider], Doc: doc})
 	}
+	var clients map[string]providerpkg.Client
 	switch provider {
 	case anthropic.ProviderID:
-		for _, c := range anthropic.Presets() {
-			add(c.Name, c.ID, c.Doc)
-		}
+		clients = anthropic.Presets()
 	case openai.ProviderID:
-		for _, c := range openai.Presets() {
-			add(c.Name, c.ID, c.Doc)
-		}
+		clients = openai.Presets()
 	case google.ProviderID:
-		for _, c := range google.Presets() {
-			add(c.Name, c.ID, c.Doc)
-		}
+		clients = google.Presets()
 	case copilot.Provider:
 		if id, ok := copilot.Preset("github-copilot"); ok {
 			add("github-copilot", id, githubCopilotDoc)
@@ -96,6 +92,9 @@ func presetClients(provider string) []presetClient {
 		if id, ok := qwen.Preset("qwen-code"); ok {
 			add("qwen-code", id, qwenCodeDoc)
 		}
+	}
+	for _, c := range clients {
+		add(c.Name, c.ID, c.Doc)
 	}
 	slices.SortFunc(out, func(a, b presetClient) int { return strings.Compare(a.Name, b.Name) })
 	return out
