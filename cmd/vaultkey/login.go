@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -296,6 +297,13 @@ func runLogin(e *env, provider string, o *loginOptions) error {
 	if err != nil {
 		return err
 	}
+	// A bad --base-url is refused before the sign-in, not after it.
+	var baseMeta map[string]string
+	if o.baseURL != "" {
+		if baseMeta, err = baseURLMeta(provider, o.baseURL); err != nil {
+			return err
+		}
+	}
 	namespace := o.namespace
 	if provider == copilot.Provider {
 		namespace = records.DefaultNamespace
@@ -366,15 +374,11 @@ func runLogin(e *env, provider string, o *loginOptions) error {
 		}
 		rec.Meta[metaClientPreset] = preset.Name
 	}
-	if o.baseURL != "" {
-		meta, err := baseURLMeta(provider, o.baseURL)
-		if err != nil {
-			return err
-		}
+	if baseMeta != nil {
 		if rec.Meta == nil {
 			rec.Meta = map[string]string{}
 		}
-		rec.Meta[adapters.MetaBaseURL] = meta[adapters.MetaBaseURL]
+		maps.Copy(rec.Meta, baseMeta)
 	}
 	return saveLogin(e, u.Vault, provider, rec)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authvault/authvault/adapters"
 	"github.com/authvault/authvault/adapters/anthropic"
 	"github.com/authvault/authvault/adapters/copilot"
 	"github.com/authvault/authvault/adapters/qwen"
@@ -376,6 +377,32 @@ func TestLoginQwen(t *testing.T) {
 	rec := getRecord(t, s, "qwen/default/me")
 	if rec.OAuth.Access.Reveal() != access || rec.OAuth.ClientID != qwen.QwenCodeClientID || rec.Meta["resource_url"] != "portal.qwen.ai" {
 		t.Errorf("stored: %+v %v", rec.OAuth, rec.Meta)
+	}
+}
+
+// --base-url on a built-in provider's login: refused before any sign-in
+// when it is not an http(s) URL, else stored in the record's Meta.
+func TestLoginBaseURL(t *testing.T) {
+	t.Parallel()
+	access, refresh := "CANARY-qwen-base-access", "CANARY-qwen-base-refresh"
+	s, f := newLoginSandbox(t, access, refresh)
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = oauthtest.Script(oauthtest.Reply{Status: 200, Body: map[string]any{
+			"access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": 3600}})
+	})
+	login := []string{"login", "qwen", "--client", "qwen-code", "--label", "me", "--device-url", f.DeviceURL(), "--token-url", f.TokenURL()}
+	if r := s.run(2, append(login, "--base-url", "ftp://gw.example")...); !strings.Contains(r.stderr, "--base-url") {
+		t.Errorf("a bad --base-url:\n%s", r)
+	}
+	if n := len(f.DeviceRequests()); n != 0 {
+		t.Errorf("a bad --base-url still started the sign-in: %d device requests", n)
+	}
+	p := s.start(append(login, "--base-url", "https://gw.example/qwen/v1")...)
+	if r := p.wait(0); r.stdout != "logged in: qwen/default/me\n" {
+		t.Fatalf("login:\n%s", r)
+	}
+	if rec := getRecord(t, s, "qwen/default/me"); rec.Meta[adapters.MetaBaseURL] != "https://gw.example/qwen/v1" {
+		t.Errorf("stored Meta: %v", rec.Meta)
 	}
 }
 
