@@ -11,8 +11,8 @@ import (
 	"github.com/authvault/authvault/records"
 )
 
-// baseURLError is ErrInvalidBaseURL for the URL u (with any password
-// removed; "" when it did not parse at all) and why.
+// baseURLError is ErrInvalidBaseURL for the URL u (with any password,
+// query and fragment removed; "" when it did not parse at all) and why.
 func baseURLError(u, reason string) error {
 	if u == "" {
 		return fmt.Errorf("%w: %s", ErrInvalidBaseURL, reason)
@@ -35,7 +35,11 @@ func ParseBaseURL(s string, requireTLS bool) (*url.URL, error) {
 		return nil, baseURLError("", "not a URL")
 	}
 	fail := func(reason string) (*url.URL, error) {
-		return nil, baseURLError(u.Redacted(), reason)
+		// The query and fragment are left out of the error as the
+		// password is: an API key is often passed as ?key=.
+		shown := *u
+		shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = "", false, "", ""
+		return nil, baseURLError(shown.Redacted(), reason)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	switch {

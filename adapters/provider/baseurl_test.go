@@ -25,8 +25,8 @@ func TestParseBaseURL(t *testing.T) {
 		{"ftp://x", false, "", true},
 		{"api.example.com", false, "", true},
 		{"https://u:p@x.example", false, "", true},
-		{"https://x.example/v1?key=1", false, "", true},
-		{"https://x.example/v1#f", false, "", true},
+		{"https://x.example/v1?key=CANARY-query-key", false, "", true},
+		{"https://x.example/v1#CANARY-fragment", false, "", true},
 		{"https://x.example:/v1", false, "", true},
 		{"::", false, "", true},
 		{"", false, "", true},
@@ -38,7 +38,7 @@ func TestParseBaseURL(t *testing.T) {
 				if !errors.Is(err, ErrInvalidBaseURL) {
 					t.Fatalf("ParseBaseURL = %v, %v; want ErrInvalidBaseURL", u, err)
 				}
-				adaptertest.NoSecret(t, err, ":p@")
+				adaptertest.NoSecret(t, err, ":p@", "CANARY-query-key", "CANARY-fragment")
 				return
 			}
 			if err != nil {
