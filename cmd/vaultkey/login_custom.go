@@ -167,8 +167,11 @@ func codeLogin(ctx context.Context, e *env, _ string, o *loginOptions, secret st
 		Endpoint:    oauth2.Endpoint{AuthURL: o.authURL, TokenURL: o.tokenURL},
 		RedirectURL: g.RedirectURI,
 	}
-	if secret == "" {
-		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	// One auth style, as the refresh uses: oauth2's auto-detection would
+	// send a refused code (and the secret) a second time in the body.
+	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	if secret != "" {
+		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 	}
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: loginHTTPTimeout})
 	tok, err := cfg.Exchange(hctx, g.Code, oauth2.VerifierOption(g.PKCE.Verifier))
