@@ -176,7 +176,7 @@ func codeLogin(ctx context.Context, e *env, _ string, o *loginOptions, secret st
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: loginHTTPTimeout})
 	tok, err := cfg.Exchange(hctx, g.Code, oauth2.VerifierOption(g.PKCE.Verifier))
 	if err != nil {
-		return nil, providerpkg.RefreshFailure("login", err)
+		return nil, fmt.Errorf("exchanging the authorization code: %w", providerpkg.FromRetrieveError(err, g.Code, g.PKCE.Verifier, secret))
 	}
 	if tok.AccessToken == "" {
 		return nil, errors.New("the token endpoint answered no access token")

@@ -503,6 +503,36 @@ func TestLoginCustomProvider(t *testing.T) {
 	}
 }
 
+// A custom provider's token endpoint that refuses the code: the login
+// fails naming the OAuth error, and quotes neither the code nor the client
+// secret that the endpoint echoes back in its description.
+func TestLoginCustomProviderRefused(t *testing.T) {
+	t.Parallel()
+	secret := "corp-client-secret-CANARY-2"
+	s, f := newLoginSandbox(t, secret)
+	f.Set(func(f *oauthtest.Server) {
+		f.Token = func(p map[string]string) oauthtest.Reply {
+			return oauthtest.Reply{Status: 400, Body: map[string]string{"error": "invalid_grant",
+				"error_description": "bad code " + p["code"] + " for secret " + p["client_secret"]}}
+		}
+	})
+	p := s.start("login", "corpai", "--base-url", "https://llm.corp.example/v1", "--auth-url", f.AuthorizeURL(),
+		"--token-url", f.TokenURL(), "--client-id", "vk", "--client-secret-file", "-", "--label", "me", "--no-browser")
+	io.WriteString(p.stdin, secret+"\n")
+	p.stdin.Close()
+	m := p.waitLine(urlLine)
+	oauthtest.Visit(m[1])
+	r := p.wait(1)
+	tr := f.TokenRequests()
+	if len(tr) != 1 || tr[0]["code"] == "" {
+		t.Fatalf("token requests: %d", len(tr))
+	}
+	if !strings.Contains(r.stderr, "exchanging the authorization code") || !strings.Contains(r.stderr, "invalid_grant") ||
+		strings.Contains(r.stderr, tr[0]["code"]) || strings.Contains(r.stderr, secret) || r.stdout != "" {
+		t.Errorf("refused login:\n%s", r)
+	}
+}
+
 // A custom provider with a device authorization endpoint: the device
 // flow, the client secret with every request, and a record holding what a
 // refresh needs, as the code flow's does.
