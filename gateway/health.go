@@ -9,9 +9,9 @@ import (
 	"github.com/authvault/authvault/vault"
 )
 
-// Ready reports, for each provider/namespace with accounts in the vault
+// readiness reports, for each provider/namespace with accounts in the vault
 // that the gateway can serve, how many accounts are ready now.
-type Ready struct {
+type readiness struct {
 	Ready bool           `json:"ready"`
 	Pools map[string]int `json:"pools"` // "provider/namespace" -> ready accounts
 	Error string         `json:"error,omitempty"`
@@ -31,9 +31,9 @@ func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request) {
 	w.Write(append(b, '\n'))
 }
 
-func (g *Gateway) ready(r *http.Request) Ready {
+func (g *Gateway) ready(r *http.Request) readiness {
 	ctx := r.Context()
-	rd := Ready{Pools: map[string]int{}}
+	rd := readiness{Pools: map[string]int{}}
 	entries, err := g.vault.List(ctx, vault.Filter{})
 	if err != nil {
 		rd.Error = "vault: " + err.Error()

@@ -110,9 +110,9 @@ func TestHealthAndReady(t *testing.T) {
 	if body := readBody(t, resp); resp.StatusCode != 200 || body != "ok\n" {
 		t.Fatalf("/healthz: %d %q", resp.StatusCode, body)
 	}
-	ready := func() (int, Ready) {
+	ready := func() (int, readiness) {
 		resp := e.do("GET", "/readyz", "", http.Header{})
-		var rd Ready
+		var rd readiness
 		if err := json.Unmarshal([]byte(readBody(t, resp)), &rd); err != nil {
 			t.Fatal(err)
 		}
