@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -17,11 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/authvault/authvault/gateway"
 	"github.com/authvault/authvault/records"
-	"github.com/authvault/authvault/vault"
 )
 
 // gatewayPath is the path a client sends to a gateway for a chat
@@ -56,15 +52,7 @@ func newBareProxy(tb testing.TB, upstreamURL string) *httptest.Server {
 func newGateway(tb testing.TB, upstreamURL string) (*httptest.Server, string) {
 	tb.Helper()
 	ctx := context.Background()
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	v, err := vault.Create(ctx, filepath.Join(tb.TempDir(), "vault"), []age.Recipient{id.Recipient()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { v.Close() })
+	v := newVault(tb)
 	for _, acct := range []struct{ label, key string }{{"acct1", key1}, {"acct2", key2}} {
 		r := &records.Record{Provider: "openai", Namespace: records.DefaultNamespace, Label: acct.label,
 			Kind: records.KindAPI, API: &records.APIKey{Key: records.Secret(acct.key)},

@@ -28,20 +28,28 @@ type failover struct {
 	ids    []records.ID // acct1, acct2
 }
 
-func newFailover(tb testing.TB, up *upstream, opts ...transport.Option) *failover {
+// newVault creates an empty vault in a temporary directory, closed when
+// the benchmark ends.
+func newVault(tb testing.TB) *vault.Vault {
 	tb.Helper()
-	ctx := context.Background()
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := vault.Create(ctx, filepath.Join(tb.TempDir(), "vault"), []age.Recipient{id.Recipient()})
+	v, err := vault.Create(context.Background(), filepath.Join(tb.TempDir(), "vault"), []age.Recipient{id.Recipient()})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { v.Close() })
+	return v
+}
+
+func newFailover(tb testing.TB, up *upstream, opts ...transport.Option) *failover {
+	tb.Helper()
+	ctx := context.Background()
+	v := newVault(tb)
 	f := &failover{url: up.URL + "/v1/chat/completions"}
-	err = v.Batch(ctx, func(b *vault.Batch) error {
+	err := v.Batch(ctx, func(b *vault.Batch) error {
 		for _, acct := range []struct{ label, key string }{{"acct1", key1}, {"acct2", key2}} {
 			r := &records.Record{Provider: "fake", Namespace: records.DefaultNamespace, Label: acct.label,
 				Kind: records.KindAPI, API: &records.APIKey{Key: records.Secret(acct.key)}}
