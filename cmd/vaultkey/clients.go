@@ -43,16 +43,8 @@ the tool as its API key (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY,
 Example:
   export ANTHROPIC_API_KEY=$(vaultkey clients add laptop)`,
 	setup: func(fs *flag.FlagSet) runFunc {
-		return func(e *env, args []string) error {
-			if len(args) != 1 {
-				return cli.Usagef("name exactly one client")
-			}
-			u, err := e.openVault()
-			if err != nil {
-				return err
-			}
-			defer u.Close()
-			tok, err := gateway.AddClient(e.ctx, u.Vault, args[0])
+		return onOpenVault("client", func(e *env, u *unlocked, name string) error {
+			tok, err := gateway.AddClient(e.ctx, u.Vault, name)
 			if errors.Is(err, gateway.ErrClientName) {
 				return cli.Usagef("%v", err)
 			}
@@ -60,9 +52,9 @@ Example:
 				return err
 			}
 			fmt.Fprintln(e.stdout, tok)
-			e.notef("added client %s; its token is printed above and cannot be shown again", args[0])
+			e.notef("added client %s; its token is printed above and cannot be shown again", name)
 			return nil
-		}
+		})
 	},
 }
 
@@ -130,21 +122,13 @@ var clientsRmCommand = &command{
 	summary:  "revoke a client's token",
 	help:     `Removes the client NAME: its token is refused from the next request on, by every gateway on this vault.`,
 	setup: func(fs *flag.FlagSet) runFunc {
-		return func(e *env, args []string) error {
-			if len(args) != 1 {
-				return cli.Usagef("name exactly one client")
-			}
-			u, err := e.openVault()
-			if err != nil {
+		return onOpenVault("client", func(e *env, u *unlocked, name string) error {
+			if err := gateway.RemoveClient(e.ctx, u.Vault, name); err != nil {
 				return err
 			}
-			defer u.Close()
-			if err := gateway.RemoveClient(e.ctx, u.Vault, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "removed client %s\n", args[0])
+			fmt.Fprintf(e.stdout, "removed client %s\n", name)
 			return nil
-		}
+		})
 	},
 }
 

@@ -147,6 +147,22 @@ func (e *env) openVault() (*unlocked, error) {
 	return e.keys.OpenVault(e.ctx, dir)
 }
 
+// onOpenVault is the run function of a command that takes exactly one
+// argument (a what) and acts on the open vault.
+func onOpenVault(what string, run func(e *env, u *unlocked, arg string) error) runFunc {
+	return func(e *env, args []string) error {
+		if len(args) != 1 {
+			return cli.Usagef("name exactly one %s", what)
+		}
+		u, err := e.openVault()
+		if err != nil {
+			return err
+		}
+		defer u.Close()
+		return run(e, u, args[0])
+	}
+}
+
 // notef writes a note for the user on stderr.
 func (e *env) notef(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "vaultkey: "+format+"\n", args...)

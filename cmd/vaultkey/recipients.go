@@ -165,16 +165,8 @@ The key this command opens the vault with cannot be removed (that would lock
 it out): use "vaultkey rotate" to replace it. The last slot cannot be
 removed either.`,
 	setup: func(fs *flag.FlagSet) runFunc {
-		return func(e *env, args []string) error {
-			if len(args) != 1 {
-				return cli.Usagef("name exactly one recipient")
-			}
-			u, err := e.openVault()
-			if err != nil {
-				return err
-			}
-			defer u.Close()
-			target, err := findRecipient(u.Recipients(), strings.TrimSpace(args[0]))
+		return onOpenVault("recipient", func(e *env, u *unlocked, arg string) error {
+			target, err := findRecipient(u.Recipients(), strings.TrimSpace(arg))
 			if err != nil {
 				return fmt.Errorf("%w of vault %s (see: vaultkey recipients list)", err, u.ID())
 			}
@@ -193,7 +185,7 @@ removed either.`,
 			fmt.Fprintf(e.stdout, "removed the key slot for %s and rotated the data key (%d record(s) re-sealed); vault %s now has %d slot(s)\n",
 				fp, len(entries), u.ID(), len(u.Recipients()))
 			return nil
-		}
+		})
 	},
 }
 
