@@ -43,15 +43,14 @@ type Exchange struct {
 
 // Record counts one exchange for its account and client.
 func (r *Recorder) Record(x Exchange) {
-	d := Counts{Requests: 1, InputTokens: x.InputTokens, OutputTokens: x.OutputTokens,
-		Statuses: map[string]int64{strconv.Itoa(x.Status): 1}}
+	status := strconv.Itoa(x.Status)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if x.Account != (records.ID{}) {
-		r.pending.account(x.Account.String()).add(&d)
+		r.pending.account(x.Account.String()).count(status, x.InputTokens, x.OutputTokens)
 	}
 	if x.Client != "" {
-		r.pending.client(x.Client).add(&d)
+		r.pending.client(x.Client).count(status, x.InputTokens, x.OutputTokens)
 	}
 }
 

@@ -98,6 +98,17 @@ func encode(u *Usage) ([]byte, error) {
 	return json.Marshal(blob{V: formatVersion, Usage: *u})
 }
 
+// count adds one request answered with status, and its tokens.
+func (c *Counts) count(status string, in, out int64) {
+	c.Requests++
+	c.InputTokens += in
+	c.OutputTokens += out
+	if c.Statuses == nil {
+		c.Statuses = map[string]int64{}
+	}
+	c.Statuses[status]++
+}
+
 // add adds d's counts to c.
 func (c *Counts) add(d *Counts) {
 	c.Requests += d.Requests
