@@ -24,7 +24,7 @@ func TestClientTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(tok, TokenPrefix) || len(tok) != len(TokenPrefix)+43 {
-		t.Fatalf("token %q", tok)
+		t.Fatalf("token of %d bytes, prefix %q: want %q and 43 more", len(tok), tok[:min(len(tok), len(TokenPrefix))], TokenPrefix)
 	}
 	if _, err := AddClient(ctx, v, "laptop"); !errors.Is(err, ErrClientExists) {
 		t.Fatalf("second add: %v", err)

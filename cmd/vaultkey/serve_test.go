@@ -184,10 +184,10 @@ func TestServe(t *testing.T) {
 	base := "http://" + addr + "/anthropic"
 
 	// No token, a wrong one, a provider key: 401, nothing forwarded.
-	for _, tk := range []string{"", "avk-wrong", "sk-second-0123456789"} {
+	for i, tk := range []string{"", "avk-wrong", "sk-second-0123456789"} {
 		resp := gatewayRequest(t, "POST", base+"/v1/messages", tk, `{}`)
 		if body := drainBody(resp); resp.StatusCode != 401 || !strings.Contains(body, "authentication_error") {
-			t.Fatalf("token %q: %d %s", tk, resp.StatusCode, body)
+			t.Fatalf("token %d of (none, wrong, a provider key): %d %s", i, resp.StatusCode, body)
 		}
 	}
 	// DNS rebinding: 421.
