@@ -52,7 +52,7 @@ Example:
 				return err
 			}
 			fmt.Fprintln(e.stdout, tok)
-			e.notef("added client %s; its token is printed above and cannot be shown again", name)
+			e.notef("added client %s; its token went to standard output and cannot be shown again", name)
 			return nil
 		})
 	},
