@@ -41,9 +41,9 @@ const (
 // abandoned by ResetClients).
 var migratedID = records.ID{Provider: ClientProvider, Namespace: migratedNamespace, Label: legacyClientsState}
 
-// TokenPrefix starts every client token, so that one is recognisable in
+// tokenPrefix starts every client token, so that one is recognisable in
 // a config file (and by secret scanners).
-const TokenPrefix = "avk-"
+const tokenPrefix = "avk-"
 
 // Errors of the client functions.
 var (
@@ -158,7 +158,7 @@ func AddClient(ctx context.Context, v *vault.Vault, name string) (string, error)
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", err
 	}
-	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	err := v.Batch(ctx, func(b *vault.Batch) error {
 		if _, err := b.Get(clientID(name)); err == nil {
 			return fmt.Errorf("%w: %s", ErrClientExists, name)

@@ -23,8 +23,8 @@ func TestClientTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(tok, TokenPrefix) || len(tok) != len(TokenPrefix)+43 {
-		t.Fatalf("token of %d bytes, prefix %q: want %q and 43 more", len(tok), tok[:min(len(tok), len(TokenPrefix))], TokenPrefix)
+	if !strings.HasPrefix(tok, tokenPrefix) || len(tok) != len(tokenPrefix)+43 {
+		t.Fatalf("token of %d bytes, prefix %q: want %q and 43 more", len(tok), tok[:min(len(tok), len(tokenPrefix))], tokenPrefix)
 	}
 	if _, err := AddClient(ctx, v, "laptop"); !errors.Is(err, ErrClientExists) {
 		t.Fatalf("second add: %v", err)
@@ -44,7 +44,7 @@ func TestClientTokens(t *testing.T) {
 			return err
 		}
 		b, err := os.ReadFile(p)
-		if strings.Contains(string(b), tok) || strings.Contains(string(b), tok[len(TokenPrefix):]) {
+		if strings.Contains(string(b), tok) || strings.Contains(string(b), tok[len(tokenPrefix):]) {
 			t.Errorf("%s holds the token", p)
 		}
 		return err
@@ -325,7 +325,7 @@ func TestLegacyClientsMigrated(t *testing.T) {
 	up := newUpstream(t, rateLimitFirst)
 	v, dir, _ := newTestVault(t)
 	addKeys(t, v, "anthropic", up.URL, "second")
-	tok := TokenPrefix + "legacy-token-of-an-earlier-version-0000000000"
+	tok := tokenPrefix + "legacy-token-of-an-earlier-version-0000000000"
 	added := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	blob := `{"v":1,"clients":{"old":{"added":"` + added.Format(time.RFC3339) + `","sha256":"` + digest(tok) + `"}}}`
 	if _, err := v.UpdateState(ctx, legacyClientsState, func([]byte) ([]byte, error) { return []byte(blob), nil }); err != nil {
